@@ -1,0 +1,368 @@
+"""The event loop contract, and which loop is running in this thread.
+
+:class:`AbstractEventLoop` lists every method of the loop as the 3.4 documentation
+(PEP 3156) groups them, plus the names added since (``create_future``,
+``create_task(name=, context=)``, ``shutdown_default_executor``, ...). It is the one
+place that states the contract; ``loopcore.base_loop.BaseEventLoop`` implements the
+core part and ``looptransports.SelectorEventLoop`` the network part.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import socket
+import threading
+from collections.abc import Awaitable, Callable, Coroutine, Generator
+from concurrent.futures import Executor
+from typing import IO, TYPE_CHECKING, Protocol, TypeVar, TypeVarTuple, Unpack
+
+if TYPE_CHECKING:
+    from .futures import Future
+    from .handles import Handle, TimerHandle
+    from .tasks import Task
+
+__all__ = [
+    "AbstractEventLoop",
+    "AbstractServer",
+    "ExceptionHandler",
+    "TaskFactory",
+    "get_running_loop",
+]
+
+_T = TypeVar("_T")
+_Ts = TypeVarTuple("_Ts")
+
+#: A coroutine object of either style: a native one or a ``@coroutine`` generator.
+CoroutineLike = Coroutine[object, object, _T] | Generator[object, None, _T]
+
+#: ``loop.set_exception_handler(handler)``: called as ``handler(loop, context)``.
+ExceptionHandler = Callable[["AbstractEventLoop", dict[str, object]], object]
+
+
+class TaskFactory(Protocol):
+    """``loop.set_task_factory(factory)``: called as ``factory(loop, coro, **kwargs)``."""
+
+    def __call__(
+        self, loop: AbstractEventLoop, coro: CoroutineLike[object], /, **kwargs: object
+    ) -> Future[object]: ...
+
+
+class _HasFileno(Protocol):
+    def fileno(self) -> int: ...
+
+
+FileDescriptorLike = int | _HasFileno
+
+
+class AbstractServer:
+    """A listening server, as returned by ``create_server``."""
+
+    def close(self) -> None:
+        """Stop listening; existing connections stay open."""
+        raise NotImplementedError
+
+    async def wait_closed(self) -> None:
+        """Wait until the server is closed and its connections are gone."""
+        raise NotImplementedError
+
+    def get_loop(self) -> AbstractEventLoop:
+        """The loop the server runs on."""
+        raise NotImplementedError
+
+    def is_serving(self) -> bool:
+        """True while the server accepts new connections."""
+        raise NotImplementedError
+
+    async def start_serving(self) -> None:
+        """Start accepting connections (a no-op when already serving)."""
+        raise NotImplementedError
+
+    async def serve_forever(self) -> None:
+        """Accept connections until the call is cancelled, then close the server."""
+        raise NotImplementedError
+
+    def close_clients(self) -> None:
+        """Close every connection the server accepted (their buffers are flushed)."""
+        raise NotImplementedError
+
+    def abort_clients(self) -> None:
+        """Abort every connection the server accepted (buffers are dropped)."""
+        raise NotImplementedError
+
+    async def __aenter__(self) -> AbstractServer:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.close()
+        await self.wait_closed()
+
+
+class AbstractEventLoop:
+    """The event loop interface.
+
+    Unless a method says otherwise it is **not thread-safe**: call it from the
+    thread running the loop, and use :meth:`call_soon_threadsafe` from others.
+    """
+
+    # -- Running and stopping the loop ------------------------------------------
+    def run_forever(self) -> None:
+        """Run until :meth:`stop` is called."""
+        raise NotImplementedError
+
+    def run_until_complete(self, future: Awaitable[_T]) -> _T:
+        """Run until *future* is done (a coroutine is wrapped in a task); return its result."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Stop after every callback scheduled so far has run."""
+        raise NotImplementedError
+
+    def is_running(self) -> bool:
+        """True while ``run_forever``/``run_until_complete`` runs."""
+        raise NotImplementedError
+
+    def is_closed(self) -> bool:
+        """True once :meth:`close` was called."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Close the loop: it must not be running; pending callbacks are dropped."""
+        raise NotImplementedError
+
+    async def shutdown_asyncgens(self) -> None:
+        """Close every asynchronous generator that is still suspended."""
+        raise NotImplementedError
+
+    async def shutdown_default_executor(self, timeout: float | None = None) -> None:
+        """Shut the default executor down, waiting for its threads (up to *timeout*)."""
+        raise NotImplementedError
+
+    # -- Calls ----------------------------------------------------------------------
+    def call_soon(
+        self,
+        callback: Callable[[Unpack[_Ts]], object],
+        *args: Unpack[_Ts],
+        context: contextvars.Context | None = None,
+    ) -> Handle:
+        """Call ``callback(*args)`` on a later iteration, in FIFO order."""
+        raise NotImplementedError
+
+    def call_soon_threadsafe(
+        self,
+        callback: Callable[[Unpack[_Ts]], object],
+        *args: Unpack[_Ts],
+        context: contextvars.Context | None = None,
+    ) -> Handle:
+        """Like :meth:`call_soon`, from any thread; wakes the loop."""
+        raise NotImplementedError
+
+    def call_later(
+        self,
+        delay: float,
+        callback: Callable[[Unpack[_Ts]], object],
+        *args: Unpack[_Ts],
+        context: contextvars.Context | None = None,
+    ) -> TimerHandle:
+        """Call ``callback(*args)`` after *delay* seconds."""
+        raise NotImplementedError
+
+    def call_at(
+        self,
+        when: float,
+        callback: Callable[[Unpack[_Ts]], object],
+        *args: Unpack[_Ts],
+        context: contextvars.Context | None = None,
+    ) -> TimerHandle:
+        """Call ``callback(*args)`` at loop time *when*."""
+        raise NotImplementedError
+
+    def time(self) -> float:
+        """The loop's clock (monotonic seconds)."""
+        raise NotImplementedError
+
+    def _timer_handle_cancelled(self, handle: TimerHandle) -> None:
+        """Tell the loop a scheduled timer was cancelled (for lazy heap compaction)."""
+        raise NotImplementedError
+
+    # -- Futures and tasks ----------------------------------------------------------
+    def create_future(self) -> Future[object]:
+        """A new future attached to this loop."""
+        raise NotImplementedError
+
+    def create_task(
+        self,
+        coro: CoroutineLike[_T],
+        *,
+        name: str | None = None,
+        context: contextvars.Context | None = None,
+    ) -> Task[_T]:
+        """Schedule a coroutine as a task."""
+        raise NotImplementedError
+
+    def set_task_factory(self, factory: TaskFactory | None) -> None:
+        """Use *factory* in :meth:`create_task` (``None`` restores the default)."""
+        raise NotImplementedError
+
+    def get_task_factory(self) -> TaskFactory | None:
+        """The task factory, or ``None`` for the default."""
+        raise NotImplementedError
+
+    # -- Executors ------------------------------------------------------------------
+    def run_in_executor(
+        self,
+        executor: Executor | None,
+        func: Callable[[Unpack[_Ts]], _T],
+        *args: Unpack[_Ts],
+    ) -> Future[_T]:
+        """Run ``func(*args)`` in *executor* (the default one when ``None``)."""
+        raise NotImplementedError
+
+    def set_default_executor(self, executor: Executor) -> None:
+        """Use *executor* for ``run_in_executor(None, ...)``."""
+        raise NotImplementedError
+
+    # -- File descriptor readiness ----------------------------------------------------
+    def add_reader(
+        self, fd: FileDescriptorLike, callback: Callable[[Unpack[_Ts]], object], *args: Unpack[_Ts]
+    ) -> None:
+        """Call ``callback(*args)`` whenever *fd* is readable."""
+        raise NotImplementedError
+
+    def remove_reader(self, fd: FileDescriptorLike) -> bool:
+        """Stop watching *fd* for reading; True if it was watched."""
+        raise NotImplementedError
+
+    def add_writer(
+        self, fd: FileDescriptorLike, callback: Callable[[Unpack[_Ts]], object], *args: Unpack[_Ts]
+    ) -> None:
+        """Call ``callback(*args)`` whenever *fd* is writable."""
+        raise NotImplementedError
+
+    def remove_writer(self, fd: FileDescriptorLike) -> bool:
+        """Stop watching *fd* for writing; True if it was watched."""
+        raise NotImplementedError
+
+    # -- Signals ----------------------------------------------------------------------
+    def add_signal_handler(
+        self, sig: int, callback: Callable[[Unpack[_Ts]], object], *args: Unpack[_Ts]
+    ) -> None:
+        """Call ``callback(*args)`` in the loop when signal *sig* arrives (POSIX)."""
+        raise NotImplementedError
+
+    def remove_signal_handler(self, sig: int) -> bool:
+        """Remove the handler for *sig*; True if there was one."""
+        raise NotImplementedError
+
+    # -- Error handling ---------------------------------------------------------------
+    def set_exception_handler(self, handler: ExceptionHandler | None) -> None:
+        """Call ``handler(loop, context)`` for errors nobody else handles."""
+        raise NotImplementedError
+
+    def get_exception_handler(self) -> ExceptionHandler | None:
+        """The handler set by :meth:`set_exception_handler`, or ``None``."""
+        raise NotImplementedError
+
+    def default_exception_handler(self, context: dict[str, object]) -> None:
+        """Log *context* (``message``, ``exception``, ``future``, ``handle``, ...)."""
+        raise NotImplementedError
+
+    def call_exception_handler(self, context: dict[str, object]) -> None:
+        """Pass *context* to the handler in use; never raises."""
+        raise NotImplementedError
+
+    # -- Debug mode -------------------------------------------------------------------
+    def get_debug(self) -> bool:
+        """True in debug mode."""
+        raise NotImplementedError
+
+    def set_debug(self, enabled: bool) -> None:
+        """Turn debug mode on or off."""
+        raise NotImplementedError
+
+    # -- Network (implemented by looptransports.SelectorEventLoop) ----------------------
+    async def getaddrinfo(
+        self,
+        host: bytes | str | None,
+        port: bytes | str | int | None,
+        *,
+        family: int = 0,
+        type: int = 0,
+        proto: int = 0,
+        flags: int = 0,
+    ) -> list[tuple[int, int, int, str, tuple[object, ...]]]:
+        """Resolve *host* and *port* (in the executor)."""
+        raise NotImplementedError
+
+    async def getnameinfo(self, sockaddr: tuple[object, ...], flags: int = 0) -> tuple[str, str]:
+        """Reverse-resolve *sockaddr* (in the executor)."""
+        raise NotImplementedError
+
+    async def sock_recv(self, sock: socket.socket, nbytes: int) -> bytes:
+        """Receive up to *nbytes* from a non-blocking socket."""
+        raise NotImplementedError
+
+    async def sock_sendall(self, sock: socket.socket, data: bytes) -> None:
+        """Send all of *data* on a non-blocking socket."""
+        raise NotImplementedError
+
+    async def sock_connect(self, sock: socket.socket, address: object) -> None:
+        """Connect a non-blocking socket to *address*."""
+        raise NotImplementedError
+
+    async def sock_accept(self, sock: socket.socket) -> tuple[socket.socket, object]:
+        """Accept a connection on a non-blocking listening socket."""
+        raise NotImplementedError
+
+    async def connect_read_pipe(
+        self, protocol_factory: Callable[[], object], pipe: IO[bytes]
+    ) -> tuple[object, object]:
+        """Wrap the read end of a pipe in a transport."""
+        raise NotImplementedError
+
+    async def connect_write_pipe(
+        self, protocol_factory: Callable[[], object], pipe: IO[bytes]
+    ) -> tuple[object, object]:
+        """Wrap the write end of a pipe in a transport."""
+        raise NotImplementedError
+
+
+# -- Which loop runs in this thread ---------------------------------------------------
+
+
+class _RunningLoop(threading.local):
+    # The pid guards against a loop inherited through fork(): the child must not
+    # believe its parent's loop is running there.
+    loop_pid: tuple[AbstractEventLoop | None, int | None] = (None, None)
+
+
+_running_loop = _RunningLoop()
+
+
+def _get_running_loop() -> AbstractEventLoop | None:
+    """The running loop of this thread, or ``None`` (no error)."""
+    loop, pid = _running_loop.loop_pid
+    if loop is not None and pid == os.getpid():
+        return loop
+    return None
+
+
+def _set_running_loop(loop: AbstractEventLoop | None) -> None:
+    """Record *loop* as running in this thread (``None`` when it stops)."""
+    _running_loop.loop_pid = (loop, os.getpid())
+
+
+def get_running_loop() -> AbstractEventLoop:
+    """The loop running in this thread.
+
+    :raises RuntimeError: when no loop is running (call it from a coroutine or a
+        callback, or start a loop with :func:`loopcore.run`).
+    """
+    loop = _get_running_loop()
+    if loop is None:
+        raise RuntimeError(
+            "no running event loop: call this from a coroutine or callback running "
+            "on a loop, or start one with loopcore.run()"
+        )
+    return loop
+

@@ -1,0 +1,369 @@
+"""Future: the result of an operation that has not finished yet.
+
+States and the only moves between them (:data:`_TRANSITIONS`)::
+
+    PENDING --set_result/set_exception--> FINISHED
+    PENDING --cancel---------------------> CANCELLED
+
+Done callbacks are never called from inside ``set_result``/``set_exception``/
+``cancel``: each is scheduled with ``loop.call_soon`` in the context it was added in,
+in the order they were added.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextvars
+import enum
+import reprlib
+import traceback
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+from . import exceptions
+from .handles import format_callback
+
+if TYPE_CHECKING:
+    from .events import AbstractEventLoop
+
+__all__ = ["Future", "State", "isfuture", "wrap_future"]
+
+_T = TypeVar("_T")
+
+
+class State(enum.Enum):
+    """Where a :class:`Future` is in its life."""
+
+    PENDING = "PENDING"
+    CANCELLED = "CANCELLED"
+    FINISHED = "FINISHED"
+
+
+_PENDING = State.PENDING
+_CANCELLED = State.CANCELLED
+_FINISHED = State.FINISHED
+
+#: Every allowed state change; anything else is an :class:`InvalidStateError`.
+_TRANSITIONS: dict[State, frozenset[State]] = {
+    _PENDING: frozenset({_CANCELLED, _FINISHED}),
+    _CANCELLED: frozenset(),
+    _FINISHED: frozenset(),
+}
+
+
+def isfuture(obj: object) -> bool:
+    """True for a :class:`Future`-compatible object (duck-typed, as asyncio does).
+
+    A class is Future-compatible when it has an ``_asyncio_future_blocking``
+    attribute that is not ``None``; loopcore's own :class:`Future` and :class:`Task`
+    qualify.
+    """
+    return getattr(type(obj), "_asyncio_future_blocking", None) is not None
+
+
+class Future(Generic[_T]):
+    """A placeholder for a result that is set later (PEP 3156).
+
+    Not thread-safe: resolve it from its loop's thread (use
+    ``loop.call_soon_threadsafe(fut.set_result, value)`` from others). An exception
+    set on a future that nobody retrieves (with :meth:`result` or :meth:`exception`)
+    is reported to the loop's exception handler when the future is collected.
+    Awaitable both as ``await fut`` and, in a generator coroutine, ``yield from fut``.
+    """
+
+    __slots__ = (
+        "_state",
+        "_result",
+        "_exception",
+        "_loop",
+        "_callbacks",
+        "_cancel_message",
+        "_cancelled_exc",
+        "_log_traceback",
+        "_source_traceback",
+        "_asyncio_future_blocking",
+        "__weakref__",
+    )
+
+    def __init__(self, *, loop: AbstractEventLoop | None = None) -> None:
+        if loop is None:
+            from .policies import get_event_loop
+
+            loop = get_event_loop()
+        self._loop = loop
+        self._state = _PENDING
+        self._result: _T | None = None
+        self._exception: BaseException | None = None
+        self._callbacks: list[tuple[Callable[[Future[_T]], object], contextvars.Context]] = []
+        self._cancel_message: object = None
+        self._cancelled_exc: exceptions.CancelledError | None = None
+        # True when an exception is set and nobody has looked at it yet.
+        self._log_traceback = False
+        # True while a task is suspended on this future (set by __await__).
+        self._asyncio_future_blocking = False
+        self._source_traceback: traceback.StackSummary | None = (
+            traceback.extract_stack(limit=12)[:-1] if loop.get_debug() else None
+        )
+
+    # -- Introspection -----------------------------------------------------------------
+    def get_loop(self) -> AbstractEventLoop:
+        """The loop this future is bound to."""
+        return self._loop
+
+    def _repr_info(self) -> list[str]:
+        info = [self._state.value.lower()]
+        if self._state is _FINISHED:
+            if self._exception is not None:
+                info.append(f"exception={self._exception!r}")
+            else:
+                info.append(f"result={reprlib.repr(self._result)}")
+        if self._callbacks:
+            names = [format_callback(cb) for cb, _ in self._callbacks]
+            if len(names) > 2:
+                names = [names[0], f"<{len(names) - 2} more>", names[-1]]
+            info.append(f"cb=[{', '.join(names)}]")
+        if self._source_traceback:
+            frame = self._source_traceback[-1]
+            info.append(f"created at {frame.filename}:{frame.lineno}")
+        return info
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {' '.join(self._repr_info())}>"
+
+    def __del__(self) -> None:
+        if not self._log_traceback:
+            return
+        exc = self._exception
+        context: dict[str, object] = {
+            "message": f"{type(self).__name__} exception was never retrieved",
+            "exception": exc,
+            "future": self,
+        }
+        if self._source_traceback:
+            context["source_traceback"] = self._source_traceback
+        self._loop.call_exception_handler(context)
+
+    # -- State -------------------------------------------------------------------------
+    def _set_state(self, new: State) -> None:
+        """The one place where the state changes; refuses moves not in the table."""
+        if new not in _TRANSITIONS[self._state]:
+            raise exceptions.InvalidStateError(
+                f"cannot move {type(self).__name__} from {self._state.value} to {new.value}: {self!r}"
+            )
+        self._state = new
+
+    def done(self) -> bool:
+        """True once the future has a result, an exception, or was cancelled."""
+        return self._state is not _PENDING
+
+    def cancelled(self) -> bool:
+        """True if the future was cancelled."""
+        return self._state is _CANCELLED
+
+    def _make_cancelled_error(self) -> exceptions.CancelledError:
+        """The CancelledError to raise, carrying the message given to ``cancel()``."""
+        if self._cancelled_exc is not None:
+            exc = self._cancelled_exc
+            self._cancelled_exc = None
+            return exc
+        if self._cancel_message is None:
+            return exceptions.CancelledError()
+        return exceptions.CancelledError(self._cancel_message)
+
+    def cancel(self, msg: object = None) -> bool:
+        """Cancel the future and schedule its callbacks.
+
+        :returns: False if the future was already done or cancelled, else True.
+        """
+        self._log_traceback = False
+        if self._state is not _PENDING:
+            return False
+        self._set_state(_CANCELLED)
+        self._cancel_message = msg
+        self._schedule_callbacks()
+        return True
+
+    def result(self) -> _T:
+        """The result.
+
+        :raises CancelledError: if the future was cancelled.
+        :raises InvalidStateError: if it is not done yet.
+        :raises: the exception set with :meth:`set_exception`.
+        """
+        if self._state is _CANCELLED:
+            raise self._make_cancelled_error()
+        if self._state is not _FINISHED:
+            raise exceptions.InvalidStateError(f"result is not ready: {self!r}")
+        self._log_traceback = False
+        if self._exception is not None:
+            raise self._exception.with_traceback(self._exception.__traceback__)
+        return self._result  # type: ignore[return-value]
+
+    def exception(self) -> BaseException | None:
+        """The exception set on the future, or ``None`` if it has a result.
+
+        :raises CancelledError: if the future was cancelled.
+        :raises InvalidStateError: if it is not done yet.
+        """
+        if self._state is _CANCELLED:
+            raise self._make_cancelled_error()
+        if self._state is not _FINISHED:
+            raise exceptions.InvalidStateError(f"exception is not set: {self!r}")
+        self._log_traceback = False
+        return self._exception
+
+    def add_done_callback(
+        self,
+        fn: Callable[[Future[_T]], object],
+        *,
+        context: contextvars.Context | None = None,
+    ) -> None:
+        """Call ``fn(future)`` when the future is done (at once, via call_soon, if it is).
+
+        The callback runs in *context*, by default a copy of the current context.
+        """
+        if context is None:
+            context = contextvars.copy_context()
+        if self._state is not _PENDING:
+            self._loop.call_soon(fn, self, context=context)
+        else:
+            self._callbacks.append((fn, context))
+
+    def remove_done_callback(self, fn: Callable[[Future[_T]], object]) -> int:
+        """Remove every registration of *fn*; return how many were removed."""
+        kept = [(f, ctx) for f, ctx in self._callbacks if f != fn]
+        removed = len(self._callbacks) - len(kept)
+        if removed:
+            self._callbacks[:] = kept
+        return removed
+
+    def _schedule_callbacks(self) -> None:
+        callbacks = self._callbacks
+        if not callbacks:
+            return
+        self._callbacks = []
+        call_soon = self._loop.call_soon
+        for fn, ctx in callbacks:
+            call_soon(fn, self, context=ctx)
+
+    def set_result(self, result: _T) -> None:
+        """Mark the future done with *result* and schedule its callbacks.
+
+        :raises InvalidStateError: if it is already done.
+        """
+        self._set_state(_FINISHED)
+        self._result = result
+        self._schedule_callbacks()
+
+    def set_exception(self, exception: BaseException | type[BaseException]) -> None:
+        """Mark the future done with *exception* and schedule its callbacks.
+
+        :raises InvalidStateError: if it is already done.
+        :raises TypeError: for :class:`StopIteration`, which cannot travel through
+            a generator.
+        """
+        if self._state is not _PENDING:
+            raise exceptions.InvalidStateError(f"cannot set an exception on a done future: {self!r}")
+        if isinstance(exception, type):
+            exception = exception()
+        if isinstance(exception, StopIteration):
+            new_exc = RuntimeError("StopIteration interacts badly with generators and cannot be raised into a Future")
+            new_exc.__cause__ = exception
+            new_exc.__context__ = exception
+            exception = new_exc
+        self._set_state(_FINISHED)
+        self._exception = exception
+        self._log_traceback = True
+        self._schedule_callbacks()
+
+    def __await__(self) -> Generator[Future[_T], None, _T]:
+        if self._state is _PENDING:
+            self._asyncio_future_blocking = True
+            yield self  # Tells the task to wait for completion.
+        if self._state is _PENDING:
+            raise RuntimeError("await wasn't used with future")
+        return self.result()
+
+    __iter__ = __await__  # `yield from future` in @coroutine generators
+
+
+# -- Bridging concurrent.futures ---------------------------------------------------------
+
+
+def _copy_state_to(dest: Future[_T] | concurrent.futures.Future[_T], source: Future[_T] | concurrent.futures.Future[_T]) -> None:
+    """Copy *source*'s outcome into *dest* (both done-state aware)."""
+    if isinstance(dest, concurrent.futures.Future):
+        if source.cancelled():
+            dest.cancel()
+        if not dest.set_running_or_notify_cancel():
+            return
+    elif dest.done():
+        return
+    if source.cancelled():
+        dest.cancel()
+        return
+    exc = source.exception()
+    if exc is not None:
+        dest.set_exception(exc)
+    else:
+        dest.set_result(source.result())
+
+
+def _loop_of(fut: object) -> AbstractEventLoop | None:
+    return fut.get_loop() if isinstance(fut, Future) else None
+
+
+def chain_future(
+    source: Future[_T] | concurrent.futures.Future[_T],
+    destination: Future[_T] | concurrent.futures.Future[_T],
+) -> None:
+    """Make *destination* follow *source*; cancelling *destination* cancels *source*.
+
+    Either may be a loopcore :class:`Future` or a :class:`concurrent.futures.Future`;
+    each side is touched only from the thread that owns it (a loopcore future from
+    its loop, via ``call_soon_threadsafe``).
+    """
+    source_loop = _loop_of(source)
+    dest_loop = _loop_of(destination)
+
+    def _call_check_cancel(dest: object) -> None:
+        if isinstance(dest, (Future, concurrent.futures.Future)) and dest.cancelled():
+            if source_loop is None or source_loop is dest_loop:
+                source.cancel()
+            elif not source_loop.is_closed():
+                source_loop.call_soon_threadsafe(source.cancel)
+
+    def _call_set_state(src: object) -> None:
+        if isinstance(destination, Future) and destination.cancelled() and dest_loop is not None and dest_loop.is_closed():
+            return
+        if dest_loop is None or dest_loop is source_loop:
+            _copy_state_to(destination, source)
+        elif not dest_loop.is_closed():
+            dest_loop.call_soon_threadsafe(_copy_state_to, destination, source)
+
+    destination.add_done_callback(_call_check_cancel)
+    source.add_done_callback(_call_set_state)
+
+
+def wrap_future(
+    future: Future[_T] | concurrent.futures.Future[_T], *, loop: AbstractEventLoop | None = None
+) -> Future[_T]:
+    """Wrap a :class:`concurrent.futures.Future` in a loopcore :class:`Future`.
+
+    A loopcore future is returned unchanged. The wrapper takes the wrapped future's
+    outcome (delivered to the loop thread safely); cancelling the wrapper cancels it.
+    """
+    if isfuture(future):
+        assert isinstance(future, Future)
+        return future
+    if not isinstance(future, concurrent.futures.Future):
+        raise TypeError(f"concurrent.futures.Future is expected, got {future!r}")
+    if loop is None:
+        from .policies import get_event_loop
+
+        loop = get_event_loop()
+    new_future: Future[_T] = loop.create_future()  # type: ignore[assignment]
+    chain_future(future, new_future)
+    return new_future
+
+

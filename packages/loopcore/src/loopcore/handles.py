@@ -1,0 +1,188 @@
+"""Callback handles: what ``call_soon``, ``call_later`` and ``call_at`` return.
+
+A :class:`Handle` is one scheduled call of a callback with its positional arguments,
+run once inside a :class:`contextvars.Context`. A :class:`TimerHandle` adds the loop
+time at which it is due. Both are on the loop's hot path, hence ``__slots__`` and no
+allocation in ``_run`` beyond what the callback itself does.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import reprlib
+import traceback
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .events import AbstractEventLoop
+
+__all__ = ["Handle", "TimerHandle"]
+
+
+def format_callback(callback: object, args: tuple[object, ...] | None = None) -> str:
+    """A readable ``name(arg, ...)`` form of a callback, for reprs and debug logs."""
+    name = getattr(callback, "__qualname__", None) or getattr(callback, "__name__", None)
+    if name is None:
+        name = repr(callback)
+    if args is None:
+        return str(name)
+    return f"{name}({', '.join(reprlib.repr(a) for a in args)})"
+
+
+class Handle:
+    """A callback scheduled on a loop by ``call_soon`` (or ``call_soon_threadsafe``).
+
+    The callback runs at most once, in the context given at creation (a copy of the
+    current context when none is given). ``cancel()`` before it runs makes the loop
+    skip it. An exception escaping the callback never reaches the loop: it is passed
+    to :meth:`AbstractEventLoop.call_exception_handler` with the keys ``message``,
+    ``exception`` and ``handle``. :class:`SystemExit` and :class:`KeyboardInterrupt`
+    still propagate, so that Ctrl-C and ``sys.exit()`` work from a callback.
+    """
+
+    __slots__ = (
+        "_callback",
+        "_args",
+        "_cancelled",
+        "_loop",
+        "_source_traceback",
+        "_context",
+        "__weakref__",
+    )
+
+    def __init__(
+        self,
+        callback: Callable[..., object],
+        args: tuple[object, ...],
+        loop: AbstractEventLoop,
+        context: contextvars.Context | None = None,
+    ) -> None:
+        if context is None:
+            context = contextvars.copy_context()
+        self._context = context
+        self._loop = loop
+        self._callback: Callable[..., object] | None = callback
+        self._args: tuple[object, ...] | None = args
+        self._cancelled = False
+        # The creation stack is only worth its cost in debug mode.
+        self._source_traceback: traceback.StackSummary | None = (
+            traceback.extract_stack(limit=12)[:-1] if loop.get_debug() else None
+        )
+
+    def _repr_info(self) -> list[str]:
+        info = [type(self).__name__]
+        if self._cancelled:
+            info.append("cancelled")
+        if self._callback is not None:
+            info.append(format_callback(self._callback, self._args))
+        if self._source_traceback:
+            frame = self._source_traceback[-1]
+            info.append(f"created at {frame.filename}:{frame.lineno}")
+        return info
+
+    def __repr__(self) -> str:
+        return f"<{' '.join(self._repr_info())}>"
+
+    def get_context(self) -> contextvars.Context:
+        """The context the callback runs in."""
+        return self._context
+
+    def cancel(self) -> None:
+        """Cancel the call; a no-op if it already ran or was cancelled."""
+        if not self._cancelled:
+            self._cancelled = True
+            # Drop the references at once: a cancelled handle may sit in a queue
+            # for a while and should not keep big objects alive.
+            self._callback = None
+            self._args = None
+
+    def cancelled(self) -> bool:
+        """True if :meth:`cancel` was called."""
+        return self._cancelled
+
+    def _run(self) -> None:
+        try:
+            self._context.run(self._callback, *self._args)  # type: ignore[arg-type, misc]
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            cb = format_callback(self._callback, self._args)
+            context: dict[str, object] = {
+                "message": f"Exception in callback {cb}",
+                "exception": exc,
+                "handle": self,
+            }
+            if self._source_traceback:
+                context["source_traceback"] = self._source_traceback
+            self._loop.call_exception_handler(context)
+
+
+class TimerHandle(Handle):
+    """A callback due at loop time :meth:`when` (``call_later``/``call_at``).
+
+    ``cancel()`` tells the loop, which drops cancelled timers lazily and compacts its
+    heap when they grow to a fraction of it, so scheduling and cancelling many
+    timers never makes the heap grow without bound.
+    """
+
+    __slots__ = ("_when", "_scheduled")
+
+    def __init__(
+        self,
+        when: float,
+        callback: Callable[..., object],
+        args: tuple[object, ...],
+        loop: AbstractEventLoop,
+        context: contextvars.Context | None = None,
+    ) -> None:
+        super().__init__(callback, args, loop, context)
+        self._when = when
+        # True while the loop's timer heap holds this handle.
+        self._scheduled = False
+
+    def _repr_info(self) -> list[str]:
+        info = super()._repr_info()
+        info.insert(2 if self._cancelled else 1, f"when={self._when}")
+        return info
+
+    def when(self) -> float:
+        """The absolute loop time (:meth:`AbstractEventLoop.time`) the callback is due at."""
+        return self._when
+
+    def cancel(self) -> None:
+        if not self._cancelled and self._scheduled:
+            self._loop._timer_handle_cancelled(self)
+        super().cancel()
+
+    def __lt__(self, other: object) -> bool:
+        if isinstance(other, TimerHandle):
+            return self._when < other._when
+        return NotImplemented
+
+    def __le__(self, other: object) -> bool:
+        if isinstance(other, TimerHandle):
+            return self._when <= other._when
+        return NotImplemented
+
+    def __gt__(self, other: object) -> bool:
+        if isinstance(other, TimerHandle):
+            return self._when > other._when
+        return NotImplemented
+
+    def __ge__(self, other: object) -> bool:
+        if isinstance(other, TimerHandle):
+            return self._when >= other._when
+        return NotImplemented
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, TimerHandle):
+            return (
+                self._when == other._when
+                and self._callback == other._callback
+                and self._args == other._args
+                and self._cancelled == other._cancelled
+            )
+        return NotImplemented
+
+    __hash__ = Handle.__hash__
