@@ -1,0 +1,62 @@
+"""loopcore: the event loop core of an asyncio-compatible stack (PEP 3156).
+
+Holds the loop (ready queue, timers, fd readiness, thread-safe wake-up, signals,
+executor, exception handler, debug mode), Handle/TimerHandle, Future, Task, the
+coroutine helpers, policies and ``run()``. Needs only the standard library.
+"""
+
+from __future__ import annotations
+
+import sys as _sys
+
+from .coroutines import coroutine, iscoroutine, iscoroutinefunction
+from .events import AbstractEventLoop, AbstractServer, get_running_loop
+from .exceptions import (
+    BrokenBarrierError,
+    CancelledError,
+    IncompleteReadError,
+    InvalidStateError,
+    LimitOverrunError,
+    QueueEmpty,
+    QueueFull,
+    QueueShutDown,
+    SendfileNotAvailableError,
+    TimeoutError,
+)
+from .futures import Future, isfuture, wrap_future
+from .handles import Handle, TimerHandle
+from .tasks import Task, all_tasks, current_task, ensure_future
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AbstractEventLoop",
+    "AbstractServer",
+    "BrokenBarrierError",
+    "CancelledError",
+    "Future",
+    "Handle",
+    "IncompleteReadError",
+    "InvalidStateError",
+    "LimitOverrunError",
+    "QueueEmpty",
+    "QueueFull",
+    "QueueShutDown",
+    "SendfileNotAvailableError",
+    "Task",
+    "TimeoutError",
+    "TimerHandle",
+    "all_tasks",
+    "coroutine",
+    "current_task",
+    "ensure_future",
+    "get_running_loop",
+    "iscoroutine",
+    "iscoroutinefunction",
+    "isfuture",
+    "wrap_future",
+]
+
+# The 3.4 name of ensure_future: `async` is a keyword since Python 3.7, so it can
+# only be reached as getattr(loopcore, "async").
+setattr(_sys.modules[__name__], "async", ensure_future)  # noqa: B010

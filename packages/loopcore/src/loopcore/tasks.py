@@ -1,0 +1,477 @@
+"""Task: a coroutine scheduled on a loop, itself a :class:`Future`.
+
+A task advances its coroutine one step at a time (``_step``): each step sends a value
+or throws an exception into the coroutine and looks at what it yields. A future
+(``await fut`` / ``yield from fut``) suspends the task until the future is done; a
+bare ``yield`` (how ``sleep(0)`` is written) reschedules it at once; anything else is
+a programming error thrown back into the coroutine.
+
+Unlike asyncio, which keeps only weak references to tasks, the loop's registry here
+holds a strong reference to every pending task until it is done: a fire-and-forget
+task can never be garbage-collected half-way.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import inspect
+import itertools
+import linecache
+import sys
+import traceback
+import types
+import weakref
+from collections.abc import Awaitable, Coroutine, Generator
+from typing import TYPE_CHECKING, TextIO, TypeVar, overload
+
+from . import coroutines, events, exceptions, futures
+
+if TYPE_CHECKING:
+    from .events import AbstractEventLoop
+
+__all__ = ["Task", "all_tasks", "current_task", "ensure_future"]
+
+_T = TypeVar("_T")
+
+_PENDING = futures.State.PENDING
+
+# Strong references to every pending task, per loop. The loop is the weak key: a
+# loop that is dropped takes its (already reported) tasks with it.
+_pending_tasks: weakref.WeakKeyDictionary[AbstractEventLoop, set[Task[object]]] = (
+    weakref.WeakKeyDictionary()
+)
+# The task whose step is running, per loop.
+_current_tasks: dict[AbstractEventLoop, Task[object]] = {}
+
+_task_name_counter = itertools.count(1)
+
+
+def _tasks_of(loop: AbstractEventLoop) -> set[Task[object]]:
+    tasks = _pending_tasks.get(loop)
+    if tasks is None:
+        tasks = _pending_tasks[loop] = set()
+    return tasks
+
+
+def _register_task(task: Task[object]) -> None:
+    """Hold a strong reference to *task* until it is done."""
+    _tasks_of(task._loop).add(task)
+
+
+def _unregister_task(task: Task[object]) -> None:
+    tasks = _pending_tasks.get(task._loop)
+    if tasks is not None:
+        tasks.discard(task)
+
+
+def _enter_task(loop: AbstractEventLoop, task: Task[object]) -> None:
+    """Record *task* as the one running on *loop* (for loops that drive tasks)."""
+    current = _current_tasks.get(loop)
+    if current is not None:
+        raise RuntimeError(f"cannot enter into task {task!r} while another task {current!r} is being executed")
+    _current_tasks[loop] = task
+
+
+def _leave_task(loop: AbstractEventLoop, task: Task[object]) -> None:
+    """Undo :func:`_enter_task`."""
+    current = _current_tasks.get(loop)
+    if current is not task:
+        raise RuntimeError(f"leaving task {task!r} does not match the current task {current!r}")
+    del _current_tasks[loop]
+
+
+def _report_pending_tasks(loop: AbstractEventLoop) -> None:
+    """Report every task still pending on *loop* (called by ``loop.close()``).
+
+    Each is passed to the exception handler with the place it was created (in debug
+    mode), then released, so that closing a loop never leaks its tasks silently.
+    """
+    tasks = _pending_tasks.pop(loop, None)
+    if not tasks:
+        return
+    for task in list(tasks):
+        if task.done():
+            continue
+        task._log_destroy_pending = False
+        context: dict[str, object] = {
+            "message": "Task was still pending when the loop was closed",
+            "task": task,
+        }
+        if task._source_traceback:
+            context["source_traceback"] = task._source_traceback
+        loop.call_exception_handler(context)
+
+
+def current_task(loop: AbstractEventLoop | None = None) -> Task[object] | None:
+    """The task running on *loop* (the running loop by default), or ``None``.
+
+    :raises RuntimeError: when *loop* is omitted and no loop is running.
+    """
+    if loop is None:
+        loop = events.get_running_loop()
+    return _current_tasks.get(loop)
+
+
+def all_tasks(loop: AbstractEventLoop | None = None) -> set[Task[object]]:
+    """The tasks of *loop* (the running loop by default) that are not done yet."""
+    if loop is None:
+        loop = events.get_running_loop()
+    tasks = _pending_tasks.get(loop)
+    if not tasks:
+        return set()
+    return {t for t in tasks if not t.done()}
+
+
+class Task(futures.Future[_T]):
+    """A coroutine wrapped in a future and driven by the loop.
+
+    Create tasks with ``loop.create_task(coro)`` or :func:`ensure_future`, not by
+    calling the class (a loop may supply its own task class). The coroutine's first
+    step runs on a later loop iteration, in *context* (a copy of the current context
+    by default). ``cancel()`` throws :class:`CancelledError` into the coroutine at its
+    next suspension point; the coroutine may catch it, but then it should call
+    :meth:`uncancel` (as ``TaskGroup`` and ``timeout()`` do) or re-raise.
+    """
+
+    __slots__ = (
+        "_coro",
+        "_fut_waiter",
+        "_must_cancel",
+        "_context",
+        "_name",
+        "_num_cancels_requested",
+        "_log_destroy_pending",
+    )
+
+    def __init__(
+        self,
+        coro: Coroutine[object, object, _T] | Generator[object, None, _T],
+        *,
+        loop: AbstractEventLoop | None = None,
+        name: object = None,
+        context: contextvars.Context | None = None,
+        eager_start: bool = False,
+    ) -> None:
+        super().__init__(loop=loop)
+        if self._source_traceback:
+            del self._source_traceback[-1]
+        if not coroutines.iscoroutine(coro):
+            self._log_destroy_pending = False
+            raise TypeError(f"a coroutine was expected, got {coro!r}")
+        self._coro = coro
+        self._name = f"Task-{next(_task_name_counter)}" if name is None else str(name)
+        self._context = contextvars.copy_context() if context is None else context
+        self._fut_waiter: futures.Future[object] | None = None
+        self._must_cancel = False
+        self._num_cancels_requested = 0
+        self._log_destroy_pending = True
+        if eager_start and self._loop.is_running():
+            self._eager_start()
+        else:
+            self._loop.call_soon(self._step, None, context=self._context)
+            _tasks_of(self._loop).add(self)  # type: ignore[arg-type]
+
+    # -- Introspection -----------------------------------------------------------------
+    def __repr__(self) -> str:
+        info = self._repr_info()
+        info.insert(1, f"name={self._name!r}")
+        info.insert(2, f"coro=<{_format_coroutine(self._coro)}>")
+        if self._fut_waiter is not None:
+            info.append(f"wait_for={self._fut_waiter!r}")
+        return f"<{type(self).__name__} {' '.join(info)}>"
+
+    def __del__(self) -> None:
+        if self._state is _PENDING and getattr(self, "_log_destroy_pending", False):
+            context: dict[str, object] = {"task": self, "message": "Task was destroyed but it is pending!"}
+            if self._source_traceback:
+                context["source_traceback"] = self._source_traceback
+            self._loop.call_exception_handler(context)
+        super().__del__()
+
+    def get_coro(self) -> Coroutine[object, object, _T] | Generator[object, None, _T]:
+        """The coroutine the task drives."""
+        return self._coro
+
+    def get_context(self) -> contextvars.Context:
+        """The context every step of the task runs in."""
+        return self._context
+
+    def get_name(self) -> str:
+        """The task's name (``Task-<n>`` unless one was given)."""
+        return self._name
+
+    def set_name(self, value: object) -> None:
+        """Rename the task (the value is converted with ``str``)."""
+        self._name = str(value)
+
+    def set_result(self, result: _T) -> None:
+        raise RuntimeError("Task does not support set_result(): its coroutine sets the result")
+
+    def set_exception(self, exception: BaseException | type[BaseException]) -> None:
+        raise RuntimeError("Task does not support set_exception(): its coroutine sets the outcome")
+
+    # 3.4 classmethods, beside the module functions.
+    @classmethod
+    def current_task(cls, loop: AbstractEventLoop | None = None) -> Task[object] | None:
+        """The task running on *loop* (default: the event loop of this thread), or None."""
+        if loop is None:
+            from .policies import get_event_loop
+
+            loop = get_event_loop()
+        return _current_tasks.get(loop)
+
+    @classmethod
+    def all_tasks(cls, loop: AbstractEventLoop | None = None) -> set[Task[object]]:
+        """The pending tasks of *loop* (default: the event loop of this thread)."""
+        if loop is None:
+            from .policies import get_event_loop
+
+            loop = get_event_loop()
+        return all_tasks(loop)
+
+    def get_stack(self, *, limit: int | None = None) -> list[types.FrameType]:
+        """The frames of the task's coroutine, outermost first.
+
+        For a suspended task this walks the chain of awaited coroutines down to the
+        innermost one; for a task that failed, the frames of its traceback. *limit*
+        keeps the newest frames of a stack and the oldest of a traceback.
+        """
+        frames: list[types.FrameType] = []
+        if self.done() and not self.cancelled():
+            tb = self._exception.__traceback__ if self._exception is not None else None
+            while tb is not None and (limit is None or len(frames) < limit):
+                frames.append(tb.tb_frame)
+                tb = tb.tb_next
+            return frames
+        obj: object = self._coro
+        while obj is not None:
+            frame = getattr(obj, "cr_frame", None) or getattr(obj, "gi_frame", None)
+            if frame is None:
+                break
+            frames.append(frame)
+            obj = getattr(obj, "cr_await", None) or getattr(obj, "gi_yieldfrom", None)
+        if limit is not None and len(frames) > limit:
+            frames = frames[-limit:]
+        return frames
+
+    def print_stack(self, *, limit: int | None = None, file: TextIO | None = None) -> None:
+        """Print :meth:`get_stack` (or the traceback of a failed task) to *file*."""
+        out = sys.stderr if file is None else file
+        extracted = []
+        for frame in self.get_stack(limit=limit):
+            code = frame.f_code
+            linecache.checkcache(code.co_filename)
+            extracted.append((code.co_filename, frame.f_lineno, code.co_name))
+        exc = self._exception if self.done() and not self.cancelled() else None
+        if not extracted:
+            print(f"No stack for {self!r}", file=out)
+        elif exc is not None:
+            print(f"Traceback for {self!r} (most recent call last):", file=out)
+        else:
+            print(f"Stack for {self!r} (most recent call last):", file=out)
+        for filename, lineno, name in extracted:
+            print(f'  File "{filename}", line {lineno}, in {name}', file=out)
+            line = linecache.getline(filename, lineno).strip()
+            if line:
+                print(f"    {line}", file=out)
+        if exc is not None:
+            for line in traceback.format_exception_only(type(exc), exc):
+                print(line, file=out, end="")
+
+    # -- Cancellation ------------------------------------------------------------------
+    def cancel(self, msg: object = None) -> bool:
+        """Ask the task to cancel itself: :class:`CancelledError` (carrying *msg*) is
+        thrown into the coroutine at its next suspension point.
+
+        :returns: False if the task is already done, else True. Each call counts
+            towards :meth:`cancelling`.
+        """
+        self._log_traceback = False
+        if self._state is not _PENDING:
+            return False
+        self._num_cancels_requested += 1
+        waiter = self._fut_waiter
+        if waiter is not None and waiter.cancel(msg=msg):
+            # The waiter's done callback steps the task with the CancelledError.
+            return True
+        self._must_cancel = True
+        self._cancel_message = msg
+        return True
+
+    def cancelling(self) -> int:
+        """How many cancellation requests are pending (``cancel()`` minus ``uncancel()``)."""
+        return self._num_cancels_requested
+
+    def uncancel(self) -> int:
+        """Withdraw one cancellation request; return how many remain.
+
+        When none remain, a cancellation not yet delivered is dropped too.
+        """
+        if self._num_cancels_requested > 0:
+            self._num_cancels_requested -= 1
+            if self._num_cancels_requested == 0:
+                self._must_cancel = False
+        return self._num_cancels_requested
+
+    # -- Driving the coroutine ---------------------------------------------------------
+    def _eager_start(self) -> None:
+        """Run the first step now, inside the creating task's step (eager tasks)."""
+        loop = self._loop
+        prev = _current_tasks.get(loop)
+        _current_tasks[loop] = self  # type: ignore[assignment]
+        try:
+            self._run_step(None)
+        finally:
+            if prev is None:
+                _current_tasks.pop(loop, None)
+            else:
+                _current_tasks[loop] = prev
+        if self._state is _PENDING:
+            _tasks_of(loop).add(self)  # type: ignore[arg-type]
+        else:
+            # Done without suspending: nothing needs to be scheduled or held.
+            self._coro = None  # type: ignore[assignment]
+
+    def _step(self, exc: BaseException | None = None) -> None:
+        loop = self._loop
+        _current_tasks[loop] = self  # type: ignore[assignment]
+        try:
+            self._run_step(exc)
+        finally:
+            _current_tasks.pop(loop, None)
+
+    def _run_step(self, exc: BaseException | None) -> None:
+        if self._state is not _PENDING:
+            raise exceptions.InvalidStateError(f"_step(): already done: {self!r}, {exc!r}")
+        if self._must_cancel:
+            if not isinstance(exc, exceptions.CancelledError):
+                exc = self._make_cancelled_error()
+            self._must_cancel = False
+        self._fut_waiter = None
+        coro = self._coro
+        try:
+            if exc is None:
+                result = coro.send(None)
+            else:
+                result = coro.throw(exc)
+        except StopIteration as stop:
+            if self._must_cancel:
+                # cancel() came while the last step ran: the task ends cancelled.
+                self._must_cancel = False
+                futures.Future.cancel(self, msg=self._cancel_message)
+            else:
+                futures.Future.set_result(self, stop.value)
+            _unregister_task(self)  # type: ignore[arg-type]
+        except exceptions.CancelledError as cancelled:
+            self._cancelled_exc = cancelled
+            futures.Future.cancel(self)
+            _unregister_task(self)  # type: ignore[arg-type]
+        except (KeyboardInterrupt, SystemExit) as fatal:
+            futures.Future.set_exception(self, fatal)
+            _unregister_task(self)  # type: ignore[arg-type]
+            raise
+        except BaseException as error:
+            futures.Future.set_exception(self, error)
+            _unregister_task(self)  # type: ignore[arg-type]
+        else:
+            self._handle_yield(result)
+
+    def _handle_yield(self, result: object) -> None:
+        loop = self._loop
+        blocking = getattr(result, "_asyncio_future_blocking", None)
+        if blocking is not None:
+            assert isinstance(result, futures.Future)
+            if result._loop is not loop:
+                error = RuntimeError(f"Task {self!r} got Future {result!r} attached to a different loop")
+                loop.call_soon(self._step, error, context=self._context)
+            elif not blocking:
+                error = RuntimeError(f"yield was used instead of yield from in task {self!r} with {result!r}")
+                loop.call_soon(self._step, error, context=self._context)
+            elif result is self:
+                error = RuntimeError(f"Task cannot await on itself: {self!r}")
+                loop.call_soon(self._step, error, context=self._context)
+            else:
+                result._asyncio_future_blocking = False
+                result.add_done_callback(self._wakeup, context=self._context)
+                self._fut_waiter = result
+                if self._must_cancel and result.cancel(msg=self._cancel_message):
+                    self._must_cancel = False
+        elif result is None:
+            # A bare `yield`: give the other callbacks a turn, then continue.
+            loop.call_soon(self._step, None, context=self._context)
+        elif inspect.isgenerator(result):
+            error = RuntimeError(
+                f"yield was used instead of yield from for generator in task {self!r} with {result!r}"
+            )
+            loop.call_soon(self._step, error, context=self._context)
+        else:
+            error = RuntimeError(
+                f"Task got bad yield: {result!r}; a task may only await futures, "
+                "coroutines and other awaitables of loopcore"
+            )
+            loop.call_soon(self._step, error, context=self._context)
+
+    def _wakeup(self, future: futures.Future[object]) -> None:
+        try:
+            future.result()
+        except BaseException as exc:
+            self._step(exc)
+        else:
+            # The result is not passed in: the coroutine reads it from the future
+            # itself (Future.__await__ returns future.result()).
+            self._step(None)
+
+
+def _format_coroutine(coro: object) -> str:
+    name = getattr(coro, "__qualname__", None) or getattr(coro, "__name__", None) or type(coro).__name__
+    frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+    if frame is not None:
+        running = getattr(coro, "cr_running", None) or getattr(coro, "gi_running", False)
+        state = "running" if running else "suspended" if frame.f_lasti >= 0 else "created"
+        return f"{name}() {state} at {frame.f_code.co_filename}:{frame.f_lineno}"
+    code = getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)
+    if code is not None:
+        return f"{name}() done, defined at {code.co_filename}:{code.co_firstlineno}"
+    return f"{name}()"
+
+
+@overload
+def ensure_future(coro_or_future: futures.Future[_T], *, loop: AbstractEventLoop | None = None) -> futures.Future[_T]: ...
+@overload
+def ensure_future(coro_or_future: Awaitable[_T], *, loop: AbstractEventLoop | None = None) -> Task[_T]: ...
+def ensure_future(
+    coro_or_future: Awaitable[_T] | Generator[object, None, _T], *, loop: AbstractEventLoop | None = None
+) -> futures.Future[_T]:
+    """Return a future for *coro_or_future*.
+
+    A future is returned as it is (ValueError if *loop* is given and differs from
+    its loop); a coroutine (either style) or other awaitable is wrapped in a task
+    created with ``loop.create_task`` on *loop* (default: the running loop, else the
+    event loop of this thread).
+
+    :raises TypeError: for anything that is not a future, coroutine or awaitable.
+    """
+    if futures.isfuture(coro_or_future):
+        assert isinstance(coro_or_future, futures.Future)
+        if loop is not None and loop is not coro_or_future.get_loop():
+            raise ValueError(
+                f"the future {coro_or_future!r} belongs to a different loop than the one given as loop="
+            )
+        return coro_or_future
+    if coroutines.iscoroutine(coro_or_future):
+        coro = coro_or_future
+    elif inspect.isawaitable(coro_or_future):
+        coro = _wrap_awaitable(coro_or_future)
+    else:
+        raise TypeError(f"a Future, a coroutine or an awaitable is required, got {coro_or_future!r}")
+    if loop is None:
+        loop = events._get_running_loop()
+        if loop is None:
+            from .policies import get_event_loop
+
+            loop = get_event_loop()
+    return loop.create_task(coro)  # type: ignore[arg-type]
+
+
+async def _wrap_awaitable(awaitable: Awaitable[_T]) -> _T:
+    return await awaitable
