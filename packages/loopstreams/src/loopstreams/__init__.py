@@ -1,0 +1,3 @@
+"""loopstreams: part of the loopcore stack."""
+
+__all__: list[str] = []

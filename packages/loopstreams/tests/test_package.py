@@ -1,0 +1,32 @@
+"""The distribution installs, imports and declares exactly its lower layers."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import re
+import subprocess
+import sys
+
+
+def _requirement_names(dist: str) -> set[str]:
+    requires = importlib.metadata.requires(dist) or []
+    return {re.split(r"[\s;<>=!~\[]", req, maxsplit=1)[0].lower() for req in requires}
+
+
+def test_declares_exactly_loopcore_and_looptransports_as_dependencies() -> None:
+    assert _requirement_names("loopstreams") == {"loopcore", "looptransports"}
+
+
+def test_lower_layers_are_pinned_to_a_compatible_version() -> None:
+    for req in importlib.metadata.requires("loopstreams") or []:
+        assert "<" in req and ">=" in req, req
+
+
+def test_importing_leaves_stdlib_asyncio_unimported() -> None:
+    code = "import sys, loopstreams; sys.exit('asyncio' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_ships_py_typed_marker() -> None:
+    files = importlib.metadata.files("loopstreams") or []
+    assert any(str(f).endswith("loopstreams/py.typed") for f in files)

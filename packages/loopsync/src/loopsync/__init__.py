@@ -1,0 +1,3 @@
+"""loopsync: part of the loopcore stack."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""looptransports: part of the loopcore stack."""
+
+__all__: list[str] = []
