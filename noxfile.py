@@ -75,15 +75,16 @@ def _run_pytest(session: nox.Session, *paths: str) -> None:
 
 
 def _make_test_session(name: str) -> None:
-    @nox.session(name=f"tests_{name}", python=PYTHONS)
     def tests(session: nox.Session) -> None:
         session.install(*_with_layers(name), *TEST_DEPS)
         _run_pytest(session, str(PACKAGES / name / "tests"))
 
+    # nox reads the docstring when the session is declared, so set it first.
     tests.__doc__ = (
         f"Run {name}'s tests with only {name} and its declared lower layers "
         f"({', '.join(LAYERS[name]) or 'none'}) installed."
     )
+    nox.session(name=f"tests_{name}", python=PYTHONS)(tests)
 
 
 for _name in ALL:
@@ -105,7 +106,17 @@ def stress(session: nox.Session) -> None:
     session.install(*TEST_DEPS)
     session.env["HYPOTHESIS_PROFILE"] = "stress"
     session.env["LOOP_STRESS"] = "1"
-    session.run("python", "-m", "pytest", "-p", "no:cacheprovider", str(ROOT / "tests_integration"), "-m", "stress or not stress", *session.posargs)
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        str(ROOT / "tests_integration"),
+        "-m",
+        "stress or not stress",
+        *session.posargs,
+    )
 
 
 @nox.session(python=DEFAULT_PYTHON)
@@ -136,9 +147,15 @@ def docs(session: nox.Session) -> None:
     _install_all(session)
     session.install(*DOCS_DEPS)
     session.run(
-        "sphinx-build", "-W", "--keep-going", "-b", "html", "-d",
+        "sphinx-build",
+        "-W",
+        "--keep-going",
+        "-b",
+        "html",
+        "-d",
         str(ROOT / "docs" / "_build" / "doctrees"),
-        str(ROOT / "docs"), str(ROOT / "docs" / "_build" / "html"),
+        str(ROOT / "docs"),
+        str(ROOT / "docs" / "_build" / "html"),
     )
 
 

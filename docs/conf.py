@@ -10,7 +10,7 @@ sys.path.insert(0, str(HERE / "_ext"))
 
 project = "loopcore"
 author = "The loopcore developers"
-copyright = "2026, The loopcore developers"  # noqa: A001 - Sphinx's name
+copyright = "2026, The loopcore developers"
 release = "0.1.0"
 
 extensions = [

@@ -16,14 +16,42 @@ import zlib
 from pathlib import Path
 
 MODULES = [
-    "collections.abc", "concurrent.futures", "contextvars", "enum", "functools", "io",
-    "logging", "os", "queue", "selectors", "signal", "socket", "ssl", "subprocess",
-    "threading", "time", "traceback", "types", "typing", "weakref", "json", "pathlib",
-    "contextlib", "heapq", "collections", "inspect",
+    "collections.abc",
+    "concurrent.futures",
+    "contextvars",
+    "enum",
+    "functools",
+    "io",
+    "logging",
+    "os",
+    "queue",
+    "selectors",
+    "signal",
+    "socket",
+    "ssl",
+    "subprocess",
+    "threading",
+    "time",
+    "traceback",
+    "types",
+    "typing",
+    "weakref",
+    "json",
+    "pathlib",
+    "contextlib",
+    "heapq",
+    "collections",
+    "inspect",
 ]
 BUILTIN_PAGES = {
-    "str": "stdtypes", "dict": "stdtypes", "list": "stdtypes", "tuple": "stdtypes",
-    "set": "stdtypes", "frozenset": "stdtypes", "memoryview": "stdtypes", "range": "stdtypes",
+    "str": "stdtypes",
+    "dict": "stdtypes",
+    "list": "stdtypes",
+    "tuple": "stdtypes",
+    "set": "stdtypes",
+    "frozenset": "stdtypes",
+    "memoryview": "stdtypes",
+    "range": "stdtypes",
 }
 
 
@@ -62,9 +90,9 @@ def entries() -> list[str]:
 
 def main() -> None:
     header = (
-        "# Sphinx inventory version 2\n# Project: Python\n# Version: 3.13\n"
-        "# The remainder of this file is compressed using zlib.\n"
-    ).encode()
+        b"# Sphinx inventory version 2\n# Project: Python\n# Version: 3.13\n"
+        b"# The remainder of this file is compressed using zlib.\n"
+    )
     body = ("\n".join(entries()) + "\n").encode()
     out = Path(__file__).resolve().parent.parent / "_inv" / "python3.inv"
     out.write_bytes(header + zlib.compress(body, 9))

@@ -25,11 +25,31 @@ from .exceptions import (
 )
 from .futures import Future, isfuture, wrap_future
 from .handles import Handle, TimerHandle
+from .task_functions import (
+    ALL_COMPLETED,
+    FIRST_COMPLETED,
+    FIRST_EXCEPTION,
+    as_completed,
+    create_eager_task_factory,
+    eager_task_factory,
+    gather,
+    run_coroutine_threadsafe,
+    shield,
+    sleep,
+    to_thread,
+    wait,
+    wait_for,
+)
+from .taskgroups import TaskGroup
 from .tasks import Task, all_tasks, current_task, ensure_future
+from .timeouts import Timeout, timeout, timeout_at
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ALL_COMPLETED",
+    "FIRST_COMPLETED",
+    "FIRST_EXCEPTION",
     "AbstractEventLoop",
     "AbstractServer",
     "BrokenBarrierError",
@@ -44,19 +64,33 @@ __all__ = [
     "QueueShutDown",
     "SendfileNotAvailableError",
     "Task",
+    "TaskGroup",
+    "Timeout",
     "TimeoutError",
     "TimerHandle",
     "all_tasks",
+    "as_completed",
     "coroutine",
+    "create_eager_task_factory",
     "current_task",
+    "eager_task_factory",
     "ensure_future",
+    "gather",
     "get_running_loop",
     "iscoroutine",
     "iscoroutinefunction",
     "isfuture",
+    "run_coroutine_threadsafe",
+    "shield",
+    "sleep",
+    "timeout",
+    "timeout_at",
+    "to_thread",
+    "wait",
+    "wait_for",
     "wrap_future",
 ]
 
 # The 3.4 name of ensure_future: `async` is a keyword since Python 3.7, so it can
 # only be reached as getattr(loopcore, "async").
-setattr(_sys.modules[__name__], "async", ensure_future)  # noqa: B010
+setattr(_sys.modules[__name__], "async", ensure_future)

@@ -17,12 +17,11 @@ import sys
 import traceback
 import types
 from collections.abc import Callable, Generator
-from typing import ParamSpec, TypeVar
+from typing import TypeVar
 
 __all__ = ["coroutine", "iscoroutine", "iscoroutinefunction"]
 
-_P = ParamSpec("_P")
-_T = TypeVar("_T")
+_F = TypeVar("_F", bound=Callable[..., object])
 
 logger = logging.getLogger("loopcore")
 
@@ -40,9 +39,11 @@ class CoroWrapper:
     never iterated (the generator equivalent of Python's "coroutine was never
     awaited" warning), with the place it was created."""
 
-    __slots__ = ("_gen", "_func", "_source_traceback", "_started", "__name__", "__qualname__")
+    __slots__ = ("__name__", "__qualname__", "_func", "_gen", "_source_traceback", "_started")
 
-    def __init__(self, gen: Generator[object, object, object], func: Callable[..., object]) -> None:
+    def __init__(
+        self, gen: types.GeneratorType[object, object, object], func: Callable[..., object]
+    ) -> None:
         self._gen = gen
         self._func = func
         self._started = False
@@ -103,7 +104,7 @@ class CoroWrapper:
             )
 
 
-def coroutine(func: Callable[_P, _T]) -> Callable[_P, _T]:
+def coroutine(func: _F) -> _F:
     """Mark *func* as a coroutine function (the 3.4 decorator).
 
     A generator function becomes a generator-based coroutine that can be used with
@@ -115,31 +116,28 @@ def coroutine(func: Callable[_P, _T]) -> Callable[_P, _T]:
     they were created.
     """
     if inspect.iscoroutinefunction(func):
-        return func
+        return func  # type: ignore[return-value]
 
     if inspect.isgeneratorfunction(func):
         coro: Callable[..., object] = func
     else:
 
         @functools.wraps(func)
-        def coro(*args: object, **kwargs: object) -> object:
-            res = func(*args, **kwargs)  # type: ignore[arg-type]
-            if (
-                isinstance(res, (types.GeneratorType, types.CoroutineType))
-                or getattr(type(res), "_asyncio_future_blocking", None) is not None
-            ):
-                res = yield from _await_any(res)
-            elif isinstance(res, collections.abc.Awaitable):
+        def coro(*args: object, **kwargs: object) -> Generator[object, object, object]:
+            res = func(*args, **kwargs)
+            if isinstance(res, (types.GeneratorType, collections.abc.Awaitable)):
                 res = yield from _await_any(res)
             return res
 
-    generator_coro = types.coroutine(coro)  # type: ignore[arg-type]
+    generator_coro = types.coroutine(coro)
 
     if _debug_from_environment():
 
         @functools.wraps(func)
         def wrapper(*args: object, **kwargs: object) -> object:
-            return CoroWrapper(generator_coro(*args, **kwargs), func)
+            gen = generator_coro(*args, **kwargs)
+            assert isinstance(gen, types.GeneratorType)
+            return CoroWrapper(gen, func)
 
     else:
         wrapper = generator_coro  # type: ignore[assignment]
@@ -157,10 +155,17 @@ def _await_any(aw: object) -> Generator[object, object, object]:
 
 def iscoroutinefunction(func: object) -> bool:
     """True for an ``async def`` function or one decorated with :func:`coroutine`."""
-    return inspect.iscoroutinefunction(func) or getattr(func, "_is_coroutine", None) is _is_coroutine
+    return (
+        inspect.iscoroutinefunction(func) or getattr(func, "_is_coroutine", None) is _is_coroutine
+    )
 
 
-_COROUTINE_TYPES = (types.CoroutineType, types.GeneratorType, collections.abc.Coroutine, CoroWrapper)
+_COROUTINE_TYPES = (
+    types.CoroutineType,
+    types.GeneratorType,
+    collections.abc.Coroutine,
+    CoroWrapper,
+)
 _iscoroutine_typecache: set[type] = set()
 
 

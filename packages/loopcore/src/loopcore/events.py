@@ -142,7 +142,7 @@ class AbstractEventLoop:
     def call_soon(
         self,
         callback: Callable[[Unpack[_Ts]], object],
-        *args: Unpack[_Ts],
+        *args: *_Ts,
         context: contextvars.Context | None = None,
     ) -> Handle:
         """Call ``callback(*args)`` on a later iteration, in FIFO order."""
@@ -151,7 +151,7 @@ class AbstractEventLoop:
     def call_soon_threadsafe(
         self,
         callback: Callable[[Unpack[_Ts]], object],
-        *args: Unpack[_Ts],
+        *args: *_Ts,
         context: contextvars.Context | None = None,
     ) -> Handle:
         """Like :meth:`call_soon`, from any thread; wakes the loop."""
@@ -161,7 +161,7 @@ class AbstractEventLoop:
         self,
         delay: float,
         callback: Callable[[Unpack[_Ts]], object],
-        *args: Unpack[_Ts],
+        *args: *_Ts,
         context: contextvars.Context | None = None,
     ) -> TimerHandle:
         """Call ``callback(*args)`` after *delay* seconds."""
@@ -171,7 +171,7 @@ class AbstractEventLoop:
         self,
         when: float,
         callback: Callable[[Unpack[_Ts]], object],
-        *args: Unpack[_Ts],
+        *args: *_Ts,
         context: contextvars.Context | None = None,
     ) -> TimerHandle:
         """Call ``callback(*args)`` at loop time *when*."""
@@ -213,7 +213,7 @@ class AbstractEventLoop:
         self,
         executor: Executor | None,
         func: Callable[[Unpack[_Ts]], _T],
-        *args: Unpack[_Ts],
+        *args: *_Ts,
     ) -> Future[_T]:
         """Run ``func(*args)`` in *executor* (the default one when ``None``)."""
         raise NotImplementedError
@@ -224,7 +224,7 @@ class AbstractEventLoop:
 
     # -- File descriptor readiness ----------------------------------------------------
     def add_reader(
-        self, fd: FileDescriptorLike, callback: Callable[[Unpack[_Ts]], object], *args: Unpack[_Ts]
+        self, fd: FileDescriptorLike, callback: Callable[[Unpack[_Ts]], object], *args: *_Ts
     ) -> None:
         """Call ``callback(*args)`` whenever *fd* is readable."""
         raise NotImplementedError
@@ -234,7 +234,7 @@ class AbstractEventLoop:
         raise NotImplementedError
 
     def add_writer(
-        self, fd: FileDescriptorLike, callback: Callable[[Unpack[_Ts]], object], *args: Unpack[_Ts]
+        self, fd: FileDescriptorLike, callback: Callable[[Unpack[_Ts]], object], *args: *_Ts
     ) -> None:
         """Call ``callback(*args)`` whenever *fd* is writable."""
         raise NotImplementedError
@@ -245,7 +245,7 @@ class AbstractEventLoop:
 
     # -- Signals ----------------------------------------------------------------------
     def add_signal_handler(
-        self, sig: int, callback: Callable[[Unpack[_Ts]], object], *args: Unpack[_Ts]
+        self, sig: int, callback: Callable[[Unpack[_Ts]], object], *args: *_Ts
     ) -> None:
         """Call ``callback(*args)`` in the loop when signal *sig* arrives (POSIX)."""
         raise NotImplementedError
@@ -365,4 +365,3 @@ def get_running_loop() -> AbstractEventLoop:
             "on a loop, or start one with loopcore.run()"
         )
     return loop
-

@@ -33,7 +33,7 @@ class CancelledError(BaseException):
 
 
 #: The builtin :class:`TimeoutError`: ``wait_for`` and ``timeout()`` raise it.
-TimeoutError = builtins.TimeoutError  # noqa: A001 - the documented name is the builtin
+TimeoutError = builtins.TimeoutError
 
 
 class InvalidStateError(Exception):

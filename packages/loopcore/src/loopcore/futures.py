@@ -72,17 +72,17 @@ class Future(Generic[_T]):
     """
 
     __slots__ = (
-        "_state",
-        "_result",
-        "_exception",
-        "_loop",
+        "__weakref__",
+        "_asyncio_future_blocking",
         "_callbacks",
         "_cancel_message",
         "_cancelled_exc",
+        "_exception",
         "_log_traceback",
+        "_loop",
+        "_result",
         "_source_traceback",
-        "_asyncio_future_blocking",
-        "__weakref__",
+        "_state",
     )
 
     def __init__(self, *, loop: AbstractEventLoop | None = None) -> None:
@@ -101,7 +101,7 @@ class Future(Generic[_T]):
         self._log_traceback = False
         # True while a task is suspended on this future (set by __await__).
         self._asyncio_future_blocking = False
-        self._source_traceback: traceback.StackSummary | None = (
+        self._source_traceback: list[traceback.FrameSummary] | None = (
             traceback.extract_stack(limit=12)[:-1] if loop.get_debug() else None
         )
 
@@ -148,7 +148,8 @@ class Future(Generic[_T]):
         """The one place where the state changes; refuses moves not in the table."""
         if new not in _TRANSITIONS[self._state]:
             raise exceptions.InvalidStateError(
-                f"cannot move {type(self).__name__} from {self._state.value} to {new.value}: {self!r}"
+                f"cannot move {type(self).__name__} from {self._state.value} "
+                f"to {new.value}: {self!r}"
             )
         self._state = new
 
@@ -263,11 +264,15 @@ class Future(Generic[_T]):
             a generator.
         """
         if self._state is not _PENDING:
-            raise exceptions.InvalidStateError(f"cannot set an exception on a done future: {self!r}")
+            raise exceptions.InvalidStateError(
+                f"cannot set an exception on a done future: {self!r}"
+            )
         if isinstance(exception, type):
             exception = exception()
         if isinstance(exception, StopIteration):
-            new_exc = RuntimeError("StopIteration interacts badly with generators and cannot be raised into a Future")
+            new_exc = RuntimeError(
+                "StopIteration interacts badly with generators and cannot be raised into a Future"
+            )
             new_exc.__cause__ = exception
             new_exc.__context__ = exception
             exception = new_exc
@@ -290,7 +295,10 @@ class Future(Generic[_T]):
 # -- Bridging concurrent.futures ---------------------------------------------------------
 
 
-def _copy_state_to(dest: Future[_T] | concurrent.futures.Future[_T], source: Future[_T] | concurrent.futures.Future[_T]) -> None:
+def _copy_state_to(
+    dest: Future[_T] | concurrent.futures.Future[_T],
+    source: Future[_T] | concurrent.futures.Future[_T],
+) -> None:
     """Copy *source*'s outcome into *dest* (both done-state aware)."""
     if isinstance(dest, concurrent.futures.Future):
         if source.cancelled():
@@ -334,7 +342,12 @@ def chain_future(
                 source_loop.call_soon_threadsafe(source.cancel)
 
     def _call_set_state(src: object) -> None:
-        if isinstance(destination, Future) and destination.cancelled() and dest_loop is not None and dest_loop.is_closed():
+        if (
+            isinstance(destination, Future)
+            and destination.cancelled()
+            and dest_loop is not None
+            and dest_loop.is_closed()
+        ):
             return
         if dest_loop is None or dest_loop is source_loop:
             _copy_state_to(destination, source)
@@ -365,5 +378,3 @@ def wrap_future(
     new_future: Future[_T] = loop.create_future()  # type: ignore[assignment]
     chain_future(future, new_future)
     return new_future
-
-

@@ -42,13 +42,13 @@ class Handle:
     """
 
     __slots__ = (
-        "_callback",
+        "__weakref__",
         "_args",
+        "_callback",
         "_cancelled",
+        "_context",
         "_loop",
         "_source_traceback",
-        "_context",
-        "__weakref__",
     )
 
     def __init__(
@@ -66,7 +66,7 @@ class Handle:
         self._args: tuple[object, ...] | None = args
         self._cancelled = False
         # The creation stack is only worth its cost in debug mode.
-        self._source_traceback: traceback.StackSummary | None = (
+        self._source_traceback: list[traceback.FrameSummary] | None = (
             traceback.extract_stack(limit=12)[:-1] if loop.get_debug() else None
         )
 
@@ -126,7 +126,7 @@ class TimerHandle(Handle):
     timers never makes the heap grow without bound.
     """
 
-    __slots__ = ("_when", "_scheduled")
+    __slots__ = ("_scheduled", "_when")
 
     def __init__(
         self,

@@ -68,7 +68,9 @@ def _enter_task(loop: AbstractEventLoop, task: Task[object]) -> None:
     """Record *task* as the one running on *loop* (for loops that drive tasks)."""
     current = _current_tasks.get(loop)
     if current is not None:
-        raise RuntimeError(f"cannot enter into task {task!r} while another task {current!r} is being executed")
+        raise RuntimeError(
+            f"cannot enter into task {task!r} while another task {current!r} is being executed"
+        )
     _current_tasks[loop] = task
 
 
@@ -134,13 +136,13 @@ class Task(futures.Future[_T]):
     """
 
     __slots__ = (
+        "_context",
         "_coro",
         "_fut_waiter",
+        "_log_destroy_pending",
         "_must_cancel",
-        "_context",
         "_name",
         "_num_cancels_requested",
-        "_log_destroy_pending",
     )
 
     def __init__(
@@ -182,7 +184,10 @@ class Task(futures.Future[_T]):
 
     def __del__(self) -> None:
         if self._state is _PENDING and getattr(self, "_log_destroy_pending", False):
-            context: dict[str, object] = {"task": self, "message": "Task was destroyed but it is pending!"}
+            context: dict[str, object] = {
+                "task": self,
+                "message": "Task was destroyed but it is pending!",
+            }
             if self._source_traceback:
                 context["source_traceback"] = self._source_traceback
             self._loop.call_exception_handler(context)
@@ -382,10 +387,14 @@ class Task(futures.Future[_T]):
         if blocking is not None:
             assert isinstance(result, futures.Future)
             if result._loop is not loop:
-                error = RuntimeError(f"Task {self!r} got Future {result!r} attached to a different loop")
+                error = RuntimeError(
+                    f"Task {self!r} got Future {result!r} attached to a different loop"
+                )
                 loop.call_soon(self._step, error, context=self._context)
             elif not blocking:
-                error = RuntimeError(f"yield was used instead of yield from in task {self!r} with {result!r}")
+                error = RuntimeError(
+                    f"yield was used instead of yield from in task {self!r} with {result!r}"
+                )
                 loop.call_soon(self._step, error, context=self._context)
             elif result is self:
                 error = RuntimeError(f"Task cannot await on itself: {self!r}")
@@ -401,7 +410,8 @@ class Task(futures.Future[_T]):
             loop.call_soon(self._step, None, context=self._context)
         elif inspect.isgenerator(result):
             error = RuntimeError(
-                f"yield was used instead of yield from for generator in task {self!r} with {result!r}"
+                "yield was used instead of yield from for generator "
+                f"in task {self!r} with {result!r}"
             )
             loop.call_soon(self._step, error, context=self._context)
         else:
@@ -423,7 +433,11 @@ class Task(futures.Future[_T]):
 
 
 def _format_coroutine(coro: object) -> str:
-    name = getattr(coro, "__qualname__", None) or getattr(coro, "__name__", None) or type(coro).__name__
+    name = (
+        getattr(coro, "__qualname__", None)
+        or getattr(coro, "__name__", None)
+        or type(coro).__name__
+    )
     frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
     if frame is not None:
         running = getattr(coro, "cr_running", None) or getattr(coro, "gi_running", False)
@@ -436,11 +450,17 @@ def _format_coroutine(coro: object) -> str:
 
 
 @overload
-def ensure_future(coro_or_future: futures.Future[_T], *, loop: AbstractEventLoop | None = None) -> futures.Future[_T]: ...
-@overload
-def ensure_future(coro_or_future: Awaitable[_T], *, loop: AbstractEventLoop | None = None) -> Task[_T]: ...
 def ensure_future(
-    coro_or_future: Awaitable[_T] | Generator[object, None, _T], *, loop: AbstractEventLoop | None = None
+    coro_or_future: futures.Future[_T], *, loop: AbstractEventLoop | None = None
+) -> futures.Future[_T]: ...
+@overload
+def ensure_future(
+    coro_or_future: Awaitable[_T], *, loop: AbstractEventLoop | None = None
+) -> Task[_T]: ...
+def ensure_future(
+    coro_or_future: Awaitable[_T] | Generator[object, None, _T],
+    *,
+    loop: AbstractEventLoop | None = None,
 ) -> futures.Future[_T]:
     """Return a future for *coro_or_future*.
 
@@ -455,7 +475,8 @@ def ensure_future(
         assert isinstance(coro_or_future, futures.Future)
         if loop is not None and loop is not coro_or_future.get_loop():
             raise ValueError(
-                f"the future {coro_or_future!r} belongs to a different loop than the one given as loop="
+                f"the future {coro_or_future!r} belongs to a different loop "
+                "than the one given as loop="
             )
         return coro_or_future
     if coroutines.iscoroutine(coro_or_future):
@@ -463,7 +484,9 @@ def ensure_future(
     elif inspect.isawaitable(coro_or_future):
         coro = _wrap_awaitable(coro_or_future)
     else:
-        raise TypeError(f"a Future, a coroutine or an awaitable is required, got {coro_or_future!r}")
+        raise TypeError(
+            f"a Future, a coroutine or an awaitable is required, got {coro_or_future!r}"
+        )
     if loop is None:
         loop = events._get_running_loop()
         if loop is None:

@@ -20,9 +20,11 @@ Fixtures (always available, prefixed so that they never shadow another plugin's)
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 
 import pytest
+
+from loopcore.events import AbstractEventLoop
 
 __all__ = ["loopcore_loop"]
 
@@ -37,7 +39,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="auto: run every coroutine test on loopcore; strict: only @pytest.mark.loopcore tests",
     )
-    parser.addini("loopcore_mode", "strict (default) or auto; see --loopcore-mode", default="strict")
+    parser.addini(
+        "loopcore_mode", "strict (default) or auto; see --loopcore-mode", default="strict"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -67,9 +71,12 @@ def _wants_loopcore(item: pytest.Function) -> bool:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if isinstance(item, pytest.Function) and _wants_loopcore(item):
-            if "loopcore_loop" not in item.fixturenames:
-                item.fixturenames.insert(0, "loopcore_loop")
+        if (
+            isinstance(item, pytest.Function)
+            and _wants_loopcore(item)
+            and "loopcore_loop" not in item.fixturenames
+        ):
+            item.fixturenames.insert(0, "loopcore_loop")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -77,6 +84,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     if not _wants_loopcore(pyfuncitem):
         return None
     loop = pyfuncitem.funcargs["loopcore_loop"]
+    assert isinstance(loop, AbstractEventLoop)
     argnames = pyfuncitem._fixtureinfo.argnames
     kwargs = {name: pyfuncitem.funcargs[name] for name in argnames}
     loop.run_until_complete(pyfuncitem.obj(**kwargs))
@@ -104,7 +112,7 @@ def _describe(obj: object) -> str:
 
 
 @pytest.fixture
-def loopcore_loop() -> Iterator[object]:
+def loopcore_loop() -> Iterator[AbstractEventLoop]:
     """A fresh loopcore event loop, closed after the test, which must leave nothing behind."""
     from loopcore import policies, tasks
 
@@ -120,7 +128,8 @@ def loopcore_loop() -> Iterator[object]:
             leftovers = [t for t in tasks.all_tasks(loop) if not t.done()]
             if leftovers:
                 problems.append(
-                    "the test left tasks pending:\n  " + "\n  ".join(_describe(t) for t in leftovers)
+                    "the test left tasks pending:\n  "
+                    + "\n  ".join(_describe(t) for t in leftovers)
                 )
                 for task in leftovers:
                     task.cancel()
@@ -133,7 +142,10 @@ def loopcore_loop() -> Iterator[object]:
             if recorder.contexts and loop.get_exception_handler() is recorder:
                 problems.append(
                     "errors reached the loop's exception handler:\n  "
-                    + "\n  ".join(str(c.get("message")) + f" ({c.get('exception')!r})" for c in recorder.contexts)
+                    + "\n  ".join(
+                        str(c.get("message")) + f" ({c.get('exception')!r})"
+                        for c in recorder.contexts
+                    )
                 )
         finally:
             loop.close()
@@ -142,11 +154,9 @@ def loopcore_loop() -> Iterator[object]:
         pytest.fail("\n".join(problems), pytrace=False)
 
 
-async def _wait_all(pending: list[object]) -> None:
+async def _wait_all(pending: Sequence[Awaitable[object]]) -> None:
     for task in pending:
         try:
-            await task  # type: ignore[misc]
-        except BaseException:  # noqa: BLE001 - the report is about the leak, not its outcome
+            await task
+        except BaseException:
             pass
-
-

@@ -1,0 +1,257 @@
+"""Future: the 3.4 rules for results, exceptions, cancellation and callbacks."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextvars
+import gc
+import threading
+
+import loopcore
+import pytest
+from loopcore import CancelledError, InvalidStateError
+from loopcore.futures import State, isfuture
+
+
+def test_new_future_is_pending(loopcore_loop):
+    fut = loopcore_loop.create_future()
+    assert not fut.done() and not fut.cancelled()
+    assert fut._state is State.PENDING
+    assert fut.get_loop() is loopcore_loop
+
+
+def test_result_before_done_raises_invalid_state(loopcore_loop):
+    fut = loopcore_loop.create_future()
+    with pytest.raises(InvalidStateError):
+        fut.result()
+    with pytest.raises(InvalidStateError):
+        fut.exception()
+
+
+def test_set_result_makes_done_and_result_returns_it(loopcore_loop):
+    fut = loopcore_loop.create_future()
+    fut.set_result(42)
+    assert fut.done() and fut.result() == 42 and fut.exception() is None
+
+
+def test_set_result_twice_raises_invalid_state(loopcore_loop):
+    fut = loopcore_loop.create_future()
+    fut.set_result(1)
+    with pytest.raises(InvalidStateError):
+        fut.set_result(2)
+    with pytest.raises(InvalidStateError):
+        fut.set_exception(ValueError())
+
+
+def test_set_exception_makes_result_raise_it(loopcore_loop):
+    fut = loopcore_loop.create_future()
+    exc = ValueError("boom")
+    fut.set_exception(exc)
+    with pytest.raises(ValueError, match="boom"):
+        fut.result()
+    assert fut.exception() is exc
+
+
+def test_set_exception_accepts_a_class(loopcore_loop):
+    fut = loopcore_loop.create_future()
+    fut.set_exception(KeyError)
+    assert isinstance(fut.exception(), KeyError)
+
+
+def test_set_exception_with_stopiteration_becomes_runtimeerror(loopcore_loop):
+    fut = loopcore_loop.create_future()
+    fut.set_exception(StopIteration(1))
+    assert isinstance(fut.exception(), RuntimeError)
+
+
+def test_cancel_pending_future_returns_true_and_result_raises_cancelled(loopcore_loop):
+    fut = loopcore_loop.create_future()
+    assert fut.cancel("why") is True
+    assert fut.cancelled() and fut.done()
+    with pytest.raises(CancelledError, match="why"):
+        fut.result()
+    with pytest.raises(CancelledError):
+        fut.exception()
+
+
+def test_cancel_done_future_returns_false(loopcore_loop):
+    fut = loopcore_loop.create_future()
+    fut.set_result(None)
+    assert fut.cancel() is False
+    assert not fut.cancelled()
+
+
+def test_cancelled_error_is_base_exception_not_exception():
+    assert issubclass(CancelledError, BaseException)
+    assert not issubclass(CancelledError, Exception)
+
+
+def test_timeout_error_is_the_builtin():
+    assert loopcore.TimeoutError is TimeoutError
+
+
+def test_done_callbacks_are_scheduled_with_call_soon_not_called_inline(loopcore_loop):
+    fut = loopcore_loop.create_future()
+    calls = []
+    fut.add_done_callback(calls.append)
+    fut.set_result(1)
+    assert calls == []
+    loopcore_loop.run_until_complete(loopcore.sleep(0))
+    assert calls == [fut]
+
+
+def test_done_callbacks_run_in_registration_order(loopcore_loop):
+    fut = loopcore_loop.create_future()
+    order = []
+    for i in range(5):
+        fut.add_done_callback(lambda f, i=i: order.append(i))
+    fut.set_result(None)
+    loopcore_loop.run_until_complete(loopcore.sleep(0))
+    assert order == [0, 1, 2, 3, 4]
+
+
+def test_callback_added_to_done_future_is_scheduled_soon(loopcore_loop):
+    fut = loopcore_loop.create_future()
+    fut.set_result(1)
+    calls = []
+    fut.add_done_callback(calls.append)
+    assert calls == []
+    loopcore_loop.run_until_complete(loopcore.sleep(0))
+    assert calls == [fut]
+
+
+def test_done_callback_runs_in_context_it_was_added_in(loopcore_loop):
+    var = contextvars.ContextVar("var", default="unset")
+    fut = loopcore_loop.create_future()
+    seen = []
+    var.set("at-add")
+    fut.add_done_callback(lambda f: seen.append(var.get()))
+    var.set("later")
+    fut.set_result(None)
+    loopcore_loop.run_until_complete(loopcore.sleep(0))
+    assert seen == ["at-add"]
+
+
+def test_done_callback_runs_in_explicit_context(loopcore_loop):
+    var = contextvars.ContextVar("var", default="unset")
+    ctx = contextvars.copy_context()
+    ctx.run(var.set, "explicit")
+    fut = loopcore_loop.create_future()
+    seen = []
+    fut.add_done_callback(lambda f: seen.append(var.get()), context=ctx)
+    fut.set_result(None)
+    loopcore_loop.run_until_complete(loopcore.sleep(0))
+    assert seen == ["explicit"]
+
+
+def test_remove_done_callback_removes_every_registration_and_counts(loopcore_loop):
+    fut = loopcore_loop.create_future()
+    calls = []
+    fut.add_done_callback(calls.append)
+    fut.add_done_callback(calls.append)
+    other = []
+    fut.add_done_callback(other.append)
+    assert fut.remove_done_callback(calls.append) == 2
+    assert fut.remove_done_callback(calls.append) == 0
+    fut.set_result(None)
+    loopcore_loop.run_until_complete(loopcore.sleep(0))
+    assert calls == [] and other == [fut]
+
+
+def test_future_is_awaitable_with_await(loopcore_loop):
+    fut = loopcore_loop.create_future()
+    loopcore_loop.call_soon(fut.set_result, "value")
+
+    async def main():
+        return await fut
+
+    assert loopcore_loop.run_until_complete(main()) == "value"
+
+
+def test_future_is_awaitable_with_yield_from(loopcore_loop):
+    fut = loopcore_loop.create_future()
+    loopcore_loop.call_soon(fut.set_result, "value")
+
+    @loopcore.coroutine
+    def main():
+        return (yield from fut)
+
+    assert loopcore_loop.run_until_complete(main()) == "value"
+
+
+def test_unretrieved_exception_is_reported_when_future_is_collected(loopcore_loop):
+    contexts = []
+    loopcore_loop.set_exception_handler(lambda loop, ctx: contexts.append(ctx))
+    fut = loopcore_loop.create_future()
+    fut.set_exception(ValueError("never looked at"))
+    del fut
+    gc.collect()
+    assert len(contexts) == 1
+    assert "never retrieved" in contexts[0]["message"]
+    assert isinstance(contexts[0]["exception"], ValueError)
+
+
+def test_retrieved_exception_is_not_reported(loopcore_loop):
+    contexts = []
+    loopcore_loop.set_exception_handler(lambda loop, ctx: contexts.append(ctx))
+    fut = loopcore_loop.create_future()
+    fut.set_exception(ValueError())
+    fut.exception()
+    del fut
+    gc.collect()
+    assert contexts == []
+
+
+def test_invalid_transition_is_refused_by_the_state_table(loopcore_loop):
+    fut = loopcore_loop.create_future()
+    fut.cancel()
+    with pytest.raises(InvalidStateError, match="CANCELLED"):
+        fut._set_state(State.FINISHED)
+
+
+def test_isfuture_recognises_futures_and_tasks_but_not_classes(loopcore_loop):
+    fut = loopcore_loop.create_future()
+    assert isfuture(fut)
+    assert not isfuture(loopcore.Future)
+    assert not isfuture(object())
+
+
+def test_repr_shows_state_and_result(loopcore_loop):
+    fut = loopcore_loop.create_future()
+    assert "pending" in repr(fut)
+    fut.set_result(7)
+    assert "finished" in repr(fut) and "result=7" in repr(fut)
+
+
+def test_wrap_future_delivers_result_from_another_thread(loopcore_loop):
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        cf = pool.submit(lambda: threading.current_thread().name)
+        wrapped = loopcore.wrap_future(cf, loop=loopcore_loop)
+        assert loopcore_loop.run_until_complete(wrapped) != threading.current_thread().name
+
+
+def test_wrap_future_returns_loopcore_future_unchanged(loopcore_loop):
+    fut = loopcore_loop.create_future()
+    assert loopcore.wrap_future(fut) is fut
+
+
+def test_wrap_future_rejects_other_objects(loopcore_loop):
+    with pytest.raises(TypeError):
+        loopcore.wrap_future(object(), loop=loopcore_loop)
+
+
+def test_cancelling_wrapper_cancels_concurrent_future(loopcore_loop):
+    cf: concurrent.futures.Future[int] = concurrent.futures.Future()
+    wrapped = loopcore.wrap_future(cf, loop=loopcore_loop)
+    wrapped.cancel()
+    loopcore_loop.run_until_complete(loopcore.sleep(0))
+    assert cf.cancelled()
+
+
+def test_wrap_future_propagates_exception(loopcore_loop):
+    cf: concurrent.futures.Future[int] = concurrent.futures.Future()
+    wrapped = loopcore.wrap_future(cf, loop=loopcore_loop)
+    cf.set_running_or_notify_cancel()
+    cf.set_exception(KeyError("k"))
+    with pytest.raises(KeyError):
+        loopcore_loop.run_until_complete(wrapped)

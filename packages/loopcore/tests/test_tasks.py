@@ -1,0 +1,418 @@
+"""Task: driving both coroutine styles, cancellation, registry, introspection."""
+
+from __future__ import annotations
+
+import contextvars
+import gc
+import io
+
+import loopcore
+import pytest
+from loopcore import CancelledError
+
+
+async def _answer():
+    return 42
+
+
+def test_task_runs_native_coroutine_to_its_result(loopcore_loop):
+    task = loopcore_loop.create_task(_answer())
+    assert loopcore_loop.run_until_complete(task) == 42
+    assert task.done() and task.result() == 42
+
+
+def test_task_runs_generator_coroutine_with_yield_from(loopcore_loop):
+    @loopcore.coroutine
+    def inner():
+        yield from loopcore.sleep(0)
+        return "inner"
+
+    @loopcore.coroutine
+    def outer():
+        value = yield from inner()
+        return value + "+outer"
+
+    assert loopcore_loop.run_until_complete(outer()) == "inner+outer"
+
+
+def test_native_coroutine_can_await_generator_coroutine(loopcore_loop):
+    @loopcore.coroutine
+    def gen_style():
+        yield from loopcore.sleep(0)
+        return 1
+
+    async def native():
+        return await gen_style() + 1
+
+    assert loopcore_loop.run_until_complete(native()) == 2
+
+
+def test_generator_coroutine_can_yield_from_native_coroutine(loopcore_loop):
+    @loopcore.coroutine
+    def gen_style():
+        return (yield from _answer())
+
+    assert loopcore_loop.run_until_complete(gen_style()) == 42
+
+
+def test_task_first_step_runs_on_a_later_iteration(loopcore_loop):
+    started = []
+
+    async def body():
+        started.append(True)
+
+    async def main():
+        task = loopcore_loop.create_task(body())
+        assert started == []
+        await task
+        assert started == [True]
+
+    loopcore_loop.run_until_complete(main())
+
+
+def test_create_task_rejects_non_coroutine_with_clear_error(loopcore_loop):
+    with pytest.raises(TypeError, match="a coroutine was expected"):
+        loopcore_loop.create_task(42)
+
+
+def test_task_exception_is_propagated_to_awaiter(loopcore_loop):
+    async def fails():
+        raise ValueError("bad")
+
+    with pytest.raises(ValueError, match="bad"):
+        loopcore_loop.run_until_complete(fails())
+
+
+def test_cancel_throws_cancelled_error_at_next_suspension_with_message(loopcore_loop):
+    seen = []
+
+    async def body():
+        try:
+            await loopcore_loop.create_future()
+        except CancelledError as exc:
+            seen.append(exc.args)
+            raise
+
+    async def main():
+        task = loopcore_loop.create_task(body())
+        await loopcore.sleep(0)
+        assert task.cancel("stop now")
+        with pytest.raises(CancelledError):
+            await task
+        assert task.cancelled()
+
+    loopcore_loop.run_until_complete(main())
+    assert seen == [("stop now",)]
+
+
+def test_cancel_before_first_step_cancels_without_running_body(loopcore_loop):
+    ran = []
+
+    async def body():
+        ran.append(True)
+
+    async def main():
+        task = loopcore_loop.create_task(body())
+        task.cancel()
+        with pytest.raises(CancelledError):
+            await task
+
+    loopcore_loop.run_until_complete(main())
+    assert ran == []
+
+
+def test_cancel_done_task_returns_false(loopcore_loop):
+    task = loopcore_loop.create_task(_answer())
+    loopcore_loop.run_until_complete(task)
+    assert task.cancel() is False
+
+
+def test_coroutine_may_catch_cancellation_and_finish_normally(loopcore_loop):
+    async def stubborn():
+        try:
+            await loopcore.sleep(3600)
+        except CancelledError:
+            loopcore.current_task().uncancel()
+            return "survived"
+
+    async def main():
+        task = loopcore_loop.create_task(stubborn())
+        await loopcore.sleep(0)
+        task.cancel()
+        return await task
+
+    assert loopcore_loop.run_until_complete(main()) == "survived"
+
+
+def test_cancelling_counts_requests_and_uncancel_withdraws_them(loopcore_loop):
+    async def main():
+        task = loopcore_loop.create_task(loopcore.sleep(3600))
+        await loopcore.sleep(0)
+        task.cancel()
+        task.cancel()
+        assert task.cancelling() == 2
+        assert task.uncancel() == 1
+        assert task.cancelling() == 1
+        with pytest.raises(CancelledError):
+            await task
+
+    loopcore_loop.run_until_complete(main())
+
+
+def test_uncancel_to_zero_drops_undelivered_cancellation(loopcore_loop):
+    async def main():
+        task = loopcore_loop.create_task(_answer())
+        task.cancel()
+        task.uncancel()
+        return await task
+
+    assert loopcore_loop.run_until_complete(main()) == 42
+
+
+def test_yielding_a_non_future_fails_the_task_with_clear_error(loopcore_loop):
+    @loopcore.coroutine
+    def bad():
+        yield 123
+
+    with pytest.raises(RuntimeError, match="bad yield"):
+        loopcore_loop.run_until_complete(bad())
+
+
+def test_yield_instead_of_yield_from_future_is_reported(loopcore_loop):
+    fut = loopcore_loop.create_future()
+
+    @loopcore.coroutine
+    def bad():
+        yield fut
+
+    with pytest.raises(RuntimeError, match="yield was used instead of yield from"):
+        loopcore_loop.run_until_complete(bad())
+
+
+def test_task_awaiting_itself_fails(loopcore_loop):
+    async def selfish():
+        await loopcore.current_task()
+
+    with pytest.raises(RuntimeError, match="await on itself"):
+        loopcore_loop.run_until_complete(selfish())
+
+
+def test_future_of_another_loop_fails_the_task(loopcore_loop):
+    other = loopcore.new_event_loop()
+    try:
+        foreign = other.create_future()
+
+        async def main():
+            await foreign
+
+        with pytest.raises(RuntimeError, match="different loop"):
+            loopcore_loop.run_until_complete(main())
+    finally:
+        other.close()
+
+
+def test_pending_task_is_not_garbage_collected_without_other_references(loopcore_loop):
+    done = []
+
+    async def fire_and_forget():
+        await loopcore.sleep(0)
+        gc.collect()
+        await loopcore.sleep(0)
+        done.append(True)
+
+    async def main():
+        loopcore_loop.create_task(fire_and_forget())
+        gc.collect()
+        for _ in range(5):
+            await loopcore.sleep(0)
+
+    loopcore_loop.run_until_complete(main())
+    assert done == [True]
+
+
+def test_all_tasks_returns_only_pending_tasks(loopcore_loop):
+    async def main():
+        finished = loopcore_loop.create_task(_answer())
+        await finished
+        sleeper = loopcore_loop.create_task(loopcore.sleep(3600))
+        tasks = loopcore.all_tasks()
+        assert finished not in tasks
+        assert sleeper in tasks and loopcore.current_task() in tasks
+        sleeper.cancel()
+        with pytest.raises(CancelledError):
+            await sleeper
+
+    loopcore_loop.run_until_complete(main())
+
+
+def test_current_task_is_the_running_task_and_none_outside(loopcore_loop):
+    async def main():
+        return loopcore.current_task()
+
+    task = loopcore_loop.create_task(main())
+    assert loopcore_loop.run_until_complete(task) is task
+    assert loopcore.current_task(loopcore_loop) is None
+
+
+def test_34_classmethods_all_tasks_and_current_task(loopcore_loop):
+    async def main():
+        me = loopcore.Task.current_task()
+        assert me is loopcore.current_task()
+        assert me in loopcore.Task.all_tasks()
+
+    loopcore_loop.run_until_complete(main())
+
+
+def test_current_task_without_running_loop_raises():
+    with pytest.raises(RuntimeError, match="no running event loop"):
+        loopcore.current_task()
+
+
+def test_task_names_default_and_explicit(loopcore_loop):
+    async def main():
+        t1 = loopcore_loop.create_task(_answer())
+        t2 = loopcore_loop.create_task(_answer(), name="worker")
+        assert t1.get_name().startswith("Task-")
+        assert t2.get_name() == "worker"
+        t2.set_name(5)
+        assert t2.get_name() == "5"
+        await loopcore.gather(t1, t2)
+
+    loopcore_loop.run_until_complete(main())
+
+
+def test_task_runs_in_given_context(loopcore_loop):
+    var = contextvars.ContextVar("var", default="default")
+    ctx = contextvars.copy_context()
+    ctx.run(var.set, "in-ctx")
+
+    async def read():
+        return var.get()
+
+    task = loopcore_loop.create_task(read(), context=ctx)
+    assert loopcore_loop.run_until_complete(task) == "in-ctx"
+    assert task.get_context() is ctx
+
+
+def test_task_context_changes_do_not_leak_to_caller(loopcore_loop):
+    var = contextvars.ContextVar("var", default="default")
+
+    async def write():
+        var.set("changed")
+
+    loopcore_loop.run_until_complete(loopcore_loop.create_task(write()))
+    assert var.get() == "default"
+
+
+def test_task_refuses_set_result_and_set_exception(loopcore_loop):
+    async def main():
+        task = loopcore_loop.create_task(_answer())
+        with pytest.raises(RuntimeError):
+            task.set_result(1)
+        with pytest.raises(RuntimeError):
+            task.set_exception(ValueError())
+        await task
+
+    loopcore_loop.run_until_complete(main())
+
+
+def test_get_stack_of_suspended_task_walks_awaited_coroutines(loopcore_loop):
+    async def innermost():
+        await loopcore.sleep(3600)
+
+    async def middle():
+        await innermost()
+
+    async def main():
+        task = loopcore_loop.create_task(middle())
+        await loopcore.sleep(0)
+        names = [f.f_code.co_name for f in task.get_stack()]
+        assert names[:2] == ["middle", "innermost"]
+        assert [f.f_code.co_name for f in task.get_stack(limit=1)] == [names[-1]]
+        buf = io.StringIO()
+        task.print_stack(file=buf)
+        assert "Stack for" in buf.getvalue() and "innermost" in buf.getvalue()
+        task.cancel()
+        with pytest.raises(CancelledError):
+            await task
+
+    loopcore_loop.run_until_complete(main())
+
+
+def test_get_stack_of_failed_task_is_its_traceback(loopcore_loop):
+    async def fails():
+        raise KeyError("x")
+
+    task = loopcore_loop.create_task(fails())
+    with pytest.raises(KeyError):
+        loopcore_loop.run_until_complete(task)
+    assert any(f.f_code.co_name == "fails" for f in task.get_stack())
+    buf = io.StringIO()
+    task.print_stack(file=buf)
+    assert "Traceback for" in buf.getvalue() and "KeyError" in buf.getvalue()
+
+
+def test_ensure_future_wraps_coroutine_in_task_and_returns_future_unchanged(loopcore_loop):
+    fut = loopcore_loop.create_future()
+    assert loopcore.ensure_future(fut) is fut
+    task = loopcore.ensure_future(_answer(), loop=loopcore_loop)
+    assert isinstance(task, loopcore.Task)
+    assert loopcore_loop.run_until_complete(task) == 42
+
+
+def test_ensure_future_wraps_awaitable_objects(loopcore_loop):
+    class Awaitable:
+        def __await__(self):
+            return _answer().__await__()
+
+    task = loopcore.ensure_future(Awaitable(), loop=loopcore_loop)
+    assert loopcore_loop.run_until_complete(task) == 42
+
+
+def test_ensure_future_rejects_other_objects():
+    with pytest.raises(TypeError, match="coroutine or an awaitable is required"):
+        loopcore.ensure_future(42)
+
+
+def test_ensure_future_refuses_future_of_another_loop(loopcore_loop):
+    other = loopcore.new_event_loop()
+    try:
+        with pytest.raises(ValueError, match="different loop"):
+            loopcore.ensure_future(other.create_future(), loop=loopcore_loop)
+    finally:
+        other.close()
+
+
+def test_async_is_the_34_name_of_ensure_future():
+    assert getattr(loopcore, "async") is loopcore.ensure_future
+
+
+def test_tasks_pending_at_close_are_reported_with_creation_place():
+    loop = loopcore.new_event_loop()
+    loop.set_debug(True)
+    contexts = []
+    loop.set_exception_handler(lambda lp, ctx: contexts.append(ctx))
+
+    async def forever():
+        await loopcore.sleep(3600)
+
+    task = loop.create_task(forever())
+    loop.run_until_complete(loopcore.sleep(0))
+    loop.close()
+    pending_reports = [c for c in contexts if c.get("task") is task]
+    assert len(pending_reports) == 1
+    assert "pending" in pending_reports[0]["message"]
+    assert pending_reports[0].get("source_traceback")
+
+
+def test_task_repr_names_coroutine_and_state(loopcore_loop):
+    async def main():
+        task = loopcore_loop.create_task(loopcore.sleep(3600), name="sleepy")
+        await loopcore.sleep(0)
+        text = repr(task)
+        assert "pending" in text and "sleepy" in text and "sleep" in text and "wait_for=" in text
+        task.cancel()
+        with pytest.raises(CancelledError):
+            await task
+
+    loopcore_loop.run_until_complete(main())
