@@ -1,0 +1,1370 @@
+"""BaseEventLoop: the scheduler at the heart of every loopcore loop.
+
+What one iteration (:meth:`BaseEventLoop._run_once`) does, in order:
+
+1. Drop cancelled timers from the head of the timer heap (they must not decide how
+   long we sleep).
+2. Choose the poll timeout: 0 when callbacks are ready, else the time left until the
+   earliest timer, else ``None`` (sleep until an fd or a signal or another thread
+   wakes us up through the self-pipe).
+3. Poll the selector (:meth:`BaseEventLoop._poll`) and queue the reader/writer
+   callbacks of the fds that are ready (:meth:`BaseEventLoop._process_events`).
+4. Queue every timer that is due, reading the clock once.
+5. Run exactly the callbacks that are queued now. Callbacks they schedule wait for
+   the next iteration, so a callback that keeps rescheduling itself cannot starve
+   I/O or timers.
+
+The 3.4 ``stop()`` rule ("every callback scheduled before ``stop()`` runs, none
+scheduled after it") falls out of a sentinel: ``stop()`` appends a marker handle to
+the ready queue; the iteration that reaches the marker ends there and
+``run_forever`` returns. Whatever was queued before the marker has run by then
+(even callbacks beyond the batch in which ``stop()`` was called: the loop keeps
+iterating until it reaches the marker), and whatever was queued after it stays
+queued for the next ``run_forever``.
+
+Only the platform-neutral part lives here: the network methods of
+:class:`~loopcore.AbstractEventLoop` (``create_connection``, ``sock_recv``, ...) are
+added by ``looptransports``' ``SelectorEventLoop``, a subclass.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import contextvars
+import errno
+import heapq
+import logging
+import os
+import selectors
+import signal
+import socket
+import sys
+import threading
+import traceback
+import types
+import warnings
+import weakref
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
+from types import FrameType
+from typing import TYPE_CHECKING, TypeVar, TypeVarTuple, Unpack, cast
+
+from . import _clock, coroutines, events, futures, tasks
+from .events import AbstractEventLoop, ExceptionHandler, FileDescriptorLike, TaskFactory
+from .handles import Handle, TimerHandle
+
+if TYPE_CHECKING:
+    from .events import CoroutineLike
+
+__all__ = ["BaseEventLoop"]
+
+_T = TypeVar("_T")
+_Ts = TypeVarTuple("_Ts")
+
+logger = logging.getLogger("loopcore")
+
+# Compaction of the timer heap: once more than this many cancelled timers sit in
+# the heap *and* they are more than this fraction of it, the heap is rebuilt
+# without them. Rebuilding costs O(n) and happens after n/2 cancellations at the
+# earliest, so cancellation stays O(1) amortised and the heap stays within about
+# twice the number of live timers.
+_MIN_CANCELLED_TIMERS = 100
+_MAX_CANCELLED_TIMERS_FRACTION = 0.5
+
+# select()/epoll refuse very large timeouts on some platforms; one day is plenty,
+# the loop simply polls again.
+_MAX_POLL_TIMEOUT = 24 * 3600.0
+
+# How many frames of coroutine origin Python records in debug mode.
+_DEBUG_ORIGIN_DEPTH = 10
+
+# How long loop.shutdown_default_executor() waits for threads in loopcore.run().
+THREAD_JOIN_TIMEOUT = 300.0
+
+# Flags of the code object of a coroutine function: async def, or a generator
+# function made awaitable by types.coroutine() (which @coroutine uses).
+_CO_COROUTINE_FLAGS = 0x0080 | 0x0100  # CO_COROUTINE | CO_ITERABLE_COROUTINE
+
+_FunctionType = types.FunctionType
+_MethodType = types.MethodType
+# Callables implemented in C: never coroutine functions.
+_BUILTIN_CALLABLE_TYPES = frozenset(
+    {
+        types.BuiltinFunctionType,
+        types.BuiltinMethodType,
+        types.MethodWrapperType,
+        types.WrapperDescriptorType,
+        types.MethodDescriptorType,
+    }
+)
+
+
+def _debug_from_environment() -> bool:
+    """Debug mode default: ``LOOPCORE_DEBUG`` set to something but ``0``, or ``-X dev``."""
+    if sys.flags.dev_mode:
+        return True
+    if sys.flags.ignore_environment:
+        return False
+    value = os.environ.get("LOOPCORE_DEBUG", "")
+    return value not in ("", "0")
+
+
+def _is_coroutine_function(func: object) -> bool:
+    """The full check, for callables that are not plain functions or methods."""
+    code = getattr(func, "__code__", None)
+    if code is not None and code.co_flags & _CO_COROUTINE_FLAGS:
+        return True
+    return coroutines.iscoroutinefunction(func)
+
+
+def _check_callback(callback: object, method: str) -> None:
+    """Refuse what cannot be a loop callback, with a message that says what to do.
+
+    Runs on every ``call_soon``, so the common cases (a function, a bound method, a
+    builtin) are settled by their type and the code flags, without calling into
+    :mod:`inspect`.
+    """
+    tp = type(callback)
+    func: object = callback
+    if tp is _MethodType:
+        func = callback.__func__  # type: ignore[attr-defined]
+        tp = type(func)
+    if tp is _FunctionType:
+        if not (
+            func.__code__.co_flags & _CO_COROUTINE_FLAGS  # type: ignore[attr-defined]
+            or getattr(func, "_is_coroutine", None) is coroutines._is_coroutine
+        ):
+            return
+    elif tp in _BUILTIN_CALLABLE_TYPES:
+        return
+    elif not callable(callback):
+        if coroutines.iscoroutine(callback):
+            raise TypeError(
+                f"coroutines cannot be used with {method}(): got {callback!r}; "
+                "schedule it with loop.create_task() instead"
+            )
+        raise TypeError(f"a callable object was expected by {method}(), got {callback!r}")
+    elif not _is_coroutine_function(callback):
+        return
+    raise TypeError(
+        f"coroutine functions cannot be used with {method}(): got {callback!r}; "
+        "call it and schedule the coroutine with loop.create_task() instead"
+    )
+
+
+def _stop_marker() -> None:
+    """The callback of the stop sentinel; never called (the loop recognises the handle)."""
+
+
+def _sighandler_noop(signum: int, frame: FrameType | None) -> None:
+    """The Python-level handler of a signal the loop handles.
+
+    The real work is done by the C-level handler, which writes the signal number to
+    the wake-up fd (``signal.set_wakeup_fd``); the loop reads it and runs the
+    callback between other callbacks, never in the middle of one.
+    """
+
+
+def _set_result_unless_done(fut: futures.Future[_T], result: _T) -> None:
+    if not fut.done():
+        fut.set_result(result)
+
+
+def _set_exception_unless_done(fut: futures.Future[_T], exc: BaseException) -> None:
+    if not fut.done():
+        fut.set_exception(exc)
+
+
+def _wait_all(
+    loop: AbstractEventLoop, futs: Iterable[futures.Future[object]]
+) -> futures.Future[None]:
+    """A future that is done once every future in *futs* is done (their outcomes are
+    left on them, to be read by the caller).
+
+    Used by ``shutdown_asyncgens`` and ``loopcore.run`` so that they do not depend on
+    ``gather``. Cancelling the returned future does not cancel *futs*: the caller
+    decides what to do with them.
+    """
+    waiter = cast("futures.Future[None]", loop.create_future())
+    pending = [f for f in futs if not f.done()]
+    remaining = len(pending)
+    if not remaining:
+        waiter.set_result(None)
+        return waiter
+
+    def _one_done(_fut: futures.Future[object]) -> None:
+        nonlocal remaining
+        remaining -= 1
+        if remaining == 0 and not waiter.done():
+            waiter.set_result(None)
+
+    for f in pending:
+        f.add_done_callback(_one_done)
+    return waiter
+
+
+def _format_handle(handle: Handle) -> str:
+    """The handle, or the task whose step it runs (which says more)."""
+    callback = handle._callback
+    owner = getattr(callback, "__self__", None)
+    if owner is not None and futures.isfuture(owner):
+        return repr(owner)
+    return repr(handle)
+
+
+class BaseEventLoop(AbstractEventLoop):
+    """The core event loop: callbacks, timers, fd readiness, signals, executor.
+
+    Usable on its own (``loopcore`` installed alone): it runs futures, tasks, timers,
+    executors and fd-readiness callbacks. ``looptransports.SelectorEventLoop``
+    subclasses it to add sockets, pipes and subprocesses.
+
+    For subclasses, the iteration is split into overridable steps:
+
+    * :meth:`time` is the only clock read (a virtual-clock subclass overrides it);
+    * :meth:`_poll` waits for I/O, :meth:`_process_events` queues the callbacks of
+      ready fds;
+    * :meth:`_add_reader`, :meth:`_remove_reader`, :meth:`_add_writer`,
+      :meth:`_remove_writer` register fd callbacks without the public methods'
+      checks, for transports;
+    * ``_selector`` is the :class:`selectors.BaseSelector`; the data of each key is
+      a ``(reader_handle, writer_handle)`` pair, either of which may be ``None``.
+
+    Not thread-safe, except :meth:`call_soon_threadsafe` (and, by way of it,
+    :meth:`stop` scheduled with ``call_soon_threadsafe(loop.stop)``).
+
+    :param selector: the selector to use (a new :class:`selectors.DefaultSelector`
+        by default); the loop closes it in :meth:`close`.
+    """
+
+    #: In debug mode, callbacks that run longer than this (seconds) are logged.
+    slow_callback_duration: float = 0.1
+
+    def __init__(self, selector: selectors.BaseSelector | None = None) -> None:
+        self._closed = False
+        self._debug = _debug_from_environment()
+        self._ready: collections.deque[Handle] = collections.deque()
+        self._scheduled: list[TimerHandle] = []
+        self._cancelled_timers = 0
+        self._clock_resolution = _clock.CLOCK_RESOLUTION
+        # Stopping: see the module docstring. One sentinel handle per loop, in the
+        # ready queue while a stop is pending.
+        self._stop_sentinel = Handle(_stop_marker, (), self, None)
+        self._stop_pending = False
+        self._io_before_stop = False
+        self._stopping = False
+        self._thread_id: int | None = None
+        #: Iterations run so far (cheap telemetry: one integer increment each).
+        self._iterations = 0
+        self._current_handle: Handle | None = None
+        self._exception_handler: ExceptionHandler | None = None
+        self._task_factory: TaskFactory | None = None
+        self._default_executor: concurrent.futures.Executor | None = None
+        self._executor_shutdown_called = False
+        self._asyncgens: weakref.WeakSet[AsyncGenerator[object, object]] = weakref.WeakSet()
+        self._asyncgens_shutdown_called = False
+        self._origin_tracking_saved: int | None = None
+        self._signal_handlers: dict[int, Handle] = {}
+        self._saved_wakeup_fd: int | None = None
+        if selector is None:
+            selector = selectors.DefaultSelector()
+        self._selector: selectors.BaseSelector = selector
+        self._ssock: socket.socket | None = None
+        self._csock: socket.socket | None = None
+        self._make_self_pipe()
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} running={self.is_running()} "
+            f"closed={self._closed} debug={self._debug}>"
+        )
+
+    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
+        # The default argument keeps `warnings` reachable at interpreter shutdown.
+        if getattr(self, "_closed", True):
+            return
+        _warn(f"unclosed event loop {self!r}", ResourceWarning, source=self)
+        if not self.is_running():
+            try:
+                self.close()
+            except Exception:
+                pass
+
+    # -- Self-pipe: wake-ups from other threads and from signals -------------------------
+    def _make_self_pipe(self) -> None:
+        # A socketpair rather than os.pipe(): both ends are sockets, which every
+        # selector accepts on every POSIX platform, and set_wakeup_fd takes it too.
+        ssock, csock = socket.socketpair()
+        ssock.setblocking(False)
+        csock.setblocking(False)
+        self._ssock, self._csock = ssock, csock
+        self._add_reader(ssock.fileno(), self._read_from_self)
+
+    def _close_self_pipe(self) -> None:
+        ssock, csock = self._ssock, self._csock
+        if ssock is None or csock is None:
+            return
+        self._remove_reader(ssock.fileno())
+        self._ssock = self._csock = None
+        ssock.close()
+        csock.close()
+
+    def _read_from_self(self) -> None:
+        """Drain the self-pipe; each non-zero byte is a signal number to dispatch."""
+        ssock = self._ssock
+        if ssock is None:
+            return
+        while True:
+            try:
+                data = ssock.recv(4096)
+            except InterruptedError:
+                continue
+            except BlockingIOError:
+                return
+            if not data:
+                return
+            if self._signal_handlers:
+                for signum in data:
+                    if signum:
+                        self._handle_signal(signum)
+
+    def _write_to_self(self) -> None:
+        """Wake the loop up if it sleeps in the selector (any thread, signal-safe)."""
+        csock = self._csock
+        if csock is None:
+            return
+        try:
+            csock.send(b"\0")
+        except OSError:
+            # A full pipe already holds a wake-up byte: nothing is lost. Any other
+            # error means the loop is closing; only debug mode cares.
+            if self._debug:
+                logger.debug("Fail to write a null byte into the self-pipe socket", exc_info=True)
+
+    # -- Running and stopping -----------------------------------------------------------
+    def _check_closed(self) -> None:
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
+
+    def _check_running(self) -> None:
+        if self._thread_id is not None:
+            raise RuntimeError("This event loop is already running")
+        if events._get_running_loop() is not None:
+            raise RuntimeError(
+                "Cannot run the event loop while another loop is running in this thread"
+            )
+
+    def _check_thread(self) -> None:
+        """Debug mode: refuse a non-thread-safe call from another thread."""
+        thread_id = self._thread_id
+        if thread_id is None:
+            return
+        if threading.get_ident() != thread_id:
+            raise RuntimeError(
+                "Non-thread-safe operation invoked on an event loop other than the current one: "
+                "use loop.call_soon_threadsafe() from other threads"
+            )
+
+    def run_forever(self) -> None:
+        """Run iterations until :meth:`stop` is called.
+
+        Every callback scheduled before ``stop()`` runs before this returns; callbacks
+        scheduled after it stay queued for the next run. If ``stop()`` was called
+        before ``run_forever()``, the loop polls I/O once with a zero timeout, runs
+        what is scheduled (with the callbacks of the fds found ready) and returns.
+
+        :raises RuntimeError: if the loop is closed, already running, or another loop
+            runs in this thread.
+        """
+        self._check_closed()
+        self._check_running()
+        self._set_coroutine_origin_tracking(self._debug)
+        old_agen_hooks = sys.get_asyncgen_hooks()
+        self._thread_id = threading.get_ident()
+        try:
+            sys.set_asyncgen_hooks(
+                firstiter=self._asyncgen_firstiter_hook, finalizer=self._asyncgen_finalizer_hook
+            )
+            events._set_running_loop(self)
+            self._io_before_stop = self._stop_pending
+            run_once = self._run_once
+            # This `while` right here is the event loop.
+            while not self._stopping:
+                run_once()
+        finally:
+            self._stopping = False
+            self._io_before_stop = False
+            self._thread_id = None
+            events._set_running_loop(None)
+            self._set_coroutine_origin_tracking(False)
+            sys.set_asyncgen_hooks(*old_agen_hooks)
+
+    def run_until_complete(self, future: Awaitable[_T]) -> _T:
+        """Run until *future* is done and return its result (or raise its exception).
+
+        A coroutine (either style) or other awaitable is wrapped in a task with
+        :func:`loopcore.ensure_future`.
+
+        :raises ValueError: if *future* is a future of another loop.
+        :raises RuntimeError: if the loop stopped before the future completed, or for
+            the reasons of :meth:`run_forever`.
+        """
+        self._check_closed()
+        self._check_running()
+        if futures.isfuture(future):
+            other = getattr(future, "get_loop", lambda: self)()
+            if other is not self:
+                raise ValueError(
+                    f"the future {future!r} belongs to another event loop ({other!r}), "
+                    f"not to {self!r}: run it on its own loop"
+                )
+        new_task = not futures.isfuture(future)
+        fut = tasks.ensure_future(future, loop=self)
+        fut.add_done_callback(_run_until_complete_cb)
+        try:
+            self.run_forever()
+        except BaseException:
+            if new_task and fut.done() and not fut.cancelled():
+                # The task's exception is about to be lost with the loop's; it was
+                # "retrieved" by whoever sees this one.
+                fut.exception()
+            raise
+        finally:
+            fut.remove_done_callback(_run_until_complete_cb)
+        if not fut.done():
+            raise RuntimeError(f"Event loop stopped before the future completed: {fut!r}")
+        return fut.result()
+
+    def stop(self) -> None:
+        """Stop the loop once every callback scheduled before this call has run.
+
+        Callbacks scheduled after ``stop()`` do not run until ``run_forever()`` is
+        called again. Calling it again before the loop stopped moves the stop point to
+        the end of the queue. Not thread-safe: from another thread use
+        ``loop.call_soon_threadsafe(loop.stop)``.
+        """
+        sentinel = self._stop_sentinel
+        if self._stop_pending:
+            try:
+                self._ready.remove(sentinel)
+            except ValueError:
+                pass
+        self._stop_pending = True
+        self._ready.append(sentinel)
+
+    def is_running(self) -> bool:
+        """True while :meth:`run_forever` (or :meth:`run_until_complete`) runs."""
+        return self._thread_id is not None
+
+    def is_closed(self) -> bool:
+        """True once :meth:`close` was called."""
+        return self._closed
+
+    def close(self) -> None:
+        """Close the loop.
+
+        Reports the tasks still pending to the exception handler, drops every queued
+        callback and timer, removes the signal handlers, shuts the default executor
+        down without waiting for it, and closes the selector and the self-pipe. A
+        second call does nothing. Afterwards every scheduling method raises
+        ``RuntimeError('Event loop is closed')``.
+
+        :raises RuntimeError: if the loop is running.
+        """
+        if self.is_running():
+            raise RuntimeError("Cannot close a running event loop: stop it first")
+        if self._closed:
+            return
+        if self._debug:
+            logger.debug("Close %r", self)
+        tasks._report_pending_tasks(self)
+        self._closed = True
+        self._ready.clear()
+        self._stop_pending = False
+        for timer in self._scheduled:
+            timer._scheduled = False
+        self._scheduled.clear()
+        self._cancelled_timers = 0
+        self._executor_shutdown_called = True
+        executor = self._default_executor
+        if executor is not None:
+            self._default_executor = None
+            executor.shutdown(wait=False)
+        self._remove_all_signal_handlers()
+        self._close_self_pipe()
+        self._selector.close()
+
+    # -- One iteration --------------------------------------------------------------------
+    def _poll(self, timeout: float | None) -> list[tuple[selectors.SelectorKey, int]]:
+        """Wait up to *timeout* seconds (``None``: no limit) for fd events.
+
+        The one place where the loop blocks; a subclass may override it (to count,
+        trace, or run on a virtual clock).
+        """
+        return self._selector.select(timeout)
+
+    def _process_events(self, event_list: list[tuple[selectors.SelectorKey, int]]) -> None:
+        """Queue the reader/writer callbacks of the fds in *event_list*."""
+        ready_append = self._ready.append
+        for key, mask in event_list:
+            reader, writer = key.data
+            if mask & selectors.EVENT_READ and reader is not None:
+                if reader._cancelled:
+                    self._remove_reader(key.fileobj)
+                else:
+                    ready_append(reader)
+            if mask & selectors.EVENT_WRITE and writer is not None:
+                if writer._cancelled:
+                    self._remove_writer(key.fileobj)
+                else:
+                    ready_append(writer)
+
+    def _run_once(self) -> None:
+        """One iteration: poll, queue due timers, run the callbacks queued now."""
+        ready = self._ready
+        scheduled = self._scheduled
+        heappop = heapq.heappop
+        self._iterations += 1
+
+        # Cancelled timers at the head must not decide the timeout.
+        while scheduled and scheduled[0]._cancelled:
+            heappop(scheduled)._scheduled = False
+            self._cancelled_timers -= 1
+
+        timeout: float | None
+        if ready:
+            timeout = 0.0
+        elif scheduled:
+            timeout = scheduled[0]._when - self.time()
+            if timeout < 0.0:
+                timeout = 0.0
+            elif timeout > _MAX_POLL_TIMEOUT:
+                timeout = _MAX_POLL_TIMEOUT
+        else:
+            timeout = None
+
+        event_list = self._poll(timeout)
+        if self._io_before_stop:
+            # stop() was called before run_forever() and nothing was queued after it:
+            # this one poll is "polling I/O once", and the callbacks of the fds it
+            # found ready run before the loop stops.
+            self._io_before_stop = False
+            if event_list and ready and ready[-1] is self._stop_sentinel:
+                sentinel = ready.pop()
+                self._process_events(event_list)
+                ready.append(sentinel)
+                event_list = []
+        if event_list:
+            self._process_events(event_list)
+
+        if scheduled:
+            end_time = self.time() + self._clock_resolution
+            ready_append = ready.append
+            while scheduled:
+                timer = scheduled[0]
+                if timer._when >= end_time:
+                    break
+                heappop(scheduled)
+                timer._scheduled = False
+                if timer._cancelled:
+                    self._cancelled_timers -= 1
+                else:
+                    ready_append(timer)
+
+        ntodo = len(ready)
+        if self._debug:
+            self._run_ready_debug(ntodo)
+            return
+        popleft = ready.popleft
+        sentinel = self._stop_sentinel
+        for _ in range(ntodo):
+            handle = popleft()
+            if handle is sentinel:
+                self._stop_pending = False
+                self._stopping = True
+                return
+            if handle._cancelled:
+                continue
+            handle._run()
+
+    def _run_ready_debug(self, ntodo: int) -> None:
+        """The run phase in debug mode: times each callback and logs slow ones."""
+        popleft = self._ready.popleft
+        sentinel = self._stop_sentinel
+        clock = _clock.wall_clock
+        for _ in range(ntodo):
+            handle = popleft()
+            if handle is sentinel:
+                self._stop_pending = False
+                self._stopping = True
+                return
+            if handle._cancelled:
+                continue
+            self._current_handle = handle
+            start = clock()
+            try:
+                handle._run()
+            finally:
+                self._current_handle = None
+            duration = clock() - start
+            if duration >= self.slow_callback_duration:
+                logger.warning("Executing %s took %.3f seconds", _format_handle(handle), duration)
+
+    # -- Calls -------------------------------------------------------------------------------
+    def call_soon(
+        self,
+        callback: Callable[[Unpack[_Ts]], object],
+        *args: *_Ts,
+        context: contextvars.Context | None = None,
+    ) -> Handle:
+        """Call ``callback(*args)`` on a later iteration, exactly once.
+
+        Callbacks run in the order they were scheduled (FIFO), never from inside
+        ``call_soon``; each runs in *context* (a copy of the current context by
+        default). Not thread-safe: use :meth:`call_soon_threadsafe` from other threads.
+
+        :returns: a :class:`~loopcore.Handle` that can cancel the call.
+        :raises TypeError: if *callback* is not callable, or is a coroutine (function).
+        :raises RuntimeError: if the loop is closed.
+        """
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
+        if self._debug:
+            self._check_thread()
+        _check_callback(callback, "call_soon")
+        handle = Handle(callback, args, self, context)
+        self._ready.append(handle)
+        return handle
+
+    def call_soon_threadsafe(
+        self,
+        callback: Callable[[Unpack[_Ts]], object],
+        *args: *_Ts,
+        context: contextvars.Context | None = None,
+    ) -> Handle:
+        """Like :meth:`call_soon`, callable from any thread (or a signal handler).
+
+        Wakes the loop if it is blocked in its selector. Thread-safe because the only
+        shared mutation is one ``deque.append``, which is atomic, followed by a write
+        to the self-pipe.
+
+        :raises RuntimeError: if the loop is closed.
+        """
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
+        _check_callback(callback, "call_soon_threadsafe")
+        handle = Handle(callback, args, self, context)
+        self._ready.append(handle)
+        self._write_to_self()
+        return handle
+
+    def call_later(
+        self,
+        delay: float,
+        callback: Callable[[Unpack[_Ts]], object],
+        *args: *_Ts,
+        context: contextvars.Context | None = None,
+    ) -> TimerHandle:
+        """Call ``callback(*args)`` *delay* seconds from now (loop time).
+
+        The callback never runs before *delay* has passed; a zero or negative delay
+        means the next iteration. Each call gets its own timer, even with equal
+        times.
+
+        :raises TypeError: if *delay* is None or *callback* is not a plain callable.
+        :raises RuntimeError: if the loop is closed.
+        """
+        if delay is None:
+            raise TypeError("call_later(): delay must be a number of seconds, got None")
+        return self.call_at(self.time() + delay, callback, *args, context=context)
+
+    def call_at(
+        self,
+        when: float,
+        callback: Callable[[Unpack[_Ts]], object],
+        *args: *_Ts,
+        context: contextvars.Context | None = None,
+    ) -> TimerHandle:
+        """Call ``callback(*args)`` at loop time *when* (see :meth:`time`).
+
+        :returns: a :class:`~loopcore.TimerHandle` that can cancel the call.
+        :raises TypeError: if *when* is None or *callback* is not a plain callable.
+        :raises RuntimeError: if the loop is closed.
+        """
+        if when is None:
+            raise TypeError("call_at(): when must be a loop time in seconds, got None")
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
+        if self._debug:
+            self._check_thread()
+        _check_callback(callback, "call_at")
+        timer = TimerHandle(when, callback, args, self, context)
+        heapq.heappush(self._scheduled, timer)
+        timer._scheduled = True
+        return timer
+
+    def time(self) -> float:
+        """The loop's clock: :func:`time.monotonic` seconds (see ``loopcore._clock``).
+
+        The only clock the scheduler reads; subclasses may override it.
+        """
+        return _clock.monotonic()
+
+    def _timer_handle_cancelled(self, handle: TimerHandle) -> None:
+        """Count a cancelled timer still in the heap; compact the heap when they
+        are many and more than half of it.
+
+        Doing it here rather than once per iteration keeps the heap small even when
+        one callback schedules and cancels millions of timers.
+        """
+        if not handle._scheduled:
+            return
+        self._cancelled_timers += 1
+        scheduled = self._scheduled
+        if (
+            self._cancelled_timers > _MIN_CANCELLED_TIMERS
+            and self._cancelled_timers > _MAX_CANCELLED_TIMERS_FRACTION * len(scheduled)
+        ):
+            live = []
+            for timer in scheduled:
+                if timer._cancelled or timer is handle:
+                    timer._scheduled = False
+                else:
+                    live.append(timer)
+            heapq.heapify(live)
+            # In place: _run_once may hold a reference to the list.
+            scheduled[:] = live
+            self._cancelled_timers = 0
+
+    # -- Futures and tasks -----------------------------------------------------------------------
+    def create_future(self) -> futures.Future[object]:
+        """A new :class:`~loopcore.Future` attached to this loop."""
+        return futures.Future(loop=self)
+
+    def create_task(
+        self,
+        coro: CoroutineLike[_T],
+        *,
+        name: str | None = None,
+        context: contextvars.Context | None = None,
+    ) -> tasks.Task[_T]:
+        """Wrap *coro* (either coroutine style) in a task and schedule its first step.
+
+        With a task factory set (:meth:`set_task_factory`), the task is
+        ``factory(loop, coro, **kwargs)``, where *kwargs* holds ``name`` and
+        ``context`` only when they were given (so 3.4-style two-argument factories keep
+        working).
+
+        :raises RuntimeError: if the loop is closed.
+        :raises TypeError: if *coro* is not a coroutine.
+        """
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
+        if self._debug:
+            self._check_thread()
+        factory = self._task_factory
+        if factory is None:
+            return tasks.Task(coro, loop=self, name=name, context=context)
+        kwargs: dict[str, object] = {}
+        if name is not None:
+            kwargs["name"] = name
+        if context is not None:
+            kwargs["context"] = context
+        return cast("tasks.Task[_T]", factory(self, coro, **kwargs))
+
+    def set_task_factory(self, factory: TaskFactory | None) -> None:
+        """Make :meth:`create_task` call ``factory(loop, coro, **kwargs)``.
+
+        ``None`` restores the default (:class:`~loopcore.Task`).
+
+        :raises TypeError: if *factory* is neither callable nor ``None``.
+        """
+        if factory is not None and not callable(factory):
+            raise TypeError(f"the task factory must be a callable or None, got {factory!r}")
+        self._task_factory = factory
+
+    def get_task_factory(self) -> TaskFactory | None:
+        """The task factory in use, or ``None`` for the default."""
+        return self._task_factory
+
+    # -- Executors -------------------------------------------------------------------------
+    def run_in_executor(
+        self,
+        executor: concurrent.futures.Executor | None,
+        func: Callable[[Unpack[_Ts]], _T],
+        *args: *_Ts,
+    ) -> futures.Future[_T]:
+        """Run ``func(*args)`` in *executor* and return a loop future for its result.
+
+        With ``executor=None`` the loop's default executor is used: the one set by
+        :meth:`set_default_executor`, else a :class:`concurrent.futures.ThreadPoolExecutor`
+        created on first use (thread names start with ``loopcore``). Cancelling the
+        returned future cancels the call if it has not started.
+
+        :raises RuntimeError: if the loop is closed or its default executor was shut
+            down.
+        :raises TypeError: if *func* is a coroutine function.
+        """
+        self._check_closed()
+        if self._debug:
+            self._check_thread()
+        _check_callback(func, "run_in_executor")
+        if executor is None:
+            executor = self._default_executor
+            if executor is None:
+                if self._executor_shutdown_called:
+                    raise RuntimeError(
+                        "the default executor was shut down (shutdown_default_executor()): "
+                        "cannot schedule new work on it"
+                    )
+                executor = concurrent.futures.ThreadPoolExecutor(thread_name_prefix="loopcore")
+                self._default_executor = executor
+        return futures.wrap_future(executor.submit(func, *args), loop=self)
+
+    def set_default_executor(self, executor: concurrent.futures.Executor) -> None:
+        """Use *executor* for ``run_in_executor(None, ...)``.
+
+        The previous default executor is not shut down.
+
+        :raises TypeError: if *executor* is not a :class:`concurrent.futures.Executor`.
+        """
+        if not isinstance(executor, concurrent.futures.Executor):
+            raise TypeError(
+                "the default executor must be a concurrent.futures.Executor "
+                f"(e.g. a ThreadPoolExecutor), got {executor!r}"
+            )
+        self._default_executor = executor
+
+    async def shutdown_default_executor(self, timeout: float | None = None) -> None:
+        """Shut the default executor down and wait for its threads.
+
+        The join runs in a separate thread, so the loop keeps running meanwhile. After
+        *timeout* seconds (no limit when ``None``) it gives up waiting, warns with a
+        :class:`RuntimeWarning` and lets the threads finish on their own. Later
+        ``run_in_executor(None, ...)`` calls raise ``RuntimeError``.
+        """
+        self._executor_shutdown_called = True
+        executor = self._default_executor
+        if executor is None:
+            return
+        done = cast("futures.Future[bool]", self.create_future())
+
+        def _join() -> None:
+            try:
+                executor.shutdown(wait=True)
+            except BaseException as exc:
+                if not self.is_closed():
+                    self.call_soon_threadsafe(_set_exception_unless_done, done, exc)
+            else:
+                if not self.is_closed():
+                    self.call_soon_threadsafe(_set_result_unless_done, done, True)
+
+        thread = threading.Thread(target=_join, name="loopcore-executor-shutdown", daemon=True)
+        thread.start()
+        timer = None
+        if timeout is not None:
+            timer = self.call_later(timeout, _set_result_unless_done, done, False)
+        try:
+            finished = await done
+        finally:
+            if timer is not None:
+                timer.cancel()
+        if finished:
+            thread.join()
+            self._default_executor = None
+        else:
+            warnings.warn(
+                f"the default executor did not finish joining its threads within {timeout} "
+                "seconds; they are left to finish on their own",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            executor.shutdown(wait=False)
+
+    # -- Asynchronous generators ---------------------------------------------------------------
+    def _asyncgen_firstiter_hook(self, agen: AsyncGenerator[object, object]) -> None:
+        if self._asyncgens_shutdown_called:
+            warnings.warn(
+                f"asynchronous generator {agen!r} was started after "
+                "loop.shutdown_asyncgens() was called",
+                ResourceWarning,
+                stacklevel=2,
+                source=self,
+            )
+        self._asyncgens.add(agen)
+
+    def _asyncgen_finalizer_hook(self, agen: AsyncGenerator[object, object]) -> None:
+        # May run in any thread (the garbage collector's), hence the threadsafe call.
+        self._asyncgens.discard(agen)
+        if not self.is_closed():
+            try:
+                self.call_soon_threadsafe(self._start_aclose, agen)
+            except RuntimeError:
+                pass  # closed in the meantime
+
+    def _start_aclose(self, agen: AsyncGenerator[object, object]) -> None:
+        self.create_task(_aclose(agen))
+
+    async def shutdown_asyncgens(self) -> None:
+        """Close every asynchronous generator still suspended on this loop.
+
+        Generators are tracked while the loop runs (through
+        :func:`sys.set_asyncgen_hooks`). Each gets ``aclose()``; they are closed
+        concurrently, and an error raised by one is passed to the exception handler
+        (the others are still closed). Generators first iterated after this call
+        produce a :class:`ResourceWarning`.
+        """
+        self._asyncgens_shutdown_called = True
+        if not len(self._asyncgens):
+            return
+        closing = list(self._asyncgens)
+        self._asyncgens.clear()
+        closers = [cast("futures.Future[object]", self.create_task(_aclose(ag))) for ag in closing]
+        try:
+            await _wait_all(self, closers)
+        except BaseException:
+            for task in closers:
+                task.cancel()
+            raise
+        for agen, task in zip(closing, closers, strict=True):
+            if task.cancelled():
+                continue
+            exc = task.exception()
+            if exc is not None:
+                self.call_exception_handler(
+                    {
+                        "message": (
+                            f"an error occurred during closing of asynchronous generator {agen!r}"
+                        ),
+                        "exception": exc,
+                        "asyncgen": agen,
+                    }
+                )
+
+    # -- File descriptor readiness --------------------------------------------------------------
+    def _add_reader(
+        self, fd: FileDescriptorLike, callback: Callable[..., object], *args: object
+    ) -> Handle:
+        """Register ``callback(*args)`` for readability of *fd*, replacing any reader.
+
+        For transports: no thread or ownership checks. Returns the handle.
+        """
+        self._check_closed()
+        handle = Handle(callback, args, self, None)
+        selector = self._selector
+        try:
+            key = selector.get_key(fd)
+        except KeyError:
+            selector.register(fd, selectors.EVENT_READ, (handle, None))
+        else:
+            reader, writer = key.data
+            selector.modify(fd, key.events | selectors.EVENT_READ, (handle, writer))
+            if reader is not None:
+                reader.cancel()
+        return handle
+
+    def _remove_reader(self, fd: FileDescriptorLike) -> bool:
+        """Stop watching *fd* for readability; True if a reader was registered."""
+        if self._closed:
+            return False
+        selector = self._selector
+        try:
+            key = selector.get_key(fd)
+        except KeyError:
+            return False
+        reader, writer = key.data
+        mask = key.events & ~selectors.EVENT_READ
+        if mask:
+            selector.modify(fd, mask, (None, writer))
+        else:
+            selector.unregister(fd)
+        if reader is not None:
+            reader.cancel()
+            return True
+        return False
+
+    def _add_writer(
+        self, fd: FileDescriptorLike, callback: Callable[..., object], *args: object
+    ) -> Handle:
+        """Register ``callback(*args)`` for writability of *fd*, replacing any writer.
+
+        For transports: no thread or ownership checks. Returns the handle.
+        """
+        self._check_closed()
+        handle = Handle(callback, args, self, None)
+        selector = self._selector
+        try:
+            key = selector.get_key(fd)
+        except KeyError:
+            selector.register(fd, selectors.EVENT_WRITE, (None, handle))
+        else:
+            reader, writer = key.data
+            selector.modify(fd, key.events | selectors.EVENT_WRITE, (reader, handle))
+            if writer is not None:
+                writer.cancel()
+        return handle
+
+    def _remove_writer(self, fd: FileDescriptorLike) -> bool:
+        """Stop watching *fd* for writability; True if a writer was registered."""
+        if self._closed:
+            return False
+        selector = self._selector
+        try:
+            key = selector.get_key(fd)
+        except KeyError:
+            return False
+        reader, writer = key.data
+        mask = key.events & ~selectors.EVENT_WRITE
+        if mask:
+            selector.modify(fd, mask, (reader, None))
+        else:
+            selector.unregister(fd)
+        if writer is not None:
+            writer.cancel()
+            return True
+        return False
+
+    def _check_fd(self, fd: FileDescriptorLike) -> int:
+        """The integer fd of *fd* (an int or an object with ``fileno()``).
+
+        :raises ValueError: for a negative fd or the loop's own self-pipe.
+        :raises TypeError: for anything else.
+        """
+        if isinstance(fd, int):
+            fileno = fd
+        else:
+            try:
+                fileno = int(fd.fileno())
+            except (AttributeError, TypeError, ValueError):
+                raise TypeError(
+                    f"a file descriptor (int or object with fileno()) was expected, got {fd!r}"
+                )
+        if fileno < 0:
+            raise ValueError(f"invalid file descriptor {fileno} (from {fd!r})")
+        ssock = self._ssock
+        if ssock is not None and fileno == ssock.fileno():
+            raise ValueError(f"file descriptor {fileno} is the loop's own self-pipe")
+        return fileno
+
+    def add_reader(
+        self, fd: FileDescriptorLike, callback: Callable[[Unpack[_Ts]], object], *args: *_Ts
+    ) -> None:
+        """Call ``callback(*args)`` on each iteration in which *fd* is readable.
+
+        Replaces any reader already registered for *fd*; lasts until
+        :meth:`remove_reader`. *fd* is an int or an object with ``fileno()``.
+
+        :raises RuntimeError: if the loop is closed.
+        :raises TypeError: if *callback* is not a plain callable.
+        """
+        self._check_closed()
+        if self._debug:
+            self._check_thread()
+        _check_callback(callback, "add_reader")
+        self._add_reader(self._check_fd(fd), callback, *args)
+
+    def remove_reader(self, fd: FileDescriptorLike) -> bool:
+        """Stop watching *fd* for reading.
+
+        :returns: True if a reader was registered, False otherwise (also on a closed
+            loop).
+        """
+        if self._debug:
+            self._check_thread()
+        return self._remove_reader(self._check_fd(fd))
+
+    def add_writer(
+        self, fd: FileDescriptorLike, callback: Callable[[Unpack[_Ts]], object], *args: *_Ts
+    ) -> None:
+        """Call ``callback(*args)`` on each iteration in which *fd* is writable.
+
+        Replaces any writer already registered for *fd*; lasts until
+        :meth:`remove_writer`.
+
+        :raises RuntimeError: if the loop is closed.
+        :raises TypeError: if *callback* is not a plain callable.
+        """
+        self._check_closed()
+        if self._debug:
+            self._check_thread()
+        _check_callback(callback, "add_writer")
+        self._add_writer(self._check_fd(fd), callback, *args)
+
+    def remove_writer(self, fd: FileDescriptorLike) -> bool:
+        """Stop watching *fd* for writing.
+
+        :returns: True if a writer was registered, False otherwise.
+        """
+        if self._debug:
+            self._check_thread()
+        return self._remove_writer(self._check_fd(fd))
+
+    # -- Signals (POSIX) ---------------------------------------------------------------------------
+    @staticmethod
+    def _check_signal(sig: int) -> None:
+        if not isinstance(sig, int):
+            raise TypeError(f"a signal number (int) was expected, got {sig!r}")
+        if sig not in signal.valid_signals():
+            raise ValueError(f"invalid signal number {sig}")
+        if sig in (signal.SIGKILL, signal.SIGSTOP):
+            raise RuntimeError(
+                f"signal {signal.Signals(sig).name} cannot be caught or handled by any program"
+            )
+
+    def _check_main_thread(self, method: str) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            raise RuntimeError(
+                f"{method}() works only in the main thread (signals are delivered there); "
+                f"called from thread {threading.current_thread().name!r}"
+            )
+
+    def add_signal_handler(
+        self, sig: int, callback: Callable[[Unpack[_Ts]], object], *args: *_Ts
+    ) -> None:
+        """Call ``callback(*args)`` in the loop whenever signal *sig* arrives (POSIX).
+
+        The callback runs between other callbacks, never inside one. It replaces any
+        handler *sig* had (this loop's or a :func:`signal.signal` one). Signals reach
+        the loop through :func:`signal.set_wakeup_fd`, which this method points at the
+        loop's self-pipe while the loop has handlers (the previous wake-up fd is
+        restored when the last one is removed).
+
+        :raises RuntimeError: outside the main thread, on a closed loop, or for a
+            signal that cannot be caught (``SIGKILL``, ``SIGSTOP``).
+        :raises ValueError: for an invalid signal number.
+        :raises TypeError: if *callback* is a coroutine function or not callable.
+        :raises NotImplementedError: on platforms without POSIX signals.
+        """
+        if sys.platform == "win32":  # pragma: no cover - POSIX only
+            raise NotImplementedError("add_signal_handler() is only available on POSIX")
+        self._check_closed()
+        _check_callback(callback, "add_signal_handler")
+        self._check_signal(sig)
+        self._check_main_thread("add_signal_handler")
+        csock = self._csock
+        assert csock is not None
+        if self._saved_wakeup_fd is None:
+            try:
+                self._saved_wakeup_fd = signal.set_wakeup_fd(
+                    csock.fileno(), warn_on_full_buffer=False
+                )
+            except (ValueError, OSError) as exc:
+                raise RuntimeError(f"cannot set the signal wake-up fd: {exc}")
+        previous = self._signal_handlers.get(sig)
+        self._signal_handlers[sig] = Handle(callback, args, self, None)
+        try:
+            signal.signal(sig, _sighandler_noop)
+            # SA_RESTART: system calls in other code are not interrupted by it.
+            signal.siginterrupt(sig, False)
+        except OSError as exc:
+            if previous is None:
+                del self._signal_handlers[sig]
+            else:
+                self._signal_handlers[sig] = previous
+            if not self._signal_handlers:
+                self._restore_wakeup_fd()
+            if exc.errno == errno.EINVAL:
+                raise RuntimeError(f"signal {sig} cannot be caught")
+            raise
+
+    def remove_signal_handler(self, sig: int) -> bool:
+        """Remove this loop's handler for *sig*.
+
+        The signal gets its default disposition back (``SIGINT``:
+        :func:`signal.default_int_handler`, i.e. ``KeyboardInterrupt``).
+
+        :returns: True if a handler was removed, False if *sig* had none here.
+        :raises RuntimeError: outside the main thread.
+        :raises ValueError: for an invalid signal number.
+        """
+        self._check_signal(sig)
+        if sig not in self._signal_handlers:
+            return False
+        self._check_main_thread("remove_signal_handler")
+        del self._signal_handlers[sig]
+        handler = signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL
+        try:
+            signal.signal(sig, handler)
+        except OSError as exc:
+            if exc.errno == errno.EINVAL:
+                raise RuntimeError(f"signal {sig} cannot be caught")
+            raise
+        if not self._signal_handlers:
+            self._restore_wakeup_fd()
+        return True
+
+    def _restore_wakeup_fd(self) -> None:
+        saved = self._saved_wakeup_fd
+        if saved is None:
+            return
+        self._saved_wakeup_fd = None
+        try:
+            signal.set_wakeup_fd(saved)
+        except (ValueError, OSError) as exc:
+            logger.info("could not restore the signal wake-up fd %d: %s", saved, exc)
+
+    def _remove_all_signal_handlers(self) -> None:
+        if not self._signal_handlers:
+            return
+        if threading.current_thread() is threading.main_thread():
+            for sig in list(self._signal_handlers):
+                self.remove_signal_handler(sig)
+        else:
+            warnings.warn(
+                f"closing the loop {self!r} outside the main thread: its signal handlers "
+                f"for {sorted(self._signal_handlers)} could not be removed",
+                ResourceWarning,
+                stacklevel=2,
+                source=self,
+            )
+            self._signal_handlers.clear()
+
+    def _handle_signal(self, sig: int) -> None:
+        """Queue the handler of *sig* (called from the self-pipe reader)."""
+        handle = self._signal_handlers.get(sig)
+        if handle is None:
+            return
+        if handle._cancelled:
+            self.remove_signal_handler(sig)
+        else:
+            self._ready.append(handle)
+
+    # -- Error handling --------------------------------------------------------------------------
+    def set_exception_handler(self, handler: ExceptionHandler | None) -> None:
+        """Send errors to ``handler(loop, context)`` instead of the default handler.
+
+        ``None`` restores :meth:`default_exception_handler`.
+
+        :raises TypeError: if *handler* is neither callable nor ``None``.
+        """
+        if handler is not None and not callable(handler):
+            raise TypeError(f"the exception handler must be a callable or None, got {handler!r}")
+        self._exception_handler = handler
+
+    def get_exception_handler(self) -> ExceptionHandler | None:
+        """The handler set with :meth:`set_exception_handler`, or ``None``."""
+        return self._exception_handler
+
+    def default_exception_handler(self, context: dict[str, object]) -> None:
+        """Log *context* at ERROR level on the ``loopcore`` logger.
+
+        The log record holds ``context['message']``, the traceback of
+        ``context['exception']`` (if any), every other key with its ``repr``, and the
+        place where the handle, future or task involved was created (debug mode
+        records it). Subclasses may override it; custom handlers may call it.
+        """
+        message = context.get("message") or "Unhandled exception in event loop"
+        exception = context.get("exception")
+        exc_info: object
+        if isinstance(exception, BaseException):
+            exc_info = (type(exception), exception, exception.__traceback__)
+        else:
+            exc_info = False
+        details = dict(context)
+        if "source_traceback" not in details:
+            for key in ("task", "future", "handle"):
+                source = getattr(details.get(key), "_source_traceback", None)
+                if source:
+                    details["source_traceback"] = source
+                    break
+        current = self._current_handle
+        if current is not None and current._source_traceback and "handle_traceback" not in details:
+            details["handle_traceback"] = current._source_traceback
+        lines = [str(message)]
+        for key in sorted(details):
+            if key in ("message", "exception"):
+                continue
+            value = details[key]
+            if key == "source_traceback" and isinstance(value, list):
+                text = "".join(traceback.format_list(value)).rstrip()
+                lines.append(f"Object created at (most recent call last):\n{text}")
+            elif key == "handle_traceback" and isinstance(value, list):
+                text = "".join(traceback.format_list(value)).rstrip()
+                lines.append(f"Handle created at (most recent call last):\n{text}")
+            else:
+                lines.append(f"{key}: {value!r}")
+        logger.error("\n".join(lines), exc_info=exc_info)
+
+    def call_exception_handler(self, context: dict[str, object]) -> None:
+        """Pass *context* to the exception handler in use. Never raises.
+
+        *context* holds ``message`` and optionally ``exception``, ``future``,
+        ``task``, ``handle``, ``protocol``, ``transport``, ``socket``, ``asyncgen``.
+        An error inside a custom handler is itself logged by the default handler
+        (with the original context); an error in the default handler is logged
+        plainly. Only :class:`SystemExit` and :class:`KeyboardInterrupt` escape.
+        """
+        handler = self._exception_handler
+        if handler is None:
+            try:
+                self.default_exception_handler(context)
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException:
+                logger.error("Exception in the default exception handler", exc_info=True)
+            return
+        try:
+            handler(self, context)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            try:
+                self.default_exception_handler(
+                    {
+                        "message": "Unhandled error in the custom exception handler",
+                        "exception": exc,
+                        "context": context,
+                    }
+                )
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException:
+                logger.error(
+                    "Exception in the default exception handler while handling an error "
+                    "raised by the custom exception handler",
+                    exc_info=True,
+                )
+
+    # -- Debug mode ------------------------------------------------------------------------------
+    def get_debug(self) -> bool:
+        """True in debug mode.
+
+        The default is on when the environment variable ``LOOPCORE_DEBUG`` is set to
+        a non-empty value other than ``0``, or Python runs in development mode
+        (``-X dev``).
+        """
+        return self._debug
+
+    def set_debug(self, enabled: bool) -> None:
+        """Turn debug mode on or off.
+
+        In debug mode: callbacks slower than :attr:`slow_callback_duration` are
+        logged with their source; non-thread-safe methods called from another thread
+        while the loop runs raise ``RuntimeError``; handles and futures record where
+        they were created; coroutine origins are tracked (to 10 frames) so that a
+        coroutine never awaited is reported with where it was created.
+        """
+        self._debug = bool(enabled)
+        if self.is_running():
+            self.call_soon_threadsafe(self._set_coroutine_origin_tracking, self._debug)
+
+    def _set_coroutine_origin_tracking(self, enabled: bool) -> None:
+        if enabled == (self._origin_tracking_saved is not None):
+            return
+        if enabled:
+            self._origin_tracking_saved = sys.get_coroutine_origin_tracking_depth()
+            sys.set_coroutine_origin_tracking_depth(
+                max(self._origin_tracking_saved, _DEBUG_ORIGIN_DEPTH)
+            )
+        else:
+            saved = self._origin_tracking_saved
+            self._origin_tracking_saved = None
+            sys.set_coroutine_origin_tracking_depth(saved or 0)
+
+
+def _run_until_complete_cb(fut: futures.Future[_T]) -> None:
+    fut.get_loop().stop()
+
+
+async def _aclose(agen: AsyncGenerator[object, object]) -> None:
+    await agen.aclose()
