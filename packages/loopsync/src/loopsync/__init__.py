@@ -1,3 +1,25 @@
-"""loopsync: part of the loopcore stack."""
+"""loopsync: locks, events, conditions, semaphores, barriers and queues for loopcore.
 
-__all__: list[str] = []
+The synchronization layer of the loopcore stack, as the Python 3.4 asyncio docs
+describe it (PEP 3156), plus :class:`Barrier` (CPython 3.11) and ``Queue.shutdown``
+(CPython 3.13). It needs only ``loopcore``. Every primitive is cancellation-safe
+(a cancelled waiter never takes a lock, permit, item or wake-up with it) and fair
+(waiters are served first come, first served), and works from ``async def`` code and
+from ``@loopcore.coroutine`` generators alike.
+"""
+
+from __future__ import annotations
+
+from .locks import Barrier, BoundedSemaphore, BrokenBarrierError, Condition, Event, Lock, Semaphore
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Barrier",
+    "BoundedSemaphore",
+    "BrokenBarrierError",
+    "Condition",
+    "Event",
+    "Lock",
+    "Semaphore",
+]
