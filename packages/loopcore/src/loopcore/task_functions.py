@@ -608,10 +608,16 @@ class _AsCompleted(Iterator[Coroutine[object, object, _T]], AsyncIterator[future
         self._wake()
 
     async def _wait_for_one(self, resolve: bool) -> futures.Future[_T] | _T:
-        while not self._done:
-            waiter = self._loop.create_future()
-            self._waiters.append(waiter)
-            await waiter
+        try:
+            while not self._done:
+                waiter = self._loop.create_future()
+                self._waiters.append(waiter)
+                await waiter
+        except exceptions.CancelledError:
+            # This await took nothing: give its turn back, so that the next
+            # finished future can still be had from the iterator.
+            self._left += 1
+            raise
         f = self._done.popleft()
         if f is None:
             raise TimeoutError("as_completed() timed out before every future finished")
@@ -658,6 +664,10 @@ def as_completed(
     If *timeout* seconds pass before all are done, the next await raises
     :class:`TimeoutError` (the builtin), once per future not finished; those
     futures are not cancelled.
+
+    An await that is cancelled before it got a future takes nothing: the iterator
+    then yields one more item, so no finished future becomes unreachable (CPython
+    counts the cancelled await as a turn).
 
     :raises TypeError: if *fs* is a single future or coroutine instead of an iterable.
     """
