@@ -11,6 +11,15 @@ from ``@loopcore.coroutine`` generators alike.
 from __future__ import annotations
 
 from .locks import Barrier, BoundedSemaphore, BrokenBarrierError, Condition, Event, Lock, Semaphore
+from .queues import (
+    JoinableQueue,
+    LifoQueue,
+    PriorityQueue,
+    Queue,
+    QueueEmpty,
+    QueueFull,
+    QueueShutDown,
+)
 
 __version__ = "0.1.0"
 
@@ -20,6 +29,13 @@ __all__ = [
     "BrokenBarrierError",
     "Condition",
     "Event",
+    "JoinableQueue",
+    "LifoQueue",
     "Lock",
+    "PriorityQueue",
+    "Queue",
+    "QueueEmpty",
+    "QueueFull",
+    "QueueShutDown",
     "Semaphore",
 ]
