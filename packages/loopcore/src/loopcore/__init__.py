@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys as _sys
 
+from .base_loop import BaseEventLoop
 from .coroutines import coroutine, iscoroutine, iscoroutinefunction
 from .events import AbstractEventLoop, AbstractServer, get_running_loop
 from .exceptions import (
@@ -25,6 +26,16 @@ from .exceptions import (
 )
 from .futures import Future, isfuture, wrap_future
 from .handles import Handle, TimerHandle
+from .policies import (
+    AbstractEventLoopPolicy,
+    DefaultEventLoopPolicy,
+    get_event_loop,
+    get_event_loop_policy,
+    new_event_loop,
+    set_event_loop,
+    set_event_loop_policy,
+)
+from .runners import Runner, run
 from .task_functions import (
     ALL_COMPLETED,
     FIRST_COMPLETED,
@@ -51,9 +62,12 @@ __all__ = [
     "FIRST_COMPLETED",
     "FIRST_EXCEPTION",
     "AbstractEventLoop",
+    "AbstractEventLoopPolicy",
     "AbstractServer",
+    "BaseEventLoop",
     "BrokenBarrierError",
     "CancelledError",
+    "DefaultEventLoopPolicy",
     "Future",
     "Handle",
     "IncompleteReadError",
@@ -62,6 +76,7 @@ __all__ = [
     "QueueEmpty",
     "QueueFull",
     "QueueShutDown",
+    "Runner",
     "SendfileNotAvailableError",
     "Task",
     "TaskGroup",
@@ -76,11 +91,17 @@ __all__ = [
     "eager_task_factory",
     "ensure_future",
     "gather",
+    "get_event_loop",
+    "get_event_loop_policy",
     "get_running_loop",
     "iscoroutine",
     "iscoroutinefunction",
     "isfuture",
+    "new_event_loop",
+    "run",
     "run_coroutine_threadsafe",
+    "set_event_loop",
+    "set_event_loop_policy",
     "shield",
     "sleep",
     "timeout",
