@@ -1,0 +1,532 @@
+"""The stream socket transport (TCP and Unix sockets) of the selector loop.
+
+Some facts the design rests on:
+
+* A non-blocking ``send`` takes what fits in the kernel buffer and says how much.
+  Most writes fit, so :meth:`SocketTransport.write` sends at once when nothing is
+  buffered and only buffers the rest; the loop then watches the socket for
+  writability until the buffer is empty.
+* ``sendmsg`` takes a list of buffers (up to ``IOV_MAX``), so ``writelines`` and the
+  flush of a fragmented buffer need no joining copy.
+* ``recv`` returning ``b""`` is the peer's end of file; a reset comes as an
+  :class:`OSError` from ``recv`` or ``send``, whichever runs first.
+
+The life of a transport is a small state machine (:data:`_TRANSITIONS`)::
+
+    OPEN --close() with data buffered--> CLOSING --buffer flushed--> CLOSED
+    OPEN --close() with empty buffer, abort(), error------------------> CLOSED
+    CLOSING --abort(), error----------------------------------------> CLOSED
+
+Entering CLOSED schedules ``connection_lost`` (exactly once) and, after it, closes
+the socket. Reading paused, end of file received and ``write_eof`` are flags: they
+do not change what the transport may still do on the other direction.
+"""
+
+from __future__ import annotations
+
+import collections
+import enum
+import logging
+import os
+import socket
+import warnings
+from collections.abc import Iterable, Mapping
+from itertools import islice
+from typing import TYPE_CHECKING
+
+from loopcore.futures import Future
+
+from .protocols import BaseProtocol, BufferedProtocol
+from .transports import Transport, _FlowControlMixin
+
+if TYPE_CHECKING:
+    from loopcore.base_loop import BaseEventLoop as AbstractEventLoop
+
+    from .server import Server
+
+__all__ = ["LOG_THRESHOLD_FOR_CONNLOST_WRITES", "SocketTransport", "State"]
+
+logger = logging.getLogger("looptransports")
+
+#: Writes to a closed transport are dropped silently up to this many times, then
+#: each further one is logged as a warning (a writer ignoring connection_lost).
+LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5
+
+#: How much one ``recv`` asks for when the protocol does not supply a buffer.
+MAX_RECV_SIZE = 256 * 1024
+
+try:
+    _IOV_MAX = os.sysconf("SC_IOV_MAX")
+except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+    _IOV_MAX = 16
+if _IOV_MAX <= 0:  # pragma: no cover - "no limit"
+    _IOV_MAX = 1024
+
+#: Errors that mean "the peer went away": not worth the exception handler.
+_CONNECTION_ERRORS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
+
+
+class State(enum.Enum):
+    """Where a :class:`SocketTransport` is in its life."""
+
+    OPEN = "OPEN"
+    CLOSING = "CLOSING"
+    CLOSED = "CLOSED"
+
+
+_OPEN = State.OPEN
+_CLOSING = State.CLOSING
+_CLOSED = State.CLOSED
+
+#: Every allowed state change; anything else is a bug (RuntimeError).
+_TRANSITIONS: dict[State, frozenset[State]] = {
+    _OPEN: frozenset({_CLOSING, _CLOSED}),
+    _CLOSING: frozenset({_CLOSED}),
+    _CLOSED: frozenset(),
+}
+
+
+def _nbytes(data: bytes | bytearray | memoryview) -> int:
+    return data.nbytes if isinstance(data, memoryview) else len(data)
+
+
+def _check_data(data: object) -> None:
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise TypeError(
+            f"data argument must be a bytes-like object (bytes, bytearray or memoryview), "
+            f"not {type(data).__name__!r}"
+        )
+
+
+class SocketTransport(_FlowControlMixin, Transport):
+    """A stream transport over a connected non-blocking socket (TCP or Unix).
+
+    Created by the loop (``create_connection``, ``create_server``, ...), never by
+    users. It calls ``protocol.connection_made(self)`` on the next loop iteration,
+    then starts reading; *waiter*, when given, is resolved after that.
+
+    Not thread-safe: use it from the loop's thread only.
+    """
+
+    def __init__(
+        self,
+        loop: AbstractEventLoop,
+        sock: socket.socket,
+        protocol: BaseProtocol,
+        waiter: Future[object] | None = None,
+        extra: Mapping[str, object] | None = None,
+        server: Server | None = None,
+    ) -> None:
+        info: dict[str, object] = {"socket": sock}
+        try:
+            info["sockname"] = sock.getsockname()
+        except OSError:
+            info["sockname"] = None
+        try:
+            info["peername"] = sock.getpeername()
+        except OSError:
+            info["peername"] = None
+        if extra:
+            info.update(extra)
+        self._loop = loop
+        self._protocol = protocol
+        super().__init__(info, loop)
+        self._sock: socket.socket | None = sock
+        self._fileno = sock.fileno()
+        self._state = _OPEN
+        self._buffered_reads = isinstance(protocol, BufferedProtocol)
+        self._reading_paused = False
+        self._eof_received = False
+        self._eof_written = False
+        self._shut_wr = False
+        self._writes_after_close = 0
+        self._buffer: collections.deque[memoryview] = collections.deque()
+        self._buffer_size = 0
+        self._empty_waiter: Future[object] | None = None
+        # While loop.sendfile() waits for writability of our socket: failed if we close.
+        self._sendfile_wait: Future[object] | None = None
+        self._server = server
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.type == socket.SOCK_STREAM:
+            # Small writes of request/response protocols must not wait for Nagle.
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:  # pragma: no cover - a socket that refuses it still works
+                pass
+        if server is not None:
+            server._attach(self)
+        loop.call_soon(self._call_connection_made)
+        if waiter is not None:
+            loop.call_soon(_set_result_unless_cancelled, waiter)
+
+    # -- state --------------------------------------------------------------------
+
+    def _set_state(self, new: State) -> None:
+        if new not in _TRANSITIONS[self._state]:
+            raise RuntimeError(
+                f"invalid transport state change {self._state.value} -> {new.value} for {self!r}"
+            )
+        self._state = new
+
+    def __repr__(self) -> str:
+        info = [type(self).__name__, f"fd={self._fileno}", self._state.value.lower()]
+        if self._state is _OPEN:
+            info.append("reading" if self.is_reading() else "not reading")
+        if self._buffer_size:
+            info.append(f"buffered={self._buffer_size}")
+        return f"<{' '.join(info)}>"
+
+    def __del__(self, _warn: object = warnings.warn) -> None:
+        sock = getattr(self, "_sock", None)
+        if sock is not None:
+            warnings.warn(
+                f"unclosed transport {self!r}", ResourceWarning, stacklevel=2, source=self
+            )
+            sock.close()
+
+    def is_closing(self) -> bool:
+        return self._state is not _OPEN
+
+    def get_protocol(self) -> BaseProtocol:
+        return self._protocol
+
+    def set_protocol(self, protocol: BaseProtocol) -> None:
+        self._protocol = protocol
+        self._buffered_reads = isinstance(protocol, BufferedProtocol)
+
+    # -- the start ----------------------------------------------------------------
+
+    def _call_connection_made(self) -> None:
+        try:
+            self._protocol.connection_made(self)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "protocol.connection_made() failed")
+            return
+        # The protocol may have closed or paused us from connection_made.
+        if self._state is _OPEN and not self._reading_paused:
+            self._loop._add_reader(self._fileno, self._read_ready)
+
+    # -- reading --------------------------------------------------------------------
+
+    def is_reading(self) -> bool:
+        return self._state is _OPEN and not self._reading_paused
+
+    def pause_reading(self) -> None:
+        if self._state is not _OPEN or self._reading_paused:
+            return
+        self._reading_paused = True
+        self._loop._remove_reader(self._fileno)
+
+    def resume_reading(self) -> None:
+        if self._state is not _OPEN or not self._reading_paused:
+            return
+        self._reading_paused = False
+        if not self._eof_received:
+            self._loop._add_reader(self._fileno, self._read_ready)
+
+    def _read_ready(self) -> None:
+        # A readiness event can be queued before pause_reading()/close() removed
+        # the reader: check again before touching the socket.
+        if self._state is not _OPEN or self._reading_paused or self._eof_received:
+            return
+        sock = self._sock
+        assert sock is not None
+        if self._buffered_reads:
+            self._read_into_buffer(sock)
+            return
+        try:
+            data = sock.recv(MAX_RECV_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "Fatal read error on socket transport")
+            return
+        if not data:
+            self._read_eof()
+            return
+        try:
+            self._protocol.data_received(data)  # type: ignore[attr-defined]
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "protocol.data_received() failed")
+
+    def _read_into_buffer(self, sock: socket.socket) -> None:
+        protocol = self._protocol
+        assert isinstance(protocol, BufferedProtocol)
+        try:
+            buf = protocol.get_buffer(-1)
+            if not len(buf):
+                raise RuntimeError("get_buffer() returned an empty buffer")
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "protocol.get_buffer() failed")
+            return
+        try:
+            nbytes = sock.recv_into(buf)
+        except (BlockingIOError, InterruptedError):
+            return
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "Fatal read error on socket transport")
+            return
+        if not nbytes:
+            self._read_eof()
+            return
+        try:
+            protocol.buffer_updated(nbytes)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "protocol.buffer_updated() failed")
+
+    def _read_eof(self) -> None:
+        self._eof_received = True
+        self._loop._remove_reader(self._fileno)
+        try:
+            keep_open = self._protocol.eof_received()  # type: ignore[attr-defined]
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "protocol.eof_received() failed")
+            return
+        if not keep_open:
+            self.close()
+
+    # -- writing --------------------------------------------------------------------
+
+    def get_write_buffer_size(self) -> int:
+        return self._buffer_size
+
+    def _check_writable(self) -> bool:
+        """True if a write may proceed; counts and drops writes after close."""
+        if self._eof_written:
+            raise RuntimeError(f"cannot write() after write_eof() on {self!r}")
+        if self._empty_waiter is not None:
+            raise RuntimeError(f"cannot write() while loop.sendfile() runs on {self!r}")
+        if self._state is not _OPEN:
+            self._writes_after_close += 1
+            count = self._writes_after_close
+            # Every power of two past the threshold: visible, not a log flood.
+            if count >= LOG_THRESHOLD_FOR_CONNLOST_WRITES and count & (count - 1) == 0:
+                logger.warning(
+                    "%d writes were dropped: %r is closed (did the protocol ignore "
+                    "connection_lost()?)",
+                    count,
+                    self,
+                )
+            return False
+        return True
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        _check_data(data)
+        if not self._check_writable() or not data:
+            return
+        if not self._buffer:
+            sent = self._send_now((data,))
+            if sent < 0:
+                return
+            if sent == _nbytes(data):
+                return
+            self._loop._add_writer(self._fileno, self._write_ready)
+            self._append(memoryview(data).cast("B")[sent:])
+        else:
+            self._append(memoryview(data).cast("B"))
+        self._maybe_pause_protocol()
+
+    def writelines(self, list_of_data: Iterable[bytes | bytearray | memoryview]) -> None:
+        chunks = list(list_of_data)
+        for chunk in chunks:
+            _check_data(chunk)
+        if not self._check_writable():
+            return
+        views = [memoryview(c).cast("B") for c in chunks if c]
+        if not views:
+            return
+        if not self._buffer:
+            sent = self._send_now(views[:_IOV_MAX])
+            if sent < 0:
+                return
+            while views and sent >= len(views[0]):
+                sent -= len(views.pop(0))
+            if not views:
+                return
+            views[0] = views[0][sent:]
+            self._loop._add_writer(self._fileno, self._write_ready)
+        for view in views:
+            self._append(view)
+        self._maybe_pause_protocol()
+
+    def _append(self, view: memoryview) -> None:
+        # The caller may reuse a bytearray/memoryview after write() returns: keep
+        # our own copy. bytes are immutable, a view of them is enough.
+        if not isinstance(view.obj, bytes):
+            view = memoryview(view.tobytes())
+        self._buffer.append(view)
+        self._buffer_size += len(view)
+
+    def _send_now(self, chunks: Iterable[bytes | bytearray | memoryview]) -> int:
+        """Send what the kernel takes now; -1 after a fatal error."""
+        sock = self._sock
+        assert sock is not None
+        try:
+            if isinstance(chunks, tuple) and len(chunks) == 1:
+                return sock.send(chunks[0])
+            return sock.sendmsg(chunks)
+        except (BlockingIOError, InterruptedError):
+            return 0
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "Fatal write error on socket transport")
+            return -1
+
+    def _write_ready(self) -> None:
+        if self._state is _CLOSED or not self._buffer:
+            return
+        sock = self._sock
+        assert sock is not None
+        try:
+            if len(self._buffer) == 1:
+                sent = sock.send(self._buffer[0])
+            else:
+                sent = sock.sendmsg(islice(self._buffer, _IOV_MAX))
+        except (BlockingIOError, InterruptedError):
+            return
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "Fatal write error on socket transport")
+            return
+        self._consume(sent)
+        self._maybe_resume_protocol()
+        if self._buffer or self._state is _CLOSED:
+            return
+        self._loop._remove_writer(self._fileno)
+        if self._empty_waiter is not None and not self._empty_waiter.done():
+            self._empty_waiter.set_result(None)
+        if self._state is _CLOSING:
+            self._close_now(None)
+        elif self._eof_written:
+            self._shutdown_write()
+
+    def _consume(self, sent: int) -> None:
+        self._buffer_size -= sent
+        buffer = self._buffer
+        while sent:
+            head = buffer[0]
+            if sent >= len(head):
+                sent -= len(head)
+                buffer.popleft()
+            else:
+                buffer[0] = head[sent:]
+                break
+
+    def can_write_eof(self) -> bool:
+        return True
+
+    def write_eof(self) -> None:
+        if self._state is not _OPEN or self._eof_written:
+            return
+        self._eof_written = True
+        if not self._buffer:
+            self._shutdown_write()
+
+    def _shutdown_write(self) -> None:
+        if self._shut_wr or self._sock is None:
+            return
+        self._shut_wr = True
+        try:
+            self._sock.shutdown(socket.SHUT_WR)
+        except OSError as exc:
+            self._fatal_error(exc, "Fatal error on shutdown(SHUT_WR)")
+
+    # -- sendfile support -----------------------------------------------------------
+
+    def _make_empty_waiter(self) -> Future[object]:
+        """A future resolved when the write buffer is empty; writes are refused until
+        :meth:`_reset_empty_waiter` (``loop.sendfile`` uses the socket meanwhile)."""
+        if self._empty_waiter is not None:
+            raise RuntimeError("loop.sendfile() is already running on this transport")
+        waiter = self._loop.create_future()
+        self._empty_waiter = waiter
+        if not self._buffer:
+            waiter.set_result(None)
+        return waiter
+
+    def _reset_empty_waiter(self) -> None:
+        self._empty_waiter = None
+
+    # -- closing --------------------------------------------------------------------
+
+    def close(self) -> None:
+        if self._state is not _OPEN:
+            return
+        self._loop._remove_reader(self._fileno)
+        if self._buffer:
+            # connection_lost(None) comes when the buffer is flushed.
+            self._set_state(_CLOSING)
+        else:
+            self._close_now(None)
+
+    def abort(self) -> None:
+        self._force_close(None)
+
+    def _close_now(self, exc: BaseException | None) -> None:
+        self._set_state(_CLOSED)
+        self._loop.call_soon(self._call_connection_lost, exc)
+
+    def _force_close(self, exc: BaseException | None) -> None:
+        if self._state is _CLOSED:
+            return
+        if self._buffer:
+            self._buffer.clear()
+            self._buffer_size = 0
+            self._loop._remove_writer(self._fileno)
+        if self._state is _OPEN:
+            self._loop._remove_reader(self._fileno)
+        for waiter in (self._empty_waiter, self._sendfile_wait):
+            if waiter is not None and not waiter.done():
+                waiter.set_exception(exc or ConnectionError(f"{self!r} was closed"))
+        self._close_now(exc)
+
+    def _fatal_error(self, exc: BaseException, message: str) -> None:
+        if self._state is _CLOSED:
+            return
+        if isinstance(exc, _CONNECTION_ERRORS):
+            # The peer went away: an ordinary event, reported by connection_lost.
+            if self._loop.get_debug():
+                logger.debug("%r: %s", self, message, exc_info=True)
+        else:
+            self._loop.call_exception_handler(
+                {
+                    "message": message,
+                    "exception": exc,
+                    "transport": self,
+                    "protocol": self._protocol,
+                }
+            )
+        self._force_close(exc)
+
+    def _call_connection_lost(self, exc: BaseException | None) -> None:
+        try:
+            self._protocol.connection_lost(exc)  # type: ignore[arg-type]
+        finally:
+            sock = self._sock
+            self._sock = None
+            if sock is not None:
+                sock.close()
+            server = self._server
+            self._server = None
+            if server is not None:
+                server._detach(self)
+
+
+def _set_result_unless_cancelled(fut: Future[object]) -> None:
+    if not fut.cancelled():
+        fut.set_result(None)
