@@ -1,3 +1,22 @@
-"""loopstreams: part of the loopcore stack."""
+"""loopstreams: high-level streams on loopcore and looptransports.
 
-__all__: list[str] = []
+:class:`StreamReader` and :class:`StreamWriter` over a connection made with
+:func:`open_connection` / :func:`open_unix_connection`, or accepted by a server made
+with :func:`start_server` / :func:`start_unix_server`. TLS through ``ssl=``.
+"""
+
+from __future__ import annotations
+
+from loopcore.exceptions import IncompleteReadError, LimitOverrunError
+
+from .streams import StreamReader, StreamReaderProtocol, StreamWriter
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "IncompleteReadError",
+    "LimitOverrunError",
+    "StreamReader",
+    "StreamReaderProtocol",
+    "StreamWriter",
+]
