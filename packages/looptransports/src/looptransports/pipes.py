@@ -1,0 +1,555 @@
+"""Pipe transports: ``connect_read_pipe`` and ``connect_write_pipe``.
+
+A pipe transport wraps one end of a pipe (or a character device such as a
+terminal, or a socket used one way) in a transport, so that a protocol can read
+from it or write to it without blocking the loop. The file descriptor is made
+non-blocking and watched with the loop's selector.
+
+Regular files are refused: a selector reports them always readable and writable,
+so "non-blocking" reads and writes on them would still block on the disk, and
+nothing would ever tell the loop to wait. Use ``run_in_executor`` for files.
+
+How the write end learns that the reader went away: a write then fails with
+``EPIPE`` (:class:`BrokenPipeError`), but a writer with nothing to write would never
+find out. So the write transport also watches its fd for *reading*: a write end is
+never readable, and the selector reports it ready (``EPOLLERR``/``EPOLLHUP`` on
+Linux, ``EV_EOF`` with kqueue) exactly when the other side is closed. Then the
+transport closes: ``connection_lost(None)`` if nothing was waiting to be written,
+``connection_lost(BrokenPipeError())`` if data was lost.
+
+States of both transports (:data:`_TRANSITIONS`)::
+
+    OPEN --close()/write_eof() with data buffered--> CLOSING --buffer written--> CLOSED
+    OPEN --close()/abort()/EOF/error---------------> CLOSED
+
+``connection_lost`` is scheduled when the state becomes ``CLOSED``; the pipe object
+is closed right after the protocol's ``connection_lost`` returns.
+"""
+
+from __future__ import annotations
+
+import enum
+import errno
+import logging
+import os
+import stat
+import sys
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+from loopcore.base_loop import BaseEventLoop
+
+from .protocols import BaseProtocol
+from .transports import ReadTransport, _FlowControlMixin
+
+if TYPE_CHECKING:
+    from loopcore import Future
+
+__all__ = ["PipesMixin", "ReadPipeTransport", "State", "WritePipeTransport"]
+
+logger = logging.getLogger("looptransports")
+
+_P = TypeVar("_P", bound=BaseProtocol)
+
+# The most bytes read from a pipe in one go (the default Linux pipe holds 64 KiB).
+_MAX_READ = 256 * 1024
+# Writes on a closed transport are dropped; past this many, they are logged.
+_LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5
+
+BytesLike = bytes | bytearray | memoryview
+
+
+class PipeLike(Protocol):
+    """What a pipe argument must offer: a file descriptor and a way to close it."""
+
+    def fileno(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+class State(enum.Enum):
+    """Where a pipe transport is in its life."""
+
+    OPEN = "OPEN"
+    CLOSING = "CLOSING"
+    CLOSED = "CLOSED"
+
+
+_OPEN = State.OPEN
+_CLOSING = State.CLOSING
+_CLOSED = State.CLOSED
+
+#: Every allowed state change of a pipe transport.
+_TRANSITIONS: dict[State, frozenset[State]] = {
+    _OPEN: frozenset({_CLOSING, _CLOSED}),
+    _CLOSING: frozenset({_CLOSED}),
+    _CLOSED: frozenset(),
+}
+
+
+def _pipe_fileno(pipe: object, role: str) -> tuple[int, int]:
+    """The fd of *pipe* and its ``st_mode``, refusing what a selector cannot watch."""
+    get_fileno = getattr(pipe, "fileno", None)
+    if get_fileno is None:
+        raise TypeError(f"{role}: a file object with fileno() was expected, got {pipe!r}")
+    fileno = get_fileno()
+    if not isinstance(fileno, int) or fileno < 0:
+        raise ValueError(f"{role}: {pipe!r} has no valid file descriptor (fileno() = {fileno!r})")
+    mode = os.fstat(fileno).st_mode
+    if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISCHR(mode)):
+        raise ValueError(
+            f"{role}: {pipe!r} (fd {fileno}) is not a pipe, socket or character device; "
+            f"regular files cannot be watched by the loop (use run_in_executor for files)"
+        )
+    return fileno, mode
+
+
+def _set_result_unless_cancelled(fut: Future[object]) -> None:
+    if not fut.cancelled():
+        fut.set_result(None)
+
+
+class ReadPipeTransport(ReadTransport):
+    """The read end of a pipe, as made by ``loop.connect_read_pipe``.
+
+    Calls ``protocol.connection_made(self)`` on the next loop iteration, then
+    ``data_received(data)`` for each chunk, ``eof_received()`` when the writer
+    closes (its return value is ignored: a pipe has nothing to keep half-open), and
+    ``connection_lost(exc)`` last. ``get_extra_info('pipe')`` is the pipe object.
+    Not thread-safe.
+    """
+
+    def __init__(
+        self,
+        loop: BaseEventLoop,
+        pipe: PipeLike,
+        protocol: BaseProtocol,
+        waiter: Future[object] | None = None,
+        extra: Mapping[str, object] | None = None,
+    ) -> None:
+        fileno, _mode = _pipe_fileno(pipe, "connect_read_pipe()")
+        info = dict(extra) if extra else {}
+        info["pipe"] = pipe
+        super().__init__(info)
+        self._loop = loop
+        self._pipe: PipeLike | None = pipe
+        self._fileno = fileno
+        self._protocol = protocol
+        self._state = _OPEN
+        self._paused = False
+        os.set_blocking(fileno, False)
+        loop.call_soon(self._call_connection_made)
+        if waiter is not None:
+            loop.call_soon(_set_result_unless_cancelled, waiter)
+
+    def _set_state(self, new: State) -> None:
+        if new not in _TRANSITIONS[self._state]:
+            raise RuntimeError(
+                f"cannot move {type(self).__name__} from {self._state.value} to {new.value}"
+            )
+        self._state = new
+
+    def __repr__(self) -> str:
+        info = [type(self).__name__, f"fd={self._fileno}", self._state.value.lower()]
+        if self._state is _OPEN:
+            info.append("paused" if self._paused else "reading")
+        return f"<{' '.join(info)}>"
+
+    def __del__(self, _warn: object = warnings.warn) -> None:
+        pipe = getattr(self, "_pipe", None)
+        if pipe is not None:
+            warnings.warn(
+                f"unclosed transport {self!r}", ResourceWarning, stacklevel=2, source=self
+            )
+            pipe.close()
+
+    def _call_connection_made(self) -> None:
+        try:
+            self._protocol.connection_made(self)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "protocol.connection_made() failed")
+            return
+        if self._state is _OPEN and not self._paused:
+            self._loop._add_reader(self._fileno, self._read_ready)
+
+    def _read_ready(self) -> None:
+        if self._state is not _OPEN or self._paused:
+            return
+        try:
+            data = os.read(self._fileno, _MAX_READ)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            self._fatal_error(exc, "Fatal read error on pipe transport")
+            return
+        if data:
+            try:
+                self._protocol.data_received(data)  # type: ignore[attr-defined]
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                self._fatal_error(exc, "protocol.data_received() failed")
+            return
+        # End of file: every writer closed its end.
+        self._loop._remove_reader(self._fileno)
+        self._set_state(_CLOSED)
+        try:
+            self._protocol.eof_received()  # type: ignore[attr-defined]
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._loop.call_exception_handler(
+                {
+                    "message": "protocol.eof_received() failed",
+                    "exception": exc,
+                    "transport": self,
+                    "protocol": self._protocol,
+                }
+            )
+        self._loop.call_soon(self._call_connection_lost, None)
+
+    # -- ReadTransport ---------------------------------------------------------------------
+    def is_reading(self) -> bool:
+        """True while data is delivered (open and not paused)."""
+        return self._state is _OPEN and not self._paused
+
+    def pause_reading(self) -> None:
+        """Stop reading from the pipe until :meth:`resume_reading`. Idempotent."""
+        if self._state is not _OPEN or self._paused:
+            return
+        self._paused = True
+        self._loop._remove_reader(self._fileno)
+
+    def resume_reading(self) -> None:
+        """Read from the pipe again. Idempotent."""
+        if self._state is not _OPEN or not self._paused:
+            return
+        self._paused = False
+        self._loop._add_reader(self._fileno, self._read_ready)
+
+    # -- BaseTransport -----------------------------------------------------------------------
+    def set_protocol(self, protocol: BaseProtocol) -> None:
+        """Deliver the following callbacks to *protocol*."""
+        self._protocol = protocol
+
+    def get_protocol(self) -> BaseProtocol:
+        """The protocol the transport calls."""
+        return self._protocol
+
+    def is_closing(self) -> bool:
+        """True once the transport is closing or closed."""
+        return self._state is not _OPEN
+
+    def close(self) -> None:
+        """Stop reading and close the pipe; ``connection_lost(None)`` follows."""
+        if self._state is _OPEN:
+            self._close(None)
+
+    def _fatal_error(self, exc: BaseException, message: str) -> None:
+        if isinstance(exc, OSError) and exc.errno == errno.EIO:
+            # A pty whose other side closed reports EIO: that is its end of file.
+            if self._loop.get_debug():
+                logger.debug("%r: %s", self, message, exc_info=True)
+        else:
+            self._loop.call_exception_handler(
+                {
+                    "message": message,
+                    "exception": exc,
+                    "transport": self,
+                    "protocol": self._protocol,
+                }
+            )
+        self._close(exc)
+
+    def _close(self, exc: BaseException | None) -> None:
+        if self._state is _CLOSED:
+            return
+        self._set_state(_CLOSED)
+        self._loop._remove_reader(self._fileno)
+        self._loop.call_soon(self._call_connection_lost, exc)
+
+    def _call_connection_lost(self, exc: BaseException | None) -> None:
+        try:
+            self._protocol.connection_lost(exc)  # type: ignore[arg-type]
+        finally:
+            pipe = self._pipe
+            self._pipe = None
+            if pipe is not None:
+                pipe.close()
+
+
+class WritePipeTransport(_FlowControlMixin):
+    """The write end of a pipe, as made by ``loop.connect_write_pipe``.
+
+    ``write()`` writes at once what the pipe takes and buffers the rest; the
+    protocol's ``pause_writing()`` comes when the buffer goes strictly over the
+    high-water mark and ``resume_writing()`` when it drains to the low-water mark.
+    ``write_eof()`` and ``close()`` close the pipe once the buffer is written;
+    ``abort()`` drops it. When the reader closes its end, ``connection_lost`` gets
+    ``None`` (nothing was lost) or :class:`BrokenPipeError` (buffered data was).
+    ``get_extra_info('pipe')`` is the pipe object. Not thread-safe.
+    """
+
+    _loop: BaseEventLoop
+
+    def __init__(
+        self,
+        loop: BaseEventLoop,
+        pipe: PipeLike,
+        protocol: BaseProtocol,
+        waiter: Future[object] | None = None,
+        extra: Mapping[str, object] | None = None,
+    ) -> None:
+        fileno, mode = _pipe_fileno(pipe, "connect_write_pipe()")
+        info = dict(extra) if extra else {}
+        info["pipe"] = pipe
+        self._loop = loop
+        self._protocol = protocol
+        super().__init__(info, loop)
+        self._pipe: PipeLike | None = pipe
+        self._fileno = fileno
+        self._state = _OPEN
+        self._buffer = bytearray()
+        self._eof = False
+        self._writes_after_close = 0
+        os.set_blocking(fileno, False)
+        # See the module docstring: a readable write end means the reader is gone.
+        # AIX cannot select a pipe's write end for reading.
+        self._watch_reader = stat.S_ISSOCK(mode) or (
+            stat.S_ISFIFO(mode) and not sys.platform.startswith("aix")
+        )
+        loop.call_soon(self._call_connection_made)
+        if waiter is not None:
+            loop.call_soon(_set_result_unless_cancelled, waiter)
+
+    def _set_state(self, new: State) -> None:
+        if new not in _TRANSITIONS[self._state]:
+            raise RuntimeError(
+                f"cannot move {type(self).__name__} from {self._state.value} to {new.value}"
+            )
+        self._state = new
+
+    def __repr__(self) -> str:
+        info = [type(self).__name__, f"fd={self._fileno}", self._state.value.lower()]
+        if self._buffer:
+            info.append(f"buffered={len(self._buffer)}")
+        return f"<{' '.join(info)}>"
+
+    def __del__(self, _warn: object = warnings.warn) -> None:
+        pipe = getattr(self, "_pipe", None)
+        if pipe is not None:
+            warnings.warn(
+                f"unclosed transport {self!r}", ResourceWarning, stacklevel=2, source=self
+            )
+            pipe.close()
+
+    def _call_connection_made(self) -> None:
+        try:
+            self._protocol.connection_made(self)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "protocol.connection_made() failed")
+            return
+        if self._state is not _CLOSED and self._watch_reader:
+            self._loop._add_reader(self._fileno, self._read_ready)
+
+    def _read_ready(self) -> None:
+        # The reader closed its end (see the module docstring).
+        if self._state is _CLOSED:
+            return
+        if self._buffer:
+            self._close(BrokenPipeError(errno.EPIPE, "the reading end of the pipe was closed"))
+        else:
+            self._close(None)
+
+    # -- WriteTransport -----------------------------------------------------------------------
+    def get_write_buffer_size(self) -> int:
+        """Bytes buffered, waiting for the reader."""
+        return len(self._buffer)
+
+    def write(self, data: BytesLike) -> None:
+        """Write *data* now if the pipe takes it, buffer the rest; never blocks.
+
+        :raises TypeError: when *data* is not bytes-like.
+        :raises RuntimeError: after :meth:`write_eof`.
+        """
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"data: expecting a bytes-like instance, got {type(data).__name__}")
+        if self._eof and self._state is not _CLOSED:
+            raise RuntimeError(f"cannot write() after write_eof() on {self!r}")
+        if self._state is not _OPEN:
+            self._writes_after_close += 1
+            if self._writes_after_close >= _LOG_THRESHOLD_FOR_CONNLOST_WRITES:
+                logger.warning(
+                    "%r is closed (the reader is gone or close() was called): write ignored",
+                    self,
+                )
+            return
+        if not data:
+            return
+        view = memoryview(data).cast("B")
+        if not self._buffer:
+            try:
+                written = os.write(self._fileno, view)
+            except (BlockingIOError, InterruptedError):
+                written = 0
+            except OSError as exc:
+                self._fatal_error(exc, "Fatal write error on pipe transport")
+                return
+            if written == len(view):
+                return
+            view = view[written:]
+            self._loop._add_writer(self._fileno, self._write_ready)
+        self._buffer += view
+        self._maybe_pause_protocol()
+
+    def writelines(self, list_of_data: Iterable[BytesLike]) -> None:
+        """Write every chunk of *list_of_data*, in order."""
+        for data in list_of_data:
+            self.write(data)
+
+    def _write_ready(self) -> None:
+        if self._state is _CLOSED or not self._buffer:
+            return
+        try:
+            written = os.write(self._fileno, self._buffer)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            self._fatal_error(exc, "Fatal write error on pipe transport")
+            return
+        del self._buffer[:written]
+        self._maybe_resume_protocol()
+        if self._buffer:
+            return
+        self._loop._remove_writer(self._fileno)
+        if self._state is _CLOSING:
+            self._close(None)
+
+    def can_write_eof(self) -> bool:
+        """True: closing the write end is the pipe's end of file."""
+        return True
+
+    def write_eof(self) -> None:
+        """Close the pipe once the buffer is written (the reader then sees EOF)."""
+        if self._state is not _OPEN:
+            return
+        self._eof = True
+        if self._buffer:
+            self._set_state(_CLOSING)
+        else:
+            self._close(None)
+
+    def close(self) -> None:
+        """Write what is buffered, then close; ``connection_lost(None)`` follows."""
+        if self._state is _OPEN:
+            self.write_eof()
+
+    def abort(self) -> None:
+        """Close at once, dropping the buffer; ``connection_lost(None)`` follows."""
+        self._close(None)
+
+    # -- BaseTransport -----------------------------------------------------------------------
+    def set_protocol(self, protocol: BaseProtocol) -> None:
+        """Deliver the following callbacks to *protocol*."""
+        self._protocol = protocol
+
+    def get_protocol(self) -> BaseProtocol:
+        """The protocol the transport calls."""
+        return self._protocol
+
+    def is_closing(self) -> bool:
+        """True once ``close()``, ``write_eof()`` or ``abort()`` was called, or the pipe broke."""
+        return self._state is not _OPEN
+
+    def _fatal_error(self, exc: BaseException, message: str) -> None:
+        if isinstance(exc, (BrokenPipeError, ConnectionResetError)):
+            # The reader went away: ordinary, reported through connection_lost.
+            if self._loop.get_debug():
+                logger.debug("%r: %s", self, message, exc_info=True)
+        else:
+            self._loop.call_exception_handler(
+                {
+                    "message": message,
+                    "exception": exc,
+                    "transport": self,
+                    "protocol": self._protocol,
+                }
+            )
+        self._close(exc)
+
+    def _close(self, exc: BaseException | None) -> None:
+        if self._state is _CLOSED:
+            return
+        self._set_state(_CLOSED)
+        if self._buffer:
+            self._buffer.clear()
+            self._loop._remove_writer(self._fileno)
+        if self._watch_reader:
+            self._loop._remove_reader(self._fileno)
+        self._loop.call_soon(self._call_connection_lost, exc)
+
+    def _call_connection_lost(self, exc: BaseException | None) -> None:
+        try:
+            self._protocol.connection_lost(exc)  # type: ignore[arg-type]
+        finally:
+            pipe = self._pipe
+            self._pipe = None
+            if pipe is not None:
+                pipe.close()
+
+
+class PipesMixin(BaseEventLoop):
+    """Adds ``connect_read_pipe``/``connect_write_pipe`` to the selector loop.
+
+    A mixin of ``looptransports.SelectorEventLoop``; it uses the loop's
+    ``create_future`` and fd watching (``_add_reader``/``_add_writer``).
+    """
+
+    async def connect_read_pipe(  # type: ignore[override]
+        self, protocol_factory: Callable[[], _P], pipe: PipeLike
+    ) -> tuple[ReadPipeTransport, _P]:
+        """Wrap the read end *pipe* (a file object) in a transport.
+
+        The transport owns *pipe* from now on: it closes it after the protocol's
+        ``connection_lost``. The fd is made non-blocking.
+
+        :returns: ``(transport, protocol)`` once ``connection_made`` has run.
+        :raises ValueError: when *pipe* is a regular file (or anything that is not a
+            pipe, socket or character device).
+        """
+        protocol = protocol_factory()
+        waiter = self.create_future()
+        transport = ReadPipeTransport(self, pipe, protocol, waiter)
+        try:
+            await waiter
+        except BaseException:
+            transport.close()
+            raise
+        return transport, protocol
+
+    async def connect_write_pipe(  # type: ignore[override]
+        self, protocol_factory: Callable[[], _P], pipe: PipeLike
+    ) -> tuple[WritePipeTransport, _P]:
+        """Wrap the write end *pipe* (a file object) in a transport.
+
+        The transport owns *pipe* from now on: it closes it after the protocol's
+        ``connection_lost``. The fd is made non-blocking.
+
+        :returns: ``(transport, protocol)`` once ``connection_made`` has run.
+        :raises ValueError: when *pipe* is a regular file (or anything that is not a
+            pipe, socket or character device).
+        """
+        protocol = protocol_factory()
+        waiter = self.create_future()
+        transport = WritePipeTransport(self, pipe, protocol, waiter)
+        try:
+            await waiter
+        except BaseException:
+            transport.close()
+            raise
+        return transport, protocol
