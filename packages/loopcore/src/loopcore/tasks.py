@@ -325,7 +325,8 @@ class Task(futures.Future[_T]):
         prev = _current_tasks.get(loop)
         _current_tasks[loop] = self  # type: ignore[assignment]
         try:
-            self._run_step(None)
+            # In the task's own context, like every later step (call_soon(context=)).
+            self._context.run(self._run_step, None)
         finally:
             if prev is None:
                 _current_tasks.pop(loop, None)
