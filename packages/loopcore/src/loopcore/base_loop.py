@@ -49,7 +49,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from types import FrameType
 from typing import TYPE_CHECKING, TypeVar, TypeVarTuple, Unpack, cast
 
-from . import _clock, coroutines, events, futures, tasks
+from . import _clock, coroutines, events, futures, handles, tasks
 from .events import AbstractEventLoop, ExceptionHandler, FileDescriptorLike, TaskFactory
 from .handles import Handle, TimerHandle
 
@@ -201,6 +201,17 @@ def _wait_all(
     for f in pending:
         f.add_done_callback(_one_done)
     return waiter
+
+
+# Frames of these files are the loop's own machinery, not where a handle was made.
+_INTERNAL_FILES = frozenset({__file__, handles.__file__})
+
+
+def _trim_source_traceback(stack: traceback.StackSummary) -> None:
+    """Drop the loop's own frames from the end of a debug-mode creation stack, so
+    that it ends at the user's call (``call_soon``, ``call_later``...)."""
+    while stack and stack[-1].filename in _INTERNAL_FILES:
+        del stack[-1]
 
 
 def _format_handle(handle: Handle) -> str:
@@ -633,6 +644,8 @@ class BaseEventLoop(AbstractEventLoop):
             self._check_thread()
         _check_callback(callback, "call_soon")
         handle = Handle(callback, args, self, context)
+        if handle._source_traceback:
+            _trim_source_traceback(handle._source_traceback)
         self._ready.append(handle)
         return handle
 
@@ -654,6 +667,8 @@ class BaseEventLoop(AbstractEventLoop):
             raise RuntimeError("Event loop is closed")
         _check_callback(callback, "call_soon_threadsafe")
         handle = Handle(callback, args, self, context)
+        if handle._source_traceback:
+            _trim_source_traceback(handle._source_traceback)
         self._ready.append(handle)
         self._write_to_self()
         return handle
@@ -699,6 +714,8 @@ class BaseEventLoop(AbstractEventLoop):
             self._check_thread()
         _check_callback(callback, "call_at")
         timer = TimerHandle(when, callback, args, self, context)
+        if timer._source_traceback:
+            _trim_source_traceback(timer._source_traceback)
         heapq.heappush(self._scheduled, timer)
         timer._scheduled = True
         return timer
@@ -739,7 +756,10 @@ class BaseEventLoop(AbstractEventLoop):
     # -- Futures and tasks -----------------------------------------------------------------------
     def create_future(self) -> futures.Future[object]:
         """A new :class:`~loopcore.Future` attached to this loop."""
-        return futures.Future(loop=self)
+        fut: futures.Future[object] = futures.Future(loop=self)
+        if fut._source_traceback:
+            _trim_source_traceback(fut._source_traceback)
+        return fut
 
     def create_task(
         self,
@@ -764,7 +784,10 @@ class BaseEventLoop(AbstractEventLoop):
             self._check_thread()
         factory = self._task_factory
         if factory is None:
-            return tasks.Task(coro, loop=self, name=name, context=context)
+            task = tasks.Task(coro, loop=self, name=name, context=context)
+            if task._source_traceback:
+                _trim_source_traceback(task._source_traceback)
+            return task
         kwargs: dict[str, object] = {}
         if name is not None:
             kwargs["name"] = name
