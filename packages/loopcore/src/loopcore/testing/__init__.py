@@ -1,4 +1,10 @@
-"""Testing support: the pytest plugin and (soon) the virtual clock.
+"""Testing support: a virtual clock, deterministic shuffling, and the pytest plugin.
+
+- :class:`VirtualClock`: virtual ``loop.time()`` that jumps to the next timer when the
+  loop has nothing else to do (a test sleeping for an hour finishes in milliseconds);
+- :class:`Shuffler`: a seeded perturbation of the orders no documented rule fixes, so
+  that order dependence shows up and a failing order can be replayed;
+- :func:`virtual_clock_loop`, :func:`get_clock`, :func:`get_shuffler`.
 
 The pytest plugin lives in :mod:`loopcore.testing.pytest_plugin`; it is declared as
 an entry point but stays inactive until a project opts in (``loopcore_mode =
@@ -7,4 +13,6 @@ an entry point but stays inactive until a project opts in (``loopcore_mode =
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from ._virtual import Shuffler, VirtualClock, get_clock, get_shuffler, virtual_clock_loop
+
+__all__ = ["Shuffler", "VirtualClock", "get_clock", "get_shuffler", "virtual_clock_loop"]

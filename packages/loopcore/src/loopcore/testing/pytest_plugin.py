@@ -4,31 +4,61 @@ Declared as the ``pytest11`` entry point ``loopcore`` but opt-in, so that it nev
 takes over the async tests of projects that use another plugin:
 
 - ``loopcore_mode = "auto"`` in the pytest configuration (or ``--loopcore-mode=auto``)
-  runs every coroutine test on a fresh loopcore loop;
+  runs every coroutine test (and every ``async def`` fixture they use) on a fresh
+  loopcore loop;
 - otherwise (mode ``strict``, the default) only tests marked ``@pytest.mark.loopcore``
   do.
+
+Marker: ``@pytest.mark.loopcore(clock="virtual" | "real", autojump_threshold=0.0,
+seed=None, debug=None)`` chooses, for one test, a virtual clock (see
+:class:`loopcore.testing.VirtualClock`), its autojump threshold, a shuffle seed (see
+:class:`loopcore.testing.Shuffler`) and debug mode.
+
+Command line / ini:
+
+- ``--loopcore-seed=N`` shuffles every loopcore test with seed *N* (replays a
+  failure); ``--loopcore-seed=random`` gives each test its own random seed. The seed
+  of a failing shuffled test is printed in its report.
+- ``--loopcore-debug`` / ``loopcore_debug = true``: debug mode for every loop (the
+  leak report then says where each leaked object was created).
 
 Fixtures (always available, prefixed so that they never shadow another plugin's):
 
 - ``loopcore_loop``: the fresh loop the test runs on (also the thread's current
   event loop). At teardown the test fails if it left tasks pending (they are
-  cancelled first, and the report says where each was created when debug mode
-  recorded it) or if an error reached the loop's default exception handler (for
-  example a future exception nobody retrieved).
+  cancelled first), callbacks or timers scheduled, coroutines never awaited, or
+  errors in the loop's default exception handler (for example a future exception
+  nobody retrieved); the report says where each was created when debug mode
+  recorded it.
+- ``loopcore_clock``: the :class:`~loopcore.testing.VirtualClock` of the test's loop;
+  requesting it makes the loop virtual.
+- ``loopcore_seed``: the shuffle seed of the test's loop; requesting it turns
+  shuffling on (with a random seed unless one was chosen).
 """
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+import inspect
+import traceback
+import warnings
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass
+from typing import cast
 
 import pytest
 
-from loopcore.events import AbstractEventLoop
+from loopcore.base_loop import BaseEventLoop
 
-__all__ = ["loopcore_loop"]
+from ._virtual import Shuffler, VirtualClock, _pending_threadsafe_handles, get_clock
+
+__all__ = ["loopcore_clock", "loopcore_loop", "loopcore_seed"]
 
 _MARKER = "loopcore"
+_MARKER_KEYS = frozenset({"clock", "autojump_threshold", "seed", "debug"})
+
+_seed_key = pytest.StashKey[int]()
+_unawaited_key = pytest.StashKey[list[str]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -39,15 +69,42 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="auto: run every coroutine test on loopcore; strict: only @pytest.mark.loopcore tests",
     )
+    group.addoption(
+        "--loopcore-seed",
+        default=None,
+        metavar="N|random",
+        help="shuffle the unordered events of every loopcore loop with seed N "
+        "(or a random seed per test, printed on failure)",
+    )
+    group.addoption(
+        "--loopcore-debug",
+        action="store_true",
+        default=None,
+        help="run every loopcore loop in debug mode (leak reports say where objects were created)",
+    )
     parser.addini(
         "loopcore_mode", "strict (default) or auto; see --loopcore-mode", default="strict"
+    )
+    parser.addini(
+        "loopcore_debug",
+        "run loopcore loops in debug mode; see --loopcore-debug",
+        type="bool",
+        default=False,
     )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "loopcore: run this coroutine test on a fresh loopcore event loop"
+        "markers",
+        "loopcore(clock='real'|'virtual', autojump_threshold=0.0, seed=None, debug=None): "
+        "run this coroutine test on a fresh loopcore event loop, configured so",
     )
+    seed = config.getoption("--loopcore-seed")
+    if seed is not None and seed != "random":
+        try:
+            int(seed)
+        except ValueError:
+            raise pytest.UsageError(f"--loopcore-seed must be an integer or 'random', got {seed!r}")
 
 
 def _mode(config: pytest.Config) -> str:
@@ -63,14 +120,19 @@ def _is_coroutine_test(func: Callable[..., object]) -> bool:
     return iscoroutinefunction(func)
 
 
-def _wants_loopcore(item: pytest.Function) -> bool:
-    if not _is_coroutine_test(item.obj):
-        return False
+def _on_loopcore(item: pytest.Item) -> bool:
+    """Whether coroutine tests and async fixtures of *item* run on loopcore."""
     return item.get_closest_marker(_MARKER) is not None or _mode(item.config) == "auto"
+
+
+def _wants_loopcore(item: pytest.Function) -> bool:
+    return _is_coroutine_test(item.obj) and _on_loopcore(item)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
+        # First, so that the loop is set up before and torn down after every other
+        # fixture (async fixtures run on it).
         if (
             isinstance(item, pytest.Function)
             and _wants_loopcore(item)
@@ -83,12 +145,166 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     if not _wants_loopcore(pyfuncitem):
         return None
-    loop = pyfuncitem.funcargs["loopcore_loop"]
-    assert isinstance(loop, AbstractEventLoop)
+    loop = cast("BaseEventLoop", pyfuncitem.funcargs["loopcore_loop"])
     argnames = pyfuncitem._fixtureinfo.argnames
     kwargs = {name: pyfuncitem.funcargs[name] for name in argnames}
-    loop.run_until_complete(pyfuncitem.obj(**kwargs))
+    unawaited = pyfuncitem.stash.setdefault(_unawaited_key, [])
+    with _recording_unawaited(unawaited):
+        loop.run_until_complete(pyfuncitem.obj(**kwargs))
     return True
+
+
+class _recording_unawaited:
+    """Record the "coroutine ... was never awaited" warnings raised inside the block
+    (into *sink*) and pass every other warning on unchanged."""
+
+    def __init__(self, sink: list[str]) -> None:
+        self._sink = sink
+        self._cm = warnings.catch_warnings(record=True)
+        self._caught: list[warnings.WarningMessage] = []
+
+    def __enter__(self) -> None:
+        self._caught = self._cm.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        self._cm.__exit__(None, None, None)
+        for w in self._caught:
+            text = str(w.message)
+            if issubclass(w.category, RuntimeWarning) and "was never awaited" in text:
+                self._sink.append(text)
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if report.failed:
+        seed = item.stash.get(_seed_key, None)
+        if seed is not None:
+            report.sections.append(
+                (
+                    "loopcore",
+                    f"event order shuffled with seed {seed}; replay with --loopcore-seed={seed} "
+                    f"or @pytest.mark.loopcore(seed={seed})",
+                )
+            )
+    return report
+
+
+# -- Async fixtures ------------------------------------------------------------------------
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_fixture_setup(
+    fixturedef: pytest.FixtureDef[object], request: pytest.FixtureRequest
+) -> object:
+    """Run ``async def`` fixtures (coroutine or async generator) of loopcore tests on
+    the test's loop; leave every other fixture to pytest and other plugins."""
+    func = fixturedef.func
+    is_agen = inspect.isasyncgenfunction(func)
+    if not (is_agen or inspect.iscoroutinefunction(func)):
+        return None
+    if not _on_loopcore(request.node):
+        return None
+    if fixturedef.scope != "function":
+        pytest.fail(
+            f"async fixture {fixturedef.argname!r} has scope {fixturedef.scope!r}: loopcore runs "
+            "async fixtures on the test's own loop, so they must be function-scoped",
+            pytrace=False,
+        )
+    loop = request.getfixturevalue("loopcore_loop")
+    kwargs = {name: request.getfixturevalue(name) for name in fixturedef.argnames}
+    instance = getattr(request, "instance", None)
+    if instance is not None and not hasattr(func, "__self__"):
+        func = func.__get__(instance)
+    cache_key = fixturedef.cache_key(request)  # type: ignore[arg-type]
+    try:
+        if is_agen:
+            agen = func(**kwargs)
+            value = loop.run_until_complete(_first_value(agen, fixturedef.argname))
+            request.addfinalizer(lambda: loop.run_until_complete(_finish(agen, fixturedef.argname)))
+        else:
+            value = loop.run_until_complete(func(**kwargs))
+    except BaseException as exc:
+        fixturedef.cached_result = (None, cache_key, (exc, exc.__traceback__))
+        raise
+    fixturedef.cached_result = (value, cache_key, None)
+    return value
+
+
+async def _first_value(agen: object, name: str) -> object:
+    try:
+        return await agen.__anext__()  # type: ignore[attr-defined]
+    except StopAsyncIteration:
+        raise ValueError(f"async fixture {name!r} did not yield a value") from None
+
+
+async def _finish(agen: object, name: str) -> None:
+    try:
+        await agen.__anext__()  # type: ignore[attr-defined]
+    except StopAsyncIteration:
+        return
+    await agen.aclose()  # type: ignore[attr-defined]
+    pytest.fail(f"async fixture {name!r} yielded more than once", pytrace=False)
+
+
+# -- The loop and its teardown checks --------------------------------------------------------
+
+
+@dataclass
+class _LoopOptions:
+    virtual: bool
+    autojump_threshold: float
+    seed: int | None
+    shuffle: bool
+    debug: bool
+
+
+def _options(request: pytest.FixtureRequest) -> _LoopOptions:
+    config = request.config
+    marker = request.node.get_closest_marker(_MARKER)
+    kwargs = dict(marker.kwargs) if marker is not None else {}
+    unknown = set(kwargs) - _MARKER_KEYS
+    if unknown or (marker is not None and marker.args):
+        raise pytest.UsageError(
+            f"@pytest.mark.loopcore takes only the keywords {sorted(_MARKER_KEYS)}, "
+            f"got args {marker.args if marker else ()} and keywords {sorted(unknown)}"
+        )
+    clock = kwargs.get("clock")
+    if clock not in (None, "real", "virtual"):
+        raise pytest.UsageError(
+            f"@pytest.mark.loopcore(clock=...) must be 'real' or 'virtual', got {clock!r}"
+        )
+    wants_clock_fixture = "loopcore_clock" in request.fixturenames
+    if clock == "real" and wants_clock_fixture:
+        raise pytest.UsageError(
+            f"{request.node.nodeid}: the loopcore_clock fixture needs a virtual clock, "
+            "but the marker says clock='real'"
+        )
+    threshold = kwargs.get("autojump_threshold", 0.0)
+    if not isinstance(threshold, (int, float)) or isinstance(threshold, bool) or not threshold >= 0:
+        raise pytest.UsageError(
+            f"@pytest.mark.loopcore(autojump_threshold=...) must be seconds >= 0, got {threshold!r}"
+        )
+    virtual = (
+        clock == "virtual"
+        or wants_clock_fixture
+        or ("autojump_threshold" in kwargs and clock is None)
+    )
+    seed: int | None = kwargs.get("seed")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+        raise pytest.UsageError(f"@pytest.mark.loopcore(seed=...) must be an int, got {seed!r}")
+    option = config.getoption("--loopcore-seed")
+    shuffle = seed is not None or option is not None or "loopcore_seed" in request.fixturenames
+    if seed is None and option not in (None, "random"):
+        seed = int(option)
+    debug = kwargs.get("debug")
+    if debug is None:
+        debug = bool(config.getoption("--loopcore-debug") or config.getini("loopcore_debug"))
+    return _LoopOptions(virtual, float(threshold), seed, shuffle, bool(debug))
 
 
 class _ErrorRecorder:
@@ -102,31 +318,100 @@ class _ErrorRecorder:
         loop.default_exception_handler(context)  # type: ignore[attr-defined]
 
 
-def _describe(obj: object) -> str:
-    text = repr(obj)
+def _where(obj: object) -> str:
+    """Where *obj* was created (debug mode records it), as indented lines."""
     source = getattr(obj, "_source_traceback", None)
-    if source:
-        frame = source[-1]
-        text += f"\n    created at {frame.filename}:{frame.lineno}"
+    if not source:
+        return ""
+    frames = "".join(traceback.format_list(source[-4:])).rstrip()
+    return "\n    created at (most recent call last):\n" + _indent(frames, 6)
+
+
+def _indent(text: str, n: int) -> str:
+    pad = " " * n
+    return "\n".join(pad + line for line in text.splitlines())
+
+
+def _describe(obj: object) -> str:
+    return repr(obj) + _where(obj)
+
+
+def _describe_context(context: dict[str, object]) -> str:
+    text = f"{context.get('message')}"
+    exc = context.get("exception")
+    if exc is not None:
+        text += f" ({exc!r})"
+    for key in ("task", "future", "handle"):
+        if key in context:
+            text += f"\n    {key}: {context[key]!r}"
+            break
+    source = context.get("source_traceback")
+    if isinstance(source, list) and source:
+        frames = "".join(traceback.format_list(source[-4:])).rstrip()
+        text += "\n    created at (most recent call last):\n" + _indent(frames, 6)
     return text
 
 
+_NO_SOURCE_HINT = (
+    "(run with --loopcore-debug, loopcore_debug = true or @pytest.mark.loopcore(debug=True) "
+    "to see where each was created)"
+)
+
+
+def _flush_ready(loop: object, rounds: int = 10) -> None:
+    """Run what is queued now (done callbacks of the test's last step) a few times,
+    so that only what keeps being rescheduled, or waits on a timer, counts as a leak."""
+    for _ in range(rounds):
+        ready = loop._ready  # type: ignore[attr-defined]
+        if not any(not h._cancelled for h in ready) and not _pending_threadsafe_handles(loop):  # type: ignore[arg-type]
+            return
+        loop.call_soon(loop.stop)  # type: ignore[attr-defined]
+        loop.run_forever()  # type: ignore[attr-defined]
+
+
 @pytest.fixture
-def loopcore_loop() -> Iterator[AbstractEventLoop]:
-    """A fresh loopcore event loop, closed after the test, which must leave nothing behind."""
+def loopcore_loop(request: pytest.FixtureRequest) -> Iterator[BaseEventLoop]:
+    """A fresh loopcore event loop, closed after the test, which must leave nothing behind.
+
+    Configured by the ``loopcore`` marker, ``--loopcore-seed`` and ``--loopcore-debug``
+    (see the module docstring); virtual when the test also uses ``loopcore_clock``.
+    """
     from loopcore import policies, tasks
 
+    options = _options(request)
     loop = policies.new_event_loop()
+    if not isinstance(loop, BaseEventLoop):
+        loop.close()
+        raise pytest.UsageError(
+            f"the default event loop {loop!r} is not a loopcore loop: the loopcore plugin "
+            "runs tests only on loopcore's BaseEventLoop and its subclasses"
+        )
+    try:
+        if options.debug:
+            loop.set_debug(True)
+        if options.virtual:
+            VirtualClock(autojump_threshold=options.autojump_threshold).install(loop)
+        if options.shuffle:
+            shuffler = Shuffler(options.seed)
+            shuffler.install(loop)
+            request.node.stash[_seed_key] = shuffler.seed
+    except BaseException:
+        loop.close()
+        raise
     policies.set_event_loop(loop)
     recorder = _ErrorRecorder()
     loop.set_exception_handler(recorder)
     problems: list[str] = []
+    need_hint = False
     try:
         yield loop
     finally:
         try:
+            if not loop.is_closed() and not loop.is_running():
+                _flush_ready(loop)
             leftovers = [t for t in tasks.all_tasks(loop) if not t.done()]
             if leftovers:
+                need_hint = need_hint or not all(t._source_traceback for t in leftovers)
                 problems.append(
                     "the test left tasks pending:\n  "
                     + "\n  ".join(_describe(t) for t in leftovers)
@@ -136,27 +421,63 @@ def loopcore_loop() -> Iterator[AbstractEventLoop]:
                 if not loop.is_closed():
                     loop.run_until_complete(_wait_all(leftovers))
             if not loop.is_closed():
+                sentinel = loop._stop_sentinel
+                scheduled = [h for h in loop._ready if not h._cancelled and h is not sentinel]
+                scheduled += _pending_threadsafe_handles(loop)
+                scheduled += [t for t in loop._scheduled if not t._cancelled]
+                if scheduled:
+                    need_hint = need_hint or not all(h._source_traceback for h in scheduled)
+                    problems.append(
+                        "the test left callbacks scheduled:\n  "
+                        + "\n  ".join(_describe(h) for h in scheduled)
+                    )
+                    for handle in scheduled:
+                        handle.cancel()
                 loop.run_until_complete(loop.shutdown_asyncgens())
                 loop.run_until_complete(loop.shutdown_default_executor())
             gc.collect()
+            unawaited = request.node.stash.get(_unawaited_key, [])
+            if unawaited:
+                problems.append(
+                    "the test created coroutines it never awaited:\n  " + "\n  ".join(unawaited)
+                )
             if recorder.contexts and loop.get_exception_handler() is recorder:
+                need_hint = need_hint or not all(
+                    c.get("source_traceback") for c in recorder.contexts
+                )
                 problems.append(
                     "errors reached the loop's exception handler:\n  "
-                    + "\n  ".join(
-                        str(c.get("message")) + f" ({c.get('exception')!r})"
-                        for c in recorder.contexts
-                    )
+                    + "\n  ".join(_describe_context(c) for c in recorder.contexts)
                 )
         finally:
             loop.close()
             policies.set_event_loop(None)
     if problems:
+        if need_hint and not options.debug:
+            problems.append(_NO_SOURCE_HINT)
         pytest.fail("\n".join(problems), pytrace=False)
 
 
-async def _wait_all(pending: Sequence[Awaitable[object]]) -> None:
+@pytest.fixture
+def loopcore_clock(loopcore_loop: object) -> object:
+    """The :class:`~loopcore.testing.VirtualClock` of the test's loop (which is virtual
+    because this fixture is requested)."""
+    clock = get_clock(loopcore_loop)  # type: ignore[arg-type]
+    assert clock is not None, "loopcore_loop should have installed a virtual clock"
+    return clock
+
+
+@pytest.fixture
+def loopcore_seed(request: pytest.FixtureRequest, loopcore_loop: object) -> int:
+    """The shuffle seed of the test's loop (shuffling is on because this fixture is
+    requested; the seed is random unless the marker or ``--loopcore-seed`` chose one)."""
+    seed: int = request.node.stash[_seed_key]
+    return seed
+
+
+async def _wait_all(pending: Sequence[object]) -> None:
     for task in pending:
         try:
-            await task
-        except BaseException:
+            await task  # type: ignore[misc]
+        except BaseException:  # the report is about the leak, not its outcome
             pass
