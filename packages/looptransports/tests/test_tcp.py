@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import socket
 
-import pytest
-from conftest import requires_ipv6
-
 import loopcore
 import looptransports
+import pytest
 from looptransports import Protocol, SelectorEventLoop, Transport
+from lt_support import requires_ipv6
 
 
 class EchoServerProtocol(Protocol):

@@ -401,7 +401,11 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         :raises OSError: when the connection fails (e.g. ConnectionRefusedError).
         """
         _check_nonblocking(sock)
-        if sock.family in (socket.AF_INET, socket.AF_INET6):
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not (
+            isinstance(address, tuple)
+            and len(address) >= 2
+            and _numeric_addrinfo(address[0], address[1], sock.family, sock.type, sock.proto)
+        ):
             infos = await self._ensure_resolved(
                 cast(Address, address), family=sock.family, type=sock.type, proto=sock.proto
             )
@@ -801,9 +805,9 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
             try:
                 await self.sock_connect(sock, address)
             except OSError as exc:
+                reason = os.strerror(exc.errno) if exc.errno else str(exc)
                 err = OSError(
-                    exc.errno,
-                    f"error while attempting to connect to {address!r}: {exc.strerror or exc}",
+                    exc.errno, f"error while attempting to connect to {address!r}: {reason}"
                 )
                 raise err from exc
             return sock

@@ -1,0 +1,181 @@
+"""The low-level socket coroutines (sock_*), getaddrinfo and getnameinfo."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import loopcore
+import pytest
+from lt_support import HAS_IPV6, running_loop
+
+
+@pytest.fixture
+def listener() -> Iterator[socket.socket]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(5)
+    sock.setblocking(False)
+    yield sock
+    sock.close()
+
+
+async def test_connect_accept_sendall_recv_roundtrip(listener: socket.socket) -> None:
+    loop = running_loop()
+    client = socket.socket()
+    client.setblocking(False)
+    accept = loop.create_task(loop.sock_accept(listener))
+    await loop.sock_connect(client, listener.getsockname())
+    conn, addr = await accept
+    assert addr == client.getsockname()
+    assert conn.gettimeout() == 0  # accepted sockets are non-blocking
+    payload = b"abc" * 300_000  # more than one send() takes
+    send = loop.create_task(loop.sock_sendall(client, payload))
+    received = bytearray()
+    while len(received) < len(payload):
+        received += await loop.sock_recv(conn, 65536)
+    await send
+    assert received == payload
+    buf = bytearray(10)
+    await loop.sock_sendall(conn, b"into")
+    n = await loop.sock_recv_into(client, buf)
+    assert buf[:n] == b"into"
+    client.close()
+    assert await loop.sock_recv(conn, 10) == b""
+    conn.close()
+
+
+async def test_sock_connect_resolves_a_host_name(listener: socket.socket) -> None:
+    loop = running_loop()
+    client = socket.socket()
+    client.setblocking(False)
+    port = listener.getsockname()[1]
+    await loop.sock_connect(client, ("localhost", port))
+    conn, _ = await loop.sock_accept(listener)
+    assert client.getpeername() == ("127.0.0.1", port)
+    conn.close()
+    client.close()
+
+
+async def test_sock_connect_refused_raises_connection_refused() -> None:
+    loop = running_loop()
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # nobody listens there now
+    client = socket.socket()
+    client.setblocking(False)
+    with pytest.raises(ConnectionRefusedError):
+        await loop.sock_connect(client, ("127.0.0.1", port))
+    client.close()
+
+
+async def test_sock_recv_waits_for_data_and_cancel_unregisters() -> None:
+    loop = running_loop()
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    b.setblocking(False)
+    task = loop.create_task(loop.sock_recv(a, 100))
+    await loopcore.sleep(0)
+    assert not task.done()
+    await loop.sock_sendall(b, b"late")
+    assert await task == b"late"
+    task = loop.create_task(loop.sock_recv(a, 100))
+    await loopcore.sleep(0)
+    task.cancel()
+    with pytest.raises(loopcore.CancelledError):
+        await task
+    with pytest.raises(KeyError):
+        loop._selector.get_key(a.fileno())
+    a.close()
+    b.close()
+
+
+async def test_datagram_sock_ops() -> None:
+    loop = running_loop()
+    a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for s in (a, b):
+        s.bind(("127.0.0.1", 0))
+        s.setblocking(False)
+    recv = loop.create_task(loop.sock_recvfrom(b, 100))
+    await loopcore.sleep(0)
+    assert await loop.sock_sendto(a, b"dgram", b.getsockname()) == 5
+    assert await recv == (b"dgram", a.getsockname())
+    buf = bytearray(16)
+    await loop.sock_sendto(a, b"into-buffer", b.getsockname())
+    n, addr = await loop.sock_recvfrom_into(b, buf)
+    assert (bytes(buf[:n]), addr) == (b"into-buffer", a.getsockname())
+    await loop.sock_sendto(a, b"truncated!", b.getsockname())
+    n, addr = await loop.sock_recvfrom_into(b, buf, 5)
+    assert bytes(buf[:n]) == b"trunc"
+    a.close()
+    b.close()
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda loop, s: loop.sock_recv(s, 1),
+        lambda loop, s: loop.sock_recv_into(s, bytearray(1)),
+        lambda loop, s: loop.sock_sendall(s, b"x"),
+        lambda loop, s: loop.sock_connect(s, ("127.0.0.1", 1)),
+        lambda loop, s: loop.sock_accept(s),
+        lambda loop, s: loop.sock_sendto(s, b"x", ("127.0.0.1", 1)),
+        lambda loop, s: loop.sock_recvfrom(s, 1),
+        lambda loop, s: loop.sock_recvfrom_into(s, bytearray(1)),
+        lambda loop, s: loop.sock_sendfile(s, open(__file__, "rb")),  # noqa: SIM115
+    ],
+    ids=[
+        "sock_recv",
+        "sock_recv_into",
+        "sock_sendall",
+        "sock_connect",
+        "sock_accept",
+        "sock_sendto",
+        "sock_recvfrom",
+        "sock_recvfrom_into",
+        "sock_sendfile",
+    ],
+)
+async def test_blocking_sockets_are_refused(call: object) -> None:
+    loop = running_loop()
+    sock = socket.socket()
+    assert sock.gettimeout() is None  # blocking
+    coro = call(loop, sock)  # type: ignore[operator]
+    try:
+        with pytest.raises(ValueError, match="must be non-blocking"):
+            await coro
+    finally:
+        sock.close()
+        frame = getattr(coro, "cr_frame", None)
+        if frame is not None and "file" in frame.f_locals:
+            frame.f_locals["file"].close()
+
+
+async def test_getaddrinfo_of_a_numeric_host_needs_no_thread() -> None:
+    loop = running_loop()
+    result = await loop.getaddrinfo("127.0.0.1", 80, type=socket.SOCK_STREAM)
+    assert result == [
+        (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", ("127.0.0.1", 80))
+    ]
+    assert result == socket.getaddrinfo("127.0.0.1", 80, type=socket.SOCK_STREAM)
+    if HAS_IPV6:
+        result = await loop.getaddrinfo("::1", "8080", type=socket.SOCK_DGRAM)
+        assert result == socket.getaddrinfo("::1", "8080", type=socket.SOCK_DGRAM)
+    assert loop._default_executor is None  # no thread was started
+
+
+async def test_getaddrinfo_of_a_name_uses_the_resolver() -> None:
+    loop = running_loop()
+    result = await loop.getaddrinfo("localhost", 80, family=socket.AF_INET, type=socket.SOCK_STREAM)
+    assert ("127.0.0.1", 80) in [info[4] for info in result]
+    with pytest.raises(socket.gaierror):
+        await loop.getaddrinfo("no-such-host.invalid", 80)
+
+
+async def test_getnameinfo_reverse_resolves() -> None:
+    loop = running_loop()
+    host, port = await loop.getnameinfo(("127.0.0.1", 80), socket.NI_NUMERICHOST)
+    assert host == "127.0.0.1"
+    assert port in ("80", "http")
