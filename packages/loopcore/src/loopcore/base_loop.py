@@ -207,7 +207,7 @@ def _wait_all(
 _INTERNAL_FILES = frozenset({__file__, handles.__file__})
 
 
-def _trim_source_traceback(stack: traceback.StackSummary) -> None:
+def _trim_source_traceback(stack: list[traceback.FrameSummary]) -> None:
     """Drop the loop's own frames from the end of a debug-mode creation stack, so
     that it ends at the user's call (``call_soon``, ``call_later``...)."""
     while stack and stack[-1].filename in _INTERNAL_FILES:
