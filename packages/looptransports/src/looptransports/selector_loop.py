@@ -1196,11 +1196,7 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
             address = os.fspath(path)
             abstract = address[:1] in ("\0", b"\0")
             if not abstract:
-                try:
-                    if stat.S_ISSOCK(os.stat(address).st_mode):
-                        os.remove(address)
-                except FileNotFoundError:
-                    pass
+                _remove_stale_unix_socket(address)
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
                 sock.bind(address)
@@ -1336,13 +1332,11 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
             if (
                 local_addr
                 and isinstance(local_addr, str | bytes)
-                and local_addr[:1]
-                not in (
-                    "\0",
-                    b"\0",
-                )
+                and local_addr[:1] not in ("\0", b"\0")
             ):
                 try:
+                    # A datagram socket file cannot be probed for life: a leftover
+                    # socket file is replaced, as asyncio does.
                     if stat.S_ISSOCK(os.stat(local_addr).st_mode):
                         os.remove(local_addr)
                 except FileNotFoundError:
@@ -1515,6 +1509,33 @@ def _check_not_ssl_socket(sock: socket.socket) -> None:
             f"an ssl.SSLSocket cannot be used here ({sock!r}): pass the plain socket "
             "and ssl= to the loop"
         )
+
+
+def _remove_stale_unix_socket(path: str | bytes) -> None:
+    """Remove the socket file at *path* if no server listens on it any more.
+
+    A dead server leaves its socket file behind and a new bind() would fail with
+    EADDRINUSE. A live server's file is left alone: the bind then fails, which is
+    the right answer (removing it would silently steal the address).
+    """
+    try:
+        if not stat.S_ISSOCK(os.stat(path).st_mode):
+            return
+    except FileNotFoundError:
+        return
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    probe.setblocking(False)
+    try:
+        probe.connect(path)
+    except ConnectionRefusedError:
+        try:
+            os.remove(path)
+        except FileNotFoundError:
+            pass
+    except OSError:
+        pass  # EAGAIN (a live server with a full backlog) or anything else: keep it
+    finally:
+        probe.close()
 
 
 def _set_reuseport(sock: socket.socket) -> None:
