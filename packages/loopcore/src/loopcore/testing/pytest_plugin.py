@@ -120,13 +120,29 @@ def _is_coroutine_test(func: Callable[..., object]) -> bool:
     return iscoroutinefunction(func)
 
 
-def _on_loopcore(item: pytest.Item) -> bool:
+def _on_loopcore(item: pytest.Item | pytest.Collector) -> bool:
     """Whether coroutine tests and async fixtures of *item* run on loopcore."""
     return item.get_closest_marker(_MARKER) is not None or _mode(item.config) == "auto"
 
 
 def _wants_loopcore(item: pytest.Function) -> bool:
     return _is_coroutine_test(item.obj) and _on_loopcore(item)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(
+    collector: pytest.Module | pytest.Class, name: str, obj: object
+) -> list[pytest.Item | pytest.Collector] | None:
+    """Collect ``@coroutine`` generator tests, which pytest refuses as "tests that
+    yield", when they run on loopcore."""
+    if not (inspect.isgeneratorfunction(obj) and collector.istestfunction(obj, name)):
+        return None
+    if not _is_coroutine_test(obj):  # type: ignore[arg-type]
+        return None
+    marked = any(m.name == _MARKER for m in getattr(obj, "pytestmark", ()))
+    if not (marked or _on_loopcore(collector)):
+        return None
+    return list(collector._genfunctions(name, obj))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
