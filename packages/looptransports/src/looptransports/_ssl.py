@@ -387,12 +387,23 @@ class SSLProtocol(Protocol):
         if not isinstance(transport, Transport):
             raise TypeError(f"TLS needs a stream transport, got {transport!r}")
         self._transport = transport
-        self._sslobj = self._sslcontext.wrap_bio(
-            self._incoming,
-            self._outgoing,
-            server_side=self._server_side,
-            server_hostname=self._server_hostname,
-        )
+        try:
+            self._sslobj = self._sslcontext.wrap_bio(
+                self._incoming,
+                self._outgoing,
+                server_side=self._server_side,
+                server_hostname=self._server_hostname,
+            )
+        except (ValueError, ssl.SSLError) as exc:
+            # For example "check_hostname requires server_hostname": the caller's
+            # mistake, reported through the waiter like a failed handshake.
+            self._pending_exc = exc
+            waiter = self._waiter
+            self._waiter = None
+            if waiter is not None and not waiter.done():
+                waiter.set_exception(exc)
+            transport.abort()
+            return
         self._extra["ssl_object"] = self._sslobj
         self._set_state(_DO_HANDSHAKE)
         self._handshake_timer = self._loop.call_later(
@@ -487,6 +498,8 @@ class SSLProtocol(Protocol):
             self._flush_outgoing()
             return
         except ssl.SSLError as exc:
+            # The engine may have queued an alert telling the peer why: send it.
+            self._flush_outgoing()
             self._on_handshake_complete(exc)
             return
         self._flush_outgoing()
