@@ -1,0 +1,668 @@
+"""Run the benchmarks on ours, asyncio and uvloop, alternately, and write the results.
+
+    python benchmarks/run.py [--quick] [--impl ours,asyncio,uvloop] [--only echo|micro]
+                             [--rounds N] [--duration S] [--warmup S] [--out DIR]
+
+(``nox -s bench -- ARGS`` does the same in a fresh environment with all four
+distributions, uvloop, matplotlib and trustme installed.)
+
+How it measures:
+
+* every measurement runs in a fresh process (an echo server, or one micro-benchmark),
+  so imports, loops and allocator state of one implementation never touch another's;
+* the implementations take turns: for each round, for each row, ours, asyncio, uvloop
+  (in the order given to ``--impl``); the figure reported is the median of the rounds;
+* the echo load comes from ``echo_client`` (C, epoll), compiled here into
+  ``benchmarks/build/``; it verifies every byte it gets back and fails the
+  measurement on any mismatch; each micro-benchmark checks its own result;
+* an implementation that lacks what a row needs is reported as "n/a" with the
+  reason; a measurement that fails is reported as an error, never replaced.
+
+It writes ``results/<date>-<quick|full>.md`` (and ``.json`` with every measurement),
+``results/latest.md``, and the echo chart ``results/latest-echo.png`` (plus a dated
+copy), and prints the Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import select
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import _impls
+
+HERE = Path(__file__).resolve().parent
+BUILD = HERE / "build"
+CLIENT_SOURCE = HERE / "echo_client.c"
+CLIENT = BUILD / "echo_client"
+
+KIB = 1024
+SIZES = (1 * KIB, 10 * KIB, 100 * KIB)
+CONNECTIONS = (10, 100)
+MODES = ("protocol", "streams", "sock")
+
+#: Echo rows of a --quick run: (mode, size, connections, tls).
+QUICK_ECHO = (
+    ("protocol", 1 * KIB, 10, False),
+    ("protocol", 100 * KIB, 10, False),
+    ("streams", 1 * KIB, 10, False),
+    ("sock", 1 * KIB, 10, False),
+    ("protocol", 1 * KIB, 10, True),
+)
+#: TLS rows of a full run (the plain rows are every mode x size x connections).
+FULL_TLS = (
+    ("protocol", 1 * KIB, 10, True),
+    ("protocol", 100 * KIB, 10, True),
+    ("streams", 1 * KIB, 10, True),
+    ("streams", 100 * KIB, 10, True),
+)
+
+STATUS_OK, STATUS_NA, STATUS_ERROR = "ok", "n/a", "error"
+
+
+# --- rows and measurements ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EchoRow:
+    mode: str
+    size: int
+    connections: int
+    tls: bool
+
+    @property
+    def key(self) -> str:
+        size = f"{self.size // KIB} KiB" if self.size % KIB == 0 else f"{self.size} B"
+        return f"{self.mode}{' +TLS' if self.tls else ''}, {size}, {self.connections} conn"
+
+
+@dataclass(frozen=True)
+class MicroRow:
+    bench: str
+    title: str
+    unit: str
+    better: str
+
+    @property
+    def key(self) -> str:
+        return self.bench
+
+
+@dataclass
+class Measurement:
+    status: str
+    data: dict[str, Any] = field(default_factory=dict)
+    reason: str = ""
+
+
+def tail(text: str, lines: int = 15) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def build_client() -> bool:
+    """Compile echo_client (with TLS when OpenSSL's headers are there) unless a
+    binary built by this function from the current source exists. Returns whether
+    the binary speaks TLS."""
+    BUILD.mkdir(exist_ok=True)
+    stamp = BUILD / "echo_client.build"  # "tls" or "plain": how the binary was built
+    if (
+        CLIENT.exists()
+        and stamp.exists()
+        and stamp.stat().st_mtime >= CLIENT_SOURCE.stat().st_mtime
+    ):
+        return stamp.read_text().strip() == "tls"
+    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        raise SystemExit(
+            "run.py: the echo benchmark needs a C compiler (cc or gcc, or $CC); none was found"
+        )
+    common = [cc, "-O2", "-Wall", "-o", str(CLIENT), str(CLIENT_SOURCE)]
+    tls = subprocess.run(
+        [*common, "-DWITH_TLS", "-lssl", "-lcrypto"], capture_output=True, text=True
+    )
+    if tls.returncode == 0:
+        stamp.write_text("tls\n")
+        return True
+    plain = subprocess.run(common, capture_output=True, text=True)
+    if plain.returncode != 0:
+        raise SystemExit(f"run.py: compiling {CLIENT_SOURCE.name} failed:\n{plain.stderr}")
+    stamp.write_text("plain\n")
+    print(
+        "run.py: echo_client built without TLS (OpenSSL headers missing? install libssl-dev);"
+        " TLS rows are n/a:\n" + tail(tls.stderr, 3),
+        file=sys.stderr,
+    )
+    return False
+
+
+def read_line(proc: subprocess.Popen[str], timeout: float) -> str | None:
+    """The first line *proc* prints within *timeout* seconds, or None."""
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    if not ready:
+        return None
+    return proc.stdout.readline()
+
+
+def stop(proc: subprocess.Popen[str]) -> str:
+    """Terminate *proc* (SIGTERM, then SIGKILL after 10 s); return its stderr."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        _, err = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+    return err or ""
+
+
+def measure_echo(
+    row: EchoRow, impl: str, duration: float, warmup: float, client_tls: bool
+) -> Measurement:
+    if row.tls and not client_tls:
+        return Measurement(
+            STATUS_NA, reason="echo_client was built without TLS (no OpenSSL headers)"
+        )
+    server_cmd = [sys.executable, str(HERE / "echo_server.py"), "--impl", impl, "--mode", row.mode]
+    server_cmd += ["--max-seconds", str(duration + warmup + 120)]
+    if row.tls:
+        server_cmd.append("--tls")
+    proc = subprocess.Popen(server_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = read_line(proc, 60)
+        if not line:
+            err = stop(proc)
+            return Measurement(
+                STATUS_ERROR, reason=f"server did not start (exit {proc.returncode}): {tail(err)}"
+            )
+        info = json.loads(line)
+        if "unavailable" in info:
+            stop(proc)
+            return Measurement(STATUS_NA, reason=info["unavailable"])
+        client_cmd = [str(CLIENT), "--port", str(info["port"]), "--size", str(row.size)]
+        client_cmd += [
+            "--connections",
+            str(row.connections),
+            "--duration",
+            str(duration),
+            "--warmup",
+            str(warmup),
+        ]
+        if row.tls:
+            client_cmd += ["--tls", "--cafile", info["cafile"]]
+        try:
+            client = subprocess.run(
+                client_cmd, capture_output=True, text=True, timeout=duration + warmup + 60
+            )
+        except subprocess.TimeoutExpired:
+            return Measurement(STATUS_ERROR, reason="echo_client did not finish in time")
+        if client.returncode != 0:
+            server_err = stop(proc)
+            return Measurement(
+                STATUS_ERROR,
+                reason=f"echo_client failed (exit {client.returncode}): {tail(client.stderr)}"
+                + (f"; server said: {tail(server_err, 5)}" if server_err.strip() else ""),
+            )
+        data = json.loads(client.stdout)
+        data["loop"] = info["loop"]
+        if proc.poll() is not None:
+            return Measurement(
+                STATUS_ERROR, reason=f"server exited during the run: {tail(stop(proc))}"
+            )
+        err = stop(proc)
+        if proc.returncode not in (0, -signal.SIGTERM):
+            return Measurement(
+                STATUS_ERROR, reason=f"server exited with status {proc.returncode}: {tail(err)}"
+            )
+        if err.strip():
+            data["server_stderr"] = tail(err, 5)
+        data["value"] = data["rps"]
+        return Measurement(STATUS_OK, data)
+    finally:
+        if proc.poll() is None:
+            stop(proc)
+
+
+def measure_micro(row: MicroRow, impl: str, quick: bool) -> Measurement:
+    cmd = [sys.executable, str(HERE / "micro.py"), "--impl", impl, "--bench", row.bench]
+    if quick:
+        cmd.append("--quick")
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    except subprocess.TimeoutExpired:
+        return Measurement(STATUS_ERROR, reason="did not finish within 600 s")
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode == _impls.EXIT_UNAVAILABLE and lines:
+        return Measurement(STATUS_NA, reason=json.loads(lines[-1])["unavailable"])
+    if proc.returncode != 0 or not lines:
+        return Measurement(STATUS_ERROR, reason=f"exit {proc.returncode}: {tail(proc.stderr)}")
+    return Measurement(STATUS_OK, json.loads(lines[-1]))
+
+
+# --- summary ----------------------------------------------------------------------------
+
+
+@dataclass
+class Cell:
+    """The measurements of one row on one implementation, over the rounds."""
+
+    runs: list[Measurement] = field(default_factory=list)
+
+    @property
+    def ok(self) -> list[dict[str, Any]]:
+        return [m.data for m in self.runs if m.status == STATUS_OK]
+
+    @property
+    def failures(self) -> list[Measurement]:
+        return [m for m in self.runs if m.status == STATUS_ERROR]
+
+    @property
+    def unavailable(self) -> Measurement | None:
+        return next((m for m in self.runs if m.status == STATUS_NA), None)
+
+    def median(self, key: str = "value") -> float | None:
+        values = [d[key] for d in self.ok]
+        return statistics.median(values) if values else None
+
+
+def fmt_number(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "n/a"
+    if value >= 100:
+        text = f"{value:,.0f}"
+    elif value >= 10:
+        text = f"{value:.1f}"
+    else:
+        text = f"{value:.2f}"
+    return f"{text} {unit}".strip()
+
+
+def fmt_cell(cell: Cell, notes: list[str], label: str) -> str:
+    if not cell.runs:
+        return "-"
+    value = cell.median()
+    if value is None:
+        if cell.failures:
+            notes.append(f"{label}: error: {cell.failures[0].reason}")
+            return f"error[^{len(notes)}]"
+        na = cell.unavailable
+        notes.append(f"{label}: n/a: {na.reason if na else 'not measured'}")
+        return f"n/a[^{len(notes)}]"
+    text = fmt_number(value)
+    if cell.failures:
+        notes.append(
+            f"{label}: {len(cell.failures)} of {len(cell.runs)} runs failed "
+            f"(median of the others shown): {cell.failures[0].reason}"
+        )
+        text += f" [^{len(notes)}]"
+    return text
+
+
+def ratio(a: Cell, b: Cell) -> str:
+    x, y = a.median(), b.median()
+    if x is None or y is None or y == 0:
+        return "n/a"
+    return f"{x / y:.2f}×"
+
+
+def machine() -> dict[str, Any]:
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        model = platform.processor() or model
+    commit = subprocess.run(
+        ["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "-C", str(HERE.parent), "status", "--porcelain", "--", "packages"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "system": f"{platform.system()} {platform.release()}",
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "versions": _impls.versions(),
+        "commit": (commit or "unknown")
+        + (" (packages/ with uncommitted changes)" if dirty else ""),
+    }
+
+
+def render(
+    results: dict[str, dict[str, Cell]],
+    rows: list[EchoRow | MicroRow],
+    impls: list[str],
+    meta: dict[str, Any],
+) -> str:
+    notes: list[str] = []
+    m = meta["machine"]
+    v = m["versions"]
+    out = [
+        f"# Benchmarks: {meta['kind']} run, {meta['started']}",
+        "",
+        f"- Machine: {m['cpu']}, {m['cores']} cores, {m['system']} (shared with other work; "
+        f"load average {meta['load_before']} before, {meta['load_after']} after)",
+        f"- {m['python']}; loopcore {v['loopcore']}, looptransports {v['looptransports']}, "
+        f"loopsync {v['loopsync']}, loopstreams {v['loopstreams']} (tree {m['commit']}); "
+        f"uvloop {v['uvloop']}",
+        f"- Command: `{meta['command']}` ({meta['elapsed']:.0f} s)",
+        f"- Each figure is the median of {meta['rounds']} rounds; in each round the "
+        "implementations ran "
+        f"in turn ({', '.join(impls)}), every measurement in a fresh process.",
+        "- Ratios are ours / the other of the figure shown: above 1.00× means ours is faster "
+        "(for memory rows, above 1.00× means ours uses more).",
+        "",
+    ]
+    has = {impl: impl in impls for impl in _impls.IMPLS}
+    order = [i for i in ("asyncio", "uvloop", "ours") if has[i]]
+    ratio_heads = [
+        h
+        for h, ok in (("ours/asyncio", has["asyncio"]), ("ours/uvloop", has["uvloop"]))
+        if ok and has["ours"]
+    ]
+
+    def ratio_cells(key: str) -> list[str]:
+        cells = []
+        if "ours/asyncio" in ratio_heads:
+            cells.append(ratio(results[key]["ours"], results[key]["asyncio"]))
+        if "ours/uvloop" in ratio_heads:
+            cells.append(ratio(results[key]["ours"], results[key]["uvloop"]))
+        return cells
+
+    echo_rows = [r for r in rows if isinstance(r, EchoRow)]
+    micro_rows = [r for r in rows if isinstance(r, MicroRow)]
+    if echo_rows:
+        out += [
+            "## Echo server: requests per second (higher is better)",
+            "",
+            f"Load: `echo_client` (C, epoll), {meta['duration']} s measured after "
+            f"{meta['warmup']} s of warm-up, each connection sending one message and waiting "
+            "for its full echo (every byte verified).",
+            "",
+            "| mode, message, connections | " + " | ".join(order + ratio_heads) + " |",
+            "|---|" + "---:|" * (len(order) + len(ratio_heads)),
+        ]
+        for row in echo_rows:
+            cells = [fmt_cell(results[row.key][i], notes, f"{row.key} on {i}") for i in order]
+            out.append(f"| {row.key} | " + " | ".join(cells + ratio_cells(row.key)) + " |")
+        out += [
+            "",
+            "Throughput and latency (MiB/s of echoed payload; p50 / p99 round trip in µs):",
+            "",
+            "| mode, message, connections | " + " | ".join(order) + " |",
+            "|---|" + "---:|" * len(order),
+        ]
+        for row in echo_rows:
+            cells = []
+            for i in order:
+                cell = results[row.key][i]
+                if cell.median() is None:
+                    cells.append("n/a")
+                else:
+                    cells.append(
+                        f"{fmt_number(cell.median('mib_s'))} MiB/s, "
+                        f"{fmt_number(cell.median('p50_us'))} / "
+                        f"{fmt_number(cell.median('p99_us'))} µs"
+                    )
+            out.append(f"| {row.key} | " + " | ".join(cells) + " |")
+        out.append("")
+    if micro_rows:
+        out += [
+            "## Micro-benchmarks of the core",
+            "",
+            "| benchmark | unit | better | " + " | ".join(order + ratio_heads) + " |",
+            "|---|---|---|" + "---:|" * (len(order) + len(ratio_heads)),
+        ]
+        for row in micro_rows:
+            cells = [fmt_cell(results[row.key][i], notes, f"{row.bench} on {i}") for i in order]
+            out.append(
+                f"| {row.title} | {row.unit} | {row.better} | "
+                + " | ".join(cells + ratio_cells(row.key))
+                + " |"
+            )
+        out.append("")
+    if notes:
+        out += [f"[^{n}]: {text}" for n, text in enumerate(notes, 1)] + [""]
+    return "\n".join(out)
+
+
+def draw_chart(
+    results: dict[str, dict[str, Cell]],
+    rows: list[EchoRow],
+    impls: list[str],
+    meta: dict[str, Any],
+    path: Path,
+) -> bool:
+    """Bar chart in the manner of uvloop's echo chart: for each server style (and
+    connection count), requests/s per message size, one bar per implementation."""
+    try:
+        import matplotlib
+    except ImportError:
+        print("run.py: matplotlib is not installed; no chart drawn", file=sys.stderr)
+        return False
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels: list[tuple[str, bool, int]] = []
+    for row in rows:
+        panel = (row.mode, row.tls, row.connections)
+        if panel not in panels:
+            panels.append(panel)
+    colors = {"asyncio": "#4c72b0", "uvloop": "#55a868", "ours": "#dd8452"}
+    order = [i for i in ("asyncio", "uvloop", "ours") if i in impls]
+    ncols = min(3, len(panels))
+    nrows = (len(panels) + ncols - 1) // ncols
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 3.8 * nrows), squeeze=False)
+    width = 0.8 / max(1, len(order))
+    for index, (mode, tls, conns) in enumerate(panels):
+        ax = axes[index // ncols][index % ncols]
+        panel_rows = sorted(
+            (r for r in rows if (r.mode, r.tls, r.connections) == (mode, tls, conns)),
+            key=lambda r: r.size,
+        )
+        for k, impl in enumerate(order):
+            xs, ys = [], []
+            for j, row in enumerate(panel_rows):
+                value = results[row.key][impl].median()
+                xs.append(j + (k - (len(order) - 1) / 2) * width)
+                ys.append(value or 0)
+            bars = ax.bar(xs, ys, width, label=impl, color=colors[impl])
+            for bar, y in zip(bars, ys, strict=True):
+                label = "n/a" if y == 0 else (f"{y / 1000:.1f}k" if y >= 1000 else f"{y:.0f}")
+                ax.annotate(
+                    label,
+                    (bar.get_x() + bar.get_width() / 2, y),
+                    ha="center",
+                    va="bottom",
+                    fontsize=7,
+                    xytext=(0, 2),
+                    textcoords="offset points",
+                )
+        ax.set_xticks(range(len(panel_rows)), [f"{r.size // KIB} KiB" for r in panel_rows])
+        ax.set_title(f"{mode}{' + TLS' if tls else ''}, {conns} connections", fontsize=10)
+        ax.set_ylabel("requests/s")
+        ax.grid(axis="y", alpha=0.3)
+        ax.set_axisbelow(True)
+    for index in range(len(panels), nrows * ncols):
+        axes[index // ncols][index % ncols].axis("off")
+    axes[0][0].legend(fontsize=8)
+    m = meta["machine"]
+    fig.suptitle(
+        f"Echo server, requests/s (higher is better); {meta['kind']} run {meta['started'][:10]}\n"
+        f"{m['cpu']}, {m['cores']} cores; {m['python']}; uvloop {m['versions']['uvloop']}; "
+        f"median of {meta['rounds']} rounds",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+# --- main -------------------------------------------------------------------------------
+
+
+def select_rows(
+    quick: bool, only: str | None, micro_benches: dict[str, dict[str, str]]
+) -> list[EchoRow | MicroRow]:
+    rows: list[EchoRow | MicroRow] = []
+    if only in (None, "echo"):
+        if quick:
+            rows += [EchoRow(*spec) for spec in QUICK_ECHO]
+        else:
+            rows += [
+                EchoRow(mode, size, conns, False)
+                for mode in MODES
+                for conns in CONNECTIONS
+                for size in SIZES
+            ]
+            rows += [EchoRow(*spec) for spec in FULL_TLS]
+    if only in (None, "micro"):
+        rows += [
+            MicroRow(name, b["title"], b["unit"], b["better"]) for name, b in micro_benches.items()
+        ]
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="a few rows, short runs (under 5 minutes)"
+    )
+    parser.add_argument(
+        "--impl", default="ours,asyncio,uvloop", help="comma-separated, in turn order"
+    )
+    parser.add_argument("--only", choices=("echo", "micro"), help="run only one group")
+    parser.add_argument("--rounds", type=int, help="rounds per row (default 3)")
+    parser.add_argument(
+        "--duration", type=float, help="measured seconds per echo run (default 1.5 quick, 4 full)"
+    )
+    parser.add_argument(
+        "--warmup", type=float, help="warm-up seconds per echo run (default 0.5 quick, 1 full)"
+    )
+    parser.add_argument("--out", type=Path, default=HERE / "results", help="results directory")
+    args = parser.parse_args()
+
+    impls = [i.strip() for i in args.impl.split(",") if i.strip()]
+    bad = [i for i in impls if i not in _impls.IMPLS]
+    if bad or not impls or len(set(impls)) != len(impls):
+        parser.error(
+            f"--impl takes distinct names among {', '.join(_impls.IMPLS)}, got {args.impl!r}"
+        )
+    rounds = args.rounds if args.rounds is not None else 3
+    if rounds < 1:
+        parser.error(f"--rounds must be at least 1, got {rounds}")
+    duration = args.duration if args.duration is not None else (1.5 if args.quick else 4.0)
+    warmup = args.warmup if args.warmup is not None else (0.5 if args.quick else 1.0)
+    if not 0 < duration <= 600 or not 0 <= warmup <= 60:
+        parser.error(
+            f"--duration must be in (0, 600] and --warmup in [0, 60], got {duration} and {warmup}"
+        )
+    kind = "quick" if args.quick else "full"
+
+    listing = subprocess.run(
+        [sys.executable, str(HERE / "micro.py"), "--list"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rows = select_rows(args.quick, args.only, json.loads(listing.stdout))
+    client_tls = build_client() if any(isinstance(r, EchoRow) for r in rows) else False
+
+    started = datetime.datetime.now(datetime.UTC)
+    meta: dict[str, Any] = {
+        "kind": kind,
+        "started": started.strftime("%Y-%m-%d %H:%M UTC"),
+        "command": "python benchmarks/run.py " + " ".join(sys.argv[1:]),
+        "rounds": rounds,
+        "duration": duration,
+        "warmup": warmup,
+        "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "machine": machine(),
+    }
+    results: dict[str, dict[str, Cell]] = {row.key: {i: Cell() for i in impls} for row in rows}
+    t0 = time.monotonic()
+    for rnd in range(1, rounds + 1):
+        for row in rows:
+            for impl in impls:
+                cell = results[row.key][impl]
+                if cell.unavailable is not None:
+                    continue  # what is missing stays missing for this run
+                if isinstance(row, EchoRow):
+                    m = measure_echo(row, impl, duration, warmup, client_tls)
+                    shown = (
+                        f"{fmt_number(m.data.get('rps'))} req/s"
+                        if m.status == STATUS_OK
+                        else m.status
+                    )
+                else:
+                    m = measure_micro(row, impl, args.quick)
+                    shown = (
+                        fmt_number(m.data.get("value"), row.unit)
+                        if m.status == STATUS_OK
+                        else m.status
+                    )
+                cell.runs.append(m)
+                detail = f" ({m.reason[:160]})" if m.reason else ""
+                print(
+                    f"[{rnd}/{rounds} {time.monotonic() - t0:6.0f}s] "
+                    f"{row.key:<34} {impl:<8} {shown}{detail}",
+                    file=sys.stderr,
+                )
+    meta["elapsed"] = time.monotonic() - t0
+    meta["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+    text = render(results, rows, impls, meta)
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"{started:%Y-%m-%d}-{kind}"
+    (out / f"{stem}.md").write_text(text)
+    (out / "latest.md").write_text(text)
+    raw = {
+        "meta": meta,
+        "rows": [{"key": r.key, **r.__dict__} for r in rows],
+        "results": {
+            key: {
+                impl: [{"status": m.status, "reason": m.reason, **m.data} for m in cell.runs]
+                for impl, cell in cells.items()
+            }
+            for key, cells in results.items()
+        },
+    }
+    (out / f"{stem}.json").write_text(json.dumps(raw, indent=1) + "\n")
+    echo_rows = [r for r in rows if isinstance(r, EchoRow)]
+    if echo_rows and draw_chart(results, echo_rows, impls, meta, out / f"{stem}-echo.png"):
+        shutil.copyfile(out / f"{stem}-echo.png", out / "latest-echo.png")
+    print(text)
+    print(
+        f"run.py: wrote {out / (stem + '.md')}, latest.md"
+        + (", latest-echo.png" if echo_rows else ""),
+        file=sys.stderr,
+    )
+    failed = sum(len(cell.failures) for cells in results.values() for cell in cells.values())
+    if failed:
+        print(f"run.py: {failed} measurements failed; see the notes in the table", file=sys.stderr)
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
