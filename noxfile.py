@@ -173,5 +173,5 @@ def bench(session: nox.Session) -> None:
     ``nox -s bench -- --quick`` for a short check.
     """
     _install_all(session)
-    session.install("uvloop", "matplotlib")
+    session.install("uvloop", "matplotlib", "trustme")
     session.run("python", str(ROOT / "benchmarks" / "run.py"), *session.posargs)
