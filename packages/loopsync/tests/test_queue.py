@@ -189,6 +189,20 @@ async def test_a_new_put_queues_behind_a_woken_putter_instead_of_taking_its_slot
     assert q.get_nowait() == "c"
 
 
+async def test_getter_woken_as_it_queues_lets_the_getters_woken_ahead_take_their_items_first() -> (
+    None
+):
+    q: loopsync.Queue[int] = loopsync.Queue()
+    first = spawn(q.get())
+    await settle()
+    second = spawn(q.get())  # its first step runs before `first` is resumed
+    q.put_nowait(1)  # wakes `first`
+    q.put_nowait(2)  # one more item: `second` will be woken as it queues
+    await settle()
+    assert first.result() == 1
+    assert second.result() == 2
+
+
 async def test_woken_getter_robbed_by_get_nowait_waits_again_at_the_front_of_the_line() -> None:
     q: loopsync.Queue[int] = loopsync.Queue()
     first = spawn(q.get())

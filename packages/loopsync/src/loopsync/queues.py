@@ -30,6 +30,7 @@ import heapq
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+from loopcore import sleep
 from loopcore.events import AbstractEventLoop
 from loopcore.exceptions import QueueEmpty, QueueFull, QueueShutDown
 
@@ -232,6 +233,11 @@ class Queue(_LoopBound, Generic[_T]):
             line.enter(ticket, fut)
             wake()  # a wake-up may be due at once (e.g. we queued behind woken waiters)
             try:
+                if fut.done():
+                    # Woken at once. `await fut` would not suspend, and we would take
+                    # our item (or slot) before the waiters woken ahead of us have run:
+                    # give them their turn first (their wake-ups are already scheduled).
+                    await sleep(0)
                 await fut
             except BaseException:
                 if fut.done() and not fut.cancelled():
