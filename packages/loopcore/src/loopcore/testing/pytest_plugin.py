@@ -137,7 +137,7 @@ def pytest_pycollect_makeitem(
     yield", when they run on loopcore."""
     if not (inspect.isgeneratorfunction(obj) and collector.istestfunction(obj, name)):
         return None
-    if not _is_coroutine_test(obj):  # type: ignore[arg-type]
+    if not _is_coroutine_test(obj):
         return None
     marked = any(m.name == _MARKER for m in getattr(obj, "pytestmark", ()))
     if not (marked or _on_loopcore(collector)):
