@@ -747,6 +747,8 @@ def create_eager_task_factory(
         eager_start: bool = True,
         **kwargs: object,
     ) -> tasks.Task[object]:
+        """Create a task for *coro* on *loop* that runs eagerly to its first suspension
+        (see :func:`create_eager_task_factory`); *kwargs* are ``name``/``context``."""
         return custom_task_constructor(coro, loop=loop, eager_start=eager_start, **kwargs)
 
     return factory
