@@ -310,3 +310,49 @@ def test_shield_works_with_yield_from_in_generator_coroutines(loopcore_loop):
         return (yield from loopcore.shield(_value_after("s", 0)))
 
     assert loopcore_loop.run_until_complete(body()) == "s"
+
+
+async def test_gather_cancelled_outer_with_return_exceptions_ends_after_every_child(
+    loopcore_loop,
+):
+    cleanup_steps = []
+
+    async def slow_cleanup(n):
+        try:
+            await loopcore.sleep(3600)
+        finally:
+            for _ in range(n):
+                await loopcore.sleep(0)
+            cleanup_steps.append(n)
+
+    children = [loopcore_loop.create_task(slow_cleanup(n)) for n in (0, 3)]
+    outer = loopcore.gather(*children, return_exceptions=True)
+    await loopcore.sleep(0)
+    outer.cancel()
+    with pytest.raises(CancelledError):
+        await outer
+    assert cleanup_steps == [0, 3]
+    assert all(child.cancelled() for child in children)
+
+
+async def test_gather_cancelled_outer_fails_as_soon_as_the_first_child_ends_cancelled(
+    loopcore_loop,
+):
+    async def slow_cleanup(n):
+        try:
+            await loopcore.sleep(3600)
+        finally:
+            for _ in range(n):
+                await loopcore.sleep(0)
+
+    quick = loopcore_loop.create_task(slow_cleanup(0))
+    slow = loopcore_loop.create_task(slow_cleanup(5))
+    outer = loopcore.gather(quick, slow)
+    await loopcore.sleep(0)
+    outer.cancel()
+    with pytest.raises(CancelledError):
+        await outer
+    assert quick.cancelled()
+    assert not slow.done()  # as in CPython: the outer does not wait for the rest
+    await loopcore.wait([slow])
+    assert slow.cancelled()

@@ -177,8 +177,8 @@ class _GatheringFuture(futures.Future[list[object]]):
     """The outer future of :func:`gather`.
 
     ``cancel()`` is passed to the children instead of cancelling the outer future
-    at once: the outer one ends (with :class:`CancelledError`) only when every child
-    is done, so no child is left running unobserved.
+    at once: the outer one fails with :class:`CancelledError` only once children
+    have actually ended (see :func:`gather`), as CPython does.
     """
 
     __slots__ = ("_cancel_requested", "_children", "_requested_message")
@@ -239,9 +239,12 @@ def gather(
     * ``return_exceptions=True``: exceptions (and a :class:`CancelledError` for each
       cancelled child) are placed in the result list like results.
 
-    Cancelling the outer future cancels every child that is not done yet; the outer
-    future then ends with :class:`CancelledError` once they all are (``cancel()``
-    returns False if no child could be cancelled).
+    Cancelling the outer future cancels every child that is not done yet
+    (``cancel()`` returns False if none could be). The outer future is not
+    cancelled at once: it fails with :class:`CancelledError` when the children
+    react, as soon as the first one ends cancelled (``return_exceptions=False``) or
+    once all are done (``return_exceptions=True``; then even if a child swallowed
+    its cancellation).
 
     *loop* is the 3.4 keyword: the loop to wrap coroutines on (default: the running
     loop, else the event loop of this thread).
