@@ -387,7 +387,9 @@ class ProcessTransport(SubprocessTransport):
         return f"<{' '.join(info)}>"
 
     def __del__(self, _warn: object = warnings.warn) -> None:
-        if getattr(self, "_closed", True) or getattr(self, "_state", None) is _FINISHED:
+        if getattr(self, "_watch", None) is None:
+            return  # Popen failed in __init__: there is no child and no pipe.
+        if self._closed or self._state is _FINISHED:
             return
         warnings.warn(f"unclosed transport {self!r}", ResourceWarning, stacklevel=2, source=self)
         if not self._loop.is_closed():
