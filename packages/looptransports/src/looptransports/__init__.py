@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from loopcore.exceptions import CancelledError, InvalidStateError, SendfileNotAvailableError
 
+from ._ssl import SSLProtocol
+from .pipes import PipesMixin, ReadPipeTransport, WritePipeTransport
 from .protocols import (
     BaseProtocol,
     BufferedProtocol,
@@ -18,6 +20,7 @@ from .protocols import (
 )
 from .selector_loop import SelectorEventLoop
 from .server import Server
+from .subprocess import ProcessTransport, SubprocessMixin
 from .transports import (
     BaseSubprocessTransport,
     BaseTransport,
@@ -39,13 +42,19 @@ __all__ = [
     "DatagramProtocol",
     "DatagramTransport",
     "InvalidStateError",
+    "PipesMixin",
+    "ProcessTransport",
     "Protocol",
+    "ReadPipeTransport",
     "ReadTransport",
+    "SSLProtocol",
     "SelectorEventLoop",
     "SendfileNotAvailableError",
     "Server",
+    "SubprocessMixin",
     "SubprocessProtocol",
     "SubprocessTransport",
     "Transport",
+    "WritePipeTransport",
     "WriteTransport",
 ]
