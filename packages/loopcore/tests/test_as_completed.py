@@ -173,3 +173,15 @@ async def test_as_completed_accepts_the_3_4_loop_keyword(loopcore_loop):
     fut = loopcore_loop.create_future()
     fut.set_result(1)
     assert [await c for c in loopcore.as_completed([fut], loop=loopcore_loop)] == [1]
+
+
+async def test_as_completed_refuses_a_loop_keyword_that_is_not_the_running_loop(loopcore_loop):
+    from loopcore import policies
+
+    other = policies.new_event_loop()
+    try:
+        fut = loopcore_loop.create_future()
+        with pytest.raises(ValueError, match="not the running loop"):
+            loopcore.as_completed([fut], loop=other)
+    finally:
+        other.close()

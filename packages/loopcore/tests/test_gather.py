@@ -356,3 +356,18 @@ async def test_gather_cancelled_outer_fails_as_soon_as_the_first_child_ends_canc
     assert not slow.done()  # as in CPython: the outer does not wait for the rest
     await loopcore.wait([slow])
     assert slow.cancelled()
+
+
+async def test_gather_and_shield_refuse_a_loop_keyword_that_is_not_the_running_loop():
+    other = policies.new_event_loop()
+    try:
+        coro = _value_after(1, 0)
+        with pytest.raises(ValueError, match="not the running loop"):
+            loopcore.gather(coro, loop=other)
+        with pytest.raises(ValueError, match="not the running loop"):
+            loopcore.gather(loop=other)
+        with pytest.raises(ValueError, match="not the running loop"):
+            loopcore.shield(coro, loop=other)
+        coro.close()
+    finally:
+        other.close()

@@ -184,3 +184,15 @@ async def test_wait_accepts_the_3_4_loop_keyword(loopcore_loop):
     fut.set_result(1)
     done, _ = await loopcore.wait([fut], loop=loopcore_loop)
     assert done == {fut}
+
+
+async def test_wait_refuses_a_loop_keyword_that_is_not_the_running_loop(loopcore_loop):
+    from loopcore import policies
+
+    other = policies.new_event_loop()
+    try:
+        fut = loopcore_loop.create_future()
+        with pytest.raises(ValueError, match="not the running loop"):
+            await loopcore.wait([fut], loop=other)
+    finally:
+        other.close()

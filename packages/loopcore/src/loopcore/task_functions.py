@@ -249,8 +249,11 @@ def gather(
     *loop* is the 3.4 keyword: the loop to wrap coroutines on (default: the running
     loop, else the event loop of this thread).
 
-    :raises ValueError: if a future passed belongs to another loop than *loop*.
+    :raises ValueError: if *loop* is not the running loop, or a future passed
+        belongs to another loop than *loop*.
     """
+    if loop is not None:
+        _loop_for(loop)  # a loop other than the running one is refused
     if not aws:
         the_loop = _loop_or_default(loop)
         empty: futures.Future[list[object]] = the_loop.create_future()  # type: ignore[assignment]
@@ -337,7 +340,11 @@ def shield(aw: AwaitableLike[_T], *, loop: AbstractEventLoop | None = None) -> f
     cancelled too. If *aw* is already done it is returned as it is.
 
     *loop* is the 3.4 keyword: the loop to wrap a coroutine on.
+
+    :raises ValueError: if *loop* is not the running loop.
     """
+    if loop is not None:
+        _loop_for(loop)  # a loop other than the running one is refused
     inner = _ensure_future(aw, loop)
     if inner.done():
         return inner
@@ -408,7 +415,8 @@ async def wait(
     futures are left as they are.
 
     :raises TypeError: if *fs* is a single future or coroutine instead of an iterable.
-    :raises ValueError: if *fs* is empty or *return_when* is not one of the constants.
+    :raises ValueError: if *fs* is empty, *return_when* is not one of the constants,
+        or *loop* is not the running loop.
     """
     if futures.isfuture(fs) or coroutines.iscoroutine(fs):
         raise TypeError(f"wait() expects an iterable of futures, not {type(fs).__name__}: {fs!r}")
@@ -573,6 +581,8 @@ class _AsCompleted(Iterator[Coroutine[object, object, _T]], AsyncIterator[future
                 f"as_completed() expects an iterable of futures, not {type(fs).__name__}: {fs!r}"
             )
         items = set(fs)
+        if loop is not None:
+            _loop_for(loop)  # a loop other than the running one is refused
         self._loop = _loop_or_default(loop)
         self._todo = {_ensure_future(item, self._loop) for item in items}
         # Finished futures in finishing order; None stands for "timed out".
@@ -672,7 +682,10 @@ def as_completed(
     then yields one more item, so no finished future becomes unreachable (CPython
     counts the cancelled await as a turn).
 
+    *loop* is the 3.4 keyword: the loop to wrap coroutines on.
+
     :raises TypeError: if *fs* is a single future or coroutine instead of an iterable.
+    :raises ValueError: if *loop* is not the running loop.
     """
     return _AsCompleted(fs, timeout, loop)
 
