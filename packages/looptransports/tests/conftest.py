@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import os
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -26,20 +27,44 @@ def _open_fds() -> set[str]:
 
 @pytest.fixture(autouse=True)
 def no_fd_leak() -> Iterator[None]:
-    """Fail the test if it leaves more file descriptors open than it found."""
-    gc.collect()
+    """Fail the test if it leaves file descriptors open that it did not find."""
     before = _open_fds()
     yield
-    gc.collect()
-    after = _open_fds()
-    leaked = after - before
-    # The loop's default executor threads may still be winding down; fds are what
-    # we check, and a thread holds none.
+    leaked = _open_fds() - before
+    if leaked:
+        # An unreachable transport or socket closes its fd when collected (with a
+        # ResourceWarning): collect before judging, but only when needed.
+        gc.collect()
+        leaked = _open_fds() - before
     details = []
     for fd in sorted(leaked, key=int):
         try:
             details.append(f"{fd} -> {os.readlink(f'/proc/self/fd/{fd}')}")
         except OSError:
-            pass
+            pass  # closed in between (listdir's own fd, for one)
     if details:
         pytest.fail(f"file descriptors leaked by the test: {details}")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_thread_or_child_leak() -> Iterator[None]:
+    """After the whole suite: no thread still running (executor threads are given a
+    few seconds to finish) and no child process left, running or zombie."""
+    before = set(threading.enumerate())
+    yield
+    for thread in set(threading.enumerate()) - before:
+        thread.join(timeout=5.0)
+    alive = [t for t in set(threading.enumerate()) - before if t.is_alive()]
+    try:
+        pid, _status = os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        pid = -1  # no children at all
+    problems = []
+    if alive:
+        problems.append(f"threads still running after the suite: {alive}")
+    if pid == 0:
+        problems.append("a child process is still running after the suite")
+    elif pid > 0:
+        problems.append(f"child process {pid} was left as a zombie (never reaped)")
+    if problems:
+        pytest.fail("; ".join(problems))
