@@ -253,3 +253,32 @@ async def test_wait_for_refuses_a_loop_keyword_that_is_not_the_running_loop():
         coro.close()
     finally:
         other.close()
+
+
+async def test_wait_for_caller_cancelled_as_inner_fails_reports_the_inner_error(loopcore_loop):
+    import gc
+
+    reported = []
+    loopcore_loop.set_exception_handler(lambda loop, context: reported.append(context))
+
+    async def failing():
+        await loopcore.sleep(0)
+        raise KeyError("inner error")
+
+    async def scenario():
+        inner = loopcore_loop.create_task(failing())
+        caller = loopcore_loop.create_task(loopcore.wait_for(inner, 3600))
+        await loopcore.sleep(0)  # both started
+        await loopcore.sleep(0)  # the inner has failed; the caller not yet resumed
+        assert inner.done()
+        caller.cancel()
+        try:
+            await caller
+        except CancelledError:
+            return "caller cancelled"
+        return "caller not cancelled"
+
+    # Run in its own task, so that no frame of ours keeps the inner task alive.
+    assert await loopcore_loop.create_task(scenario()) == "caller cancelled"
+    gc.collect()
+    assert [type(c.get("exception")) for c in reported] == [KeyError]

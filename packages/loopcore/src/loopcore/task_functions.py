@@ -506,7 +506,8 @@ async def wait_for(
       returned or raised instead of :class:`TimeoutError`.
     * **No swallowed cancellation.** If the calling task is cancelled while waiting,
       *aw* is cancelled and waited for, and :class:`CancelledError` is re-raised,
-      even if *aw* finished in the meantime.
+      even if *aw* finished in the meantime (an exception it ended with is then
+      reported to the loop's exception handler as never retrieved, not dropped).
 
     Unlike CPython 3.12+, which runs a coroutine inside the calling task, a
     coroutine is run in its own task (as in 3.4 to 3.11).
