@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from loopcore.exceptions import IncompleteReadError, LimitOverrunError
 
+from .server import open_connection, open_unix_connection, start_server, start_unix_server
 from .streams import StreamReader, StreamReaderProtocol, StreamWriter
 
 __version__ = "0.1.0"
@@ -19,4 +20,8 @@ __all__ = [
     "StreamReader",
     "StreamReaderProtocol",
     "StreamWriter",
+    "open_connection",
+    "open_unix_connection",
+    "start_server",
+    "start_unix_server",
 ]
