@@ -709,3 +709,54 @@ async def test_start_tls_refuses_a_non_context_and_a_closing_transport(
         await loop.start_tls(plain, proto, client_ctx, server_hostname="localhost")
     await proto.lost
     await server.wait_closed()
+
+
+async def test_tls_close_while_reading_is_paused_still_completes_the_shutdown(
+    server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext
+) -> None:
+    transport, proto, server_proto = await tls_pair(server_ctx, client_ctx, ssl_shutdown_timeout=30)
+    transport.pause_reading()
+    server_proto.transport.write(b"unread")
+    transport.close()  # the peer's close_notify must be read all the same
+    assert await proto.lost is None
+    assert proto.data == b""  # nothing delivered after close()
+    assert await server_proto.lost is None
+
+
+async def test_tls_abort_from_data_received_stops_delivery_at_once(
+    server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext
+) -> None:
+    class AbortOnFirst(Peer):
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            self.transport.abort()
+
+    transport, proto, server_proto = await tls_pair(
+        server_ctx, client_ctx, client_factory=AbortOnFirst
+    )
+    server_proto.transport.write(b"first")
+    server_proto.transport.write(b"second")  # a second TLS record
+    assert await proto.lost is None
+    assert proto.events.count("data") == 1
+    assert bytes(proto.data) == b"first"
+    await server_proto.lost
+
+
+async def test_tls_cancelling_create_connection_during_the_handshake_closes_the_socket(
+    client_ctx: ssl.SSLContext,
+) -> None:
+    loop = running_loop()
+    accepting = Accepting()  # plain TCP: the handshake never finishes
+    server = await loop.create_server(accepting, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    task = loop.create_task(
+        loop.create_connection(Peer, "127.0.0.1", port, ssl=client_ctx, server_hostname="localhost")
+    )
+    silent = await accepting.first
+    await silent.made
+    task.cancel()
+    with pytest.raises(loopcore.CancelledError):
+        await task
+    assert await silent.lost is None  # the client's socket was closed
+    server.close()
+    await server.wait_closed()

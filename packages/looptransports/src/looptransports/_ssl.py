@@ -581,7 +581,12 @@ class SSLProtocol(Protocol):
         sslobj = self._sslobj
         assert sslobj is not None
         try:
-            while self._state is _WRAPPED and not self._app_reading_paused:
+            app_transport = self._app_transport
+            while (
+                self._state is _WRAPPED
+                and not self._app_reading_paused
+                and not app_transport._closed
+            ):
                 if self._app_protocol_is_buffered:
                     app = self._app_protocol
                     assert isinstance(app, BufferedProtocol)
@@ -738,6 +743,10 @@ class SSLProtocol(Protocol):
         """The application called close()."""
         state = self._state
         if state is _WRAPPED:
+            if self._app_reading_paused and self._transport is not None:
+                # The application wants no more data, but the peer's close_notify
+                # must still be read.
+                self._transport.resume_reading()
             self._set_state(_FLUSHING)
             self._shutdown_timer = self._loop.call_later(
                 self._shutdown_timeout, self._on_shutdown_timeout

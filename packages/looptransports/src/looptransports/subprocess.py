@@ -180,13 +180,19 @@ class _ChildWatch:
         os.close(pidfd)
 
     def _wait_in_thread(self) -> None:
-        try:
-            # Wait for the exit *without* reaping: the pid stays ours until we
-            # reap under the lock, so send_signal() cannot hit a recycled pid.
-            os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOWAIT)
-        except ChildProcessError:
-            pass
-        with self._lock:
+        waitid = getattr(os, "waitid", None)
+        if waitid is not None:
+            try:
+                # Wait for the exit *without* reaping: the pid stays ours until we
+                # reap under the lock, so send_signal() cannot hit a recycled pid.
+                waitid(os.P_PID, self.pid, os.WEXITED | os.WNOWAIT)
+            except ChildProcessError:
+                pass
+            with self._lock:
+                returncode = self._reap()
+        else:
+            # No waitid (some platforms): reap as it exits. send_signal() then has
+            # a window of a few instructions in which the pid could be reused.
             returncode = self._reap()
         try:
             self._loop.call_soon_threadsafe(self._finish, returncode)
