@@ -381,3 +381,57 @@ def test_run_in_a_thread_other_than_main_leaves_sigint_alone():
     thread.start()
     thread.join()
     assert result["h"] is signal.default_int_handler
+
+
+def _current_wakeup_fd():
+    fd = signal.set_wakeup_fd(-1)
+    signal.set_wakeup_fd(fd)
+    return fd
+
+
+def test_run_points_the_wakeup_fd_at_its_loop_while_it_runs_and_gives_it_back(factory):
+    before = _current_wakeup_fd()
+
+    async def main():
+        return _current_wakeup_fd(), events.get_running_loop()._csock.fileno()
+
+    during, own = loopcore.run(main(), loop_factory=factory)
+    if before == -1:
+        assert during == own
+    assert _current_wakeup_fd() == before
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs pthread_kill")
+def test_ctrl_c_delivered_to_another_thread_still_wakes_the_sleeping_loop(factory):
+    entered = threading.Event()
+
+    class Loop(TrackingLoop):
+        def _poll(self, timeout):
+            if timeout is None:
+                entered.set()
+            return super()._poll(timeout)
+
+    def deliver_to_this_thread():
+        entered.wait(30)
+        # The C-level handler runs in this thread; only the wake-up fd can tell
+        # the main thread, asleep in the selector, that a signal arrived.
+        signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+
+    async def main():
+        threading.Thread(target=deliver_to_this_thread).start()
+        await loopcore.get_running_loop().create_future()
+
+    with pytest.raises(KeyboardInterrupt):
+        loopcore.run(main(), loop_factory=Loop)
+
+
+def test_keyboard_interrupt_from_main_is_not_logged_as_never_retrieved(factory, caplog):
+    import gc
+
+    async def main():
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        loopcore.run(main(), loop_factory=factory)
+    gc.collect()
+    assert "never retrieved" not in caplog.text

@@ -49,7 +49,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from types import FrameType
 from typing import TYPE_CHECKING, TypeVar, TypeVarTuple, Unpack, cast
 
-from . import _clock, coroutines, events, futures, handles, tasks
+from . import _clock, coroutines, events, futures, handles, leaks, monitor, tasks, telemetry
 from .events import AbstractEventLoop, ExceptionHandler, FileDescriptorLike, TaskFactory
 from .handles import Handle, TimerHandle
 
@@ -267,6 +267,17 @@ class BaseEventLoop(AbstractEventLoop):
         self._thread_id: int | None = None
         #: Iterations run so far (cheap telemetry: one integer increment each).
         self._iterations = 0
+        # Always-on telemetry (loopcore.telemetry): callbacks taken from the ready
+        # queue, timers fired, and how late they fired (the loop lag).
+        self._callbacks_run = 0
+        self._timers_fired = 0
+        self._timer_lag_total = 0.0
+        self._timer_lag_max = 0.0
+        # Told when each callback starts and ends (opt-in telemetry detail and the
+        # stall detector); None keeps the fast run phase.
+        self._run_observer: telemetry._Observer | None = None
+        self._telemetry_observer: telemetry._Observer | None = None
+        self._monitor: monitor.Monitor | None = None
         self._current_handle: Handle | None = None
         self._exception_handler: ExceptionHandler | None = None
         self._task_factory: TaskFactory | None = None
@@ -488,6 +499,10 @@ class BaseEventLoop(AbstractEventLoop):
             return
         if self._debug:
             logger.debug("Close %r", self)
+            leaks.report_leaks(self)
+        if self._monitor is not None:
+            self._monitor.close()
+        telemetry._stop(self)
         tasks._report_pending_tasks(self)
         self._closed = True
         self._ready.clear()
@@ -569,8 +584,12 @@ class BaseEventLoop(AbstractEventLoop):
             self._process_events(event_list)
 
         if scheduled:
-            end_time = self.time() + self._clock_resolution
+            now = self.time()
+            end_time = now + self._clock_resolution
             ready_append = ready.append
+            fired = 0
+            lag_max = 0.0
+            lag_total = 0.0
             while scheduled:
                 timer = scheduled[0]
                 if timer._when >= end_time:
@@ -581,9 +600,20 @@ class BaseEventLoop(AbstractEventLoop):
                     self._cancelled_timers -= 1
                 else:
                     ready_append(timer)
+                    # Loop lag, sampled from the timers: how late each one fires.
+                    lag = now - timer._when
+                    if lag > 0.0:
+                        lag_total += lag
+                        lag_max = max(lag_max, lag)
+                    fired += 1
+            if fired:
+                self._timers_fired += fired
+                self._timer_lag_total += lag_total
+                self._timer_lag_max = max(self._timer_lag_max, lag_max)
 
         ntodo = len(ready)
-        if self._debug:
+        self._callbacks_run += ntodo
+        if self._debug or self._run_observer is not None:
             self._run_ready_debug(ntodo)
             return
         popleft = ready.popleft
@@ -599,10 +629,13 @@ class BaseEventLoop(AbstractEventLoop):
             handle._run()
 
     def _run_ready_debug(self, ntodo: int) -> None:
-        """The run phase in debug mode: times each callback and logs slow ones."""
+        """The run phase in debug mode (times each callback and logs slow ones) and
+        with a telemetry observer (told when each callback starts and ends)."""
         popleft = self._ready.popleft
         sentinel = self._stop_sentinel
         clock = _clock.wall_clock
+        observer = self._run_observer
+        debug = self._debug
         for _ in range(ntodo):
             handle = popleft()
             if handle is sentinel:
@@ -613,12 +646,16 @@ class BaseEventLoop(AbstractEventLoop):
                 continue
             self._current_handle = handle
             start = clock()
+            if observer is not None:
+                observer.started(handle, start)
             try:
                 handle._run()
             finally:
                 self._current_handle = None
-            duration = clock() - start
-            if duration >= self.slow_callback_duration:
+                duration = clock() - start
+                if observer is not None:
+                    observer.finished(handle, duration)
+            if debug and duration >= self.slow_callback_duration:
                 logger.warning("Executing %s took %.3f seconds", _format_handle(handle), duration)
 
     # -- Calls -------------------------------------------------------------------------------
@@ -1221,6 +1258,11 @@ class BaseEventLoop(AbstractEventLoop):
         if saved is None:
             return
         self._saved_wakeup_fd = None
+        csock = self._csock
+        if csock is not None and saved == csock.fileno():
+            # Our own self-pipe (claimed by loopcore.run() for Ctrl-C): never leave
+            # the wake-up fd on a socket that close() is about to release.
+            saved = -1
         try:
             signal.set_wakeup_fd(saved)
         except (ValueError, OSError) as exc:
@@ -1383,6 +1425,36 @@ class BaseEventLoop(AbstractEventLoop):
             saved = self._origin_tracking_saved
             self._origin_tracking_saved = None
             sys.set_coroutine_origin_tracking_depth(saved or 0)
+
+    # -- Telemetry and the monitor (loopcore.telemetry, loopcore.monitor) --------------------
+    def get_telemetry(self) -> dict[str, object]:
+        """The loop's counters as a JSON-able dict: always-on ones (iterations,
+        callbacks, timers fired, loop lag) and the opt-in detail; see
+        :func:`loopcore.telemetry.snapshot`."""
+        return telemetry.snapshot(self)
+
+    def set_telemetry(
+        self, *, detail: bool | None = None, stall_threshold: float | bool | None = False
+    ) -> None:
+        """Turn the opt-in telemetry on or off: per-callback timing (*detail*) and the
+        stall detector (*stall_threshold* seconds, ``None`` to stop it); see
+        :func:`loopcore.telemetry.set_telemetry`.
+
+        :raises ValueError: for a threshold that is not a positive number.
+        :raises RuntimeError: if the loop is closed.
+        """
+        telemetry.set_telemetry(self, detail=detail, stall_threshold=stall_threshold)
+
+    def enable_monitor(self, path: str | os.PathLike[str]) -> monitor.Monitor:
+        """Serve this loop's task tree, timers, open resources and counters as JSON
+        on the Unix socket *path*, from a thread that never blocks the loop (read it
+        with ``python -m loopcore monitor PATH``); see :mod:`loopcore.monitor`.
+
+        :returns: the :class:`~loopcore.monitor.Monitor`; it closes with the loop.
+        :raises FileExistsError: if *path* is taken.
+        :raises RuntimeError: if the loop is closed.
+        """
+        return monitor.enable_monitor(self, path)
 
 
 def _run_until_complete_cb(fut: futures.Future[_T]) -> None:

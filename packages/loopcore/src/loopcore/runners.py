@@ -27,7 +27,7 @@ from types import FrameType, TracebackType
 from typing import TypeVar, cast
 
 from . import coroutines, events, exceptions, futures, policies, tasks
-from .base_loop import THREAD_JOIN_TIMEOUT, _wait_all
+from .base_loop import THREAD_JOIN_TIMEOUT, BaseEventLoop, _wait_all
 from .events import AbstractEventLoop
 
 __all__ = ["Runner", "run"]
@@ -158,17 +158,31 @@ class Runner:
                 signal.signal(signal.SIGINT, sigint_handler)
             except ValueError:
                 sigint_handler = None
+        wakeup_fd = _claim_wakeup_fd(loop) if sigint_handler is not None else None
 
         self._interrupt_count = 0
         try:
             return loop.run_until_complete(task)
         except exceptions.CancelledError:
-            if self._interrupt_count > 0 and task.uncancel() == 0:
-                raise KeyboardInterrupt()
+            if self._interrupt_count > 0:
+                # A task from a custom task factory may lack uncancel(): then the
+                # interrupt is the only cancellation we know of.
+                uncancel = getattr(task, "uncancel", None)
+                if uncancel is None or uncancel() == 0:
+                    raise KeyboardInterrupt()
+            raise
+        except BaseException:
+            # KeyboardInterrupt or SystemExit went through the task and out of the
+            # loop: the caller gets it now, so the task must not log it again
+            # ("exception was never retrieved") when it is collected.
+            if task.done() and not task.cancelled():
+                task.exception()
             raise
         finally:
             if sigint_handler is not None and signal.getsignal(signal.SIGINT) is sigint_handler:
                 signal.signal(signal.SIGINT, signal.default_int_handler)
+            if wakeup_fd is not None:
+                _release_wakeup_fd(wakeup_fd)
 
     def _lazy_init(self) -> None:
         if self._state is _State.CLOSED:
@@ -196,6 +210,42 @@ class Runner:
             loop.call_soon_threadsafe(_cancel_interrupted, task)
             return
         raise KeyboardInterrupt()
+
+
+def _claim_wakeup_fd(loop: AbstractEventLoop) -> int | None:
+    """Point the signal wake-up fd at *loop*'s self-pipe, if nobody uses it.
+
+    Python runs signal handlers in the main thread only, but the OS may deliver
+    SIGINT to any thread (macOS does). Without a wake-up fd, a main thread asleep in
+    the selector with no timer pending would not notice Ctrl-C until something else
+    woke it. The byte written to the self-pipe wakes the loop; the loop ignores
+    signal numbers it has no handler for, and Python then runs the SIGINT handler.
+
+    :returns: the fd now in use (to give back with :func:`_release_wakeup_fd`), or
+        ``None`` when the loop is not a BaseEventLoop or a wake-up fd is already set.
+    """
+    if not isinstance(loop, BaseEventLoop):
+        return None
+    csock = loop._csock
+    if csock is None or loop._saved_wakeup_fd is not None:
+        return None
+    fd = csock.fileno()
+    try:
+        previous = signal.set_wakeup_fd(fd, warn_on_full_buffer=False)
+    except (ValueError, OSError):
+        return None
+    if previous != -1:
+        # Someone else's wake-up fd: leave it in place.
+        signal.set_wakeup_fd(previous)
+        return None
+    return fd
+
+
+def _release_wakeup_fd(fd: int) -> None:
+    """Undo :func:`_claim_wakeup_fd`, unless the wake-up fd was changed since."""
+    current = signal.set_wakeup_fd(-1)
+    if current != fd:
+        signal.set_wakeup_fd(current)
 
 
 def _cancel_interrupted(task: tasks.Task[_T]) -> None:
