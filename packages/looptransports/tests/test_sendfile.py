@@ -184,3 +184,59 @@ async def test_sendfile_of_an_empty_file_sends_nothing(tmp_path: Path) -> None:
     await proto.lost
     peer.close()
     assert os.path.getsize(empty) == 0
+
+
+async def test_close_during_native_sendfile_fails_it_and_keeps_the_loop_sane(
+    data_file: Any,
+) -> None:
+    loop = running_loop()
+    transport, proto, peer = await accepted_pair()
+    task = loop.create_task(loop.sendfile(transport, data_file))
+    await loopcore.sleep(0)
+    assert not task.done()  # 1 MiB does not fit in a socketpair buffer
+    transport.close()
+    with pytest.raises(ConnectionError):
+        await task
+    assert await proto.lost is None
+    peer.close()
+    # The selector holds nothing stale for the closed fd: new sockets work.
+    transport2, proto2, peer2 = await accepted_pair()
+    transport2.write(b"fine")
+    transport2.close()
+    assert await read_until_eof(loop, peer2) == b"fine"
+    await proto2.lost
+    peer2.close()
+
+
+async def test_sendfile_over_tls_uses_the_fallback(data_file: Any) -> None:
+    import ssl
+
+    import trustme
+
+    loop = running_loop()
+    ca = trustme.CA()
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(server_ctx)
+    client_ctx = ssl.create_default_context()
+    ca.configure_trust(client_ctx)
+    received: loopcore.Future[Any] = loop.create_future()
+
+    class Collect(Recorder):
+        def connection_lost(self, exc: Exception | None) -> None:
+            super().connection_lost(exc)
+            received.set_result(bytes(self.data))
+
+    server = await loop.create_server(Collect, "127.0.0.1", 0, ssl=server_ctx)
+    port = server.sockets[0].getsockname()[1]
+    transport, proto = await loop.create_connection(
+        Recorder, "127.0.0.1", port, ssl=client_ctx, server_hostname="localhost"
+    )
+    with pytest.raises(RuntimeError, match="fallback is disabled"):
+        await loop.sendfile(transport, data_file, fallback=False)
+    assert await loop.sendfile(transport, data_file, offset=5) == len(DATA) - 5
+    assert data_file.tell() == len(DATA)
+    transport.close()
+    assert await received == DATA[5:]
+    await proto.lost
+    server.close()
+    await server.wait_closed()

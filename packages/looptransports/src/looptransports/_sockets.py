@@ -479,6 +479,11 @@ class SocketTransport(_FlowControlMixin, Transport):
 
     def _close_now(self, exc: BaseException | None) -> None:
         self._set_state(_CLOSED)
+        # A loop.sendfile() still waiting on this socket must fail now: its writer
+        # registration goes before connection_lost closes the socket.
+        for waiter in (self._empty_waiter, self._sendfile_wait):
+            if waiter is not None and not waiter.done():
+                waiter.set_exception(exc or ConnectionError(f"{self!r} was closed"))
         self._loop.call_soon(self._call_connection_lost, exc)
 
     def _force_close(self, exc: BaseException | None) -> None:
@@ -490,9 +495,6 @@ class SocketTransport(_FlowControlMixin, Transport):
             self._loop._remove_writer(self._fileno)
         if self._state is _OPEN:
             self._loop._remove_reader(self._fileno)
-        for waiter in (self._empty_waiter, self._sendfile_wait):
-            if waiter is not None and not waiter.done():
-                waiter.set_exception(exc or ConnectionError(f"{self!r} was closed"))
         self._close_now(exc)
 
     def _fatal_error(self, exc: BaseException, message: str) -> None:
