@@ -11,7 +11,8 @@ from loopcore import CancelledError, policies
 async def test_sleep_returns_result_after_delay(loopcore_loop):
     start = loopcore_loop.time()
     assert await loopcore.sleep(0.005, "done") == "done"
-    assert loopcore_loop.time() - start >= 0.005
+    # A timer may run up to the clock's resolution early (as in asyncio).
+    assert loopcore_loop.time() - start >= 0.005 - 1e-3
 
 
 async def test_sleep_returns_none_by_default():

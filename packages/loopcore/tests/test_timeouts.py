@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import loopcore
 import pytest
 from loopcore import CancelledError
-
-
-def _hold_the_loop_until(loop, deadline):
-    """Keep the loop busy (as a slow callback would) until its clock passes
-    *deadline*, so that every timer due by then runs in one iteration."""
-    while loop.time() <= deadline:
-        pass
+from loopcore.testing import get_clock
 
 
 async def test_timeout_converts_its_own_cancellation_into_builtin_timeouterror():
@@ -139,16 +135,16 @@ async def test_timeout_never_swallows_an_outside_cancellation(loopcore_loop):
     assert task.cancelled()
 
 
+@pytest.mark.loopcore(clock="virtual", autojump_threshold=math.inf)
 async def test_timeout_outside_cancellation_arriving_as_it_fires_is_not_swallowed(loopcore_loop):
     async def body():
-        async with loopcore.timeout(0.005):
+        async with loopcore.timeout(10):
             await loopcore.sleep(3600)
 
     task = loopcore_loop.create_task(body())
-    await loopcore.sleep(0)  # entered: the deadline is set
-    deadline = loopcore_loop.time() + 0.005
-    loopcore_loop.call_at(deadline, task.cancel)
-    _hold_the_loop_until(loopcore_loop, deadline)
+    await loopcore.sleep(0)  # entered: the deadline is now + 10
+    loopcore_loop.call_at(loopcore_loop.time() + 10.5, task.cancel)
+    get_clock(loopcore_loop).advance(11)  # the timeout and the cancel in one iteration
     with pytest.raises(CancelledError):
         await task
     assert task.cancelled()

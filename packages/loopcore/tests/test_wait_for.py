@@ -3,21 +3,17 @@ swallows a cancellation of the caller."""
 
 from __future__ import annotations
 
+import math
+
 import loopcore
 import pytest
 from loopcore import CancelledError, policies
+from loopcore.testing import get_clock
 
 
 async def _value_after(value, delay):
     await loopcore.sleep(delay)
     return value
-
-
-def _hold_the_loop_until(loop, deadline):
-    """Keep the loop busy (as a slow callback would) until its clock passes
-    *deadline*, so that every timer due by then runs in one iteration."""
-    while loop.time() <= deadline:
-        pass
 
 
 async def test_wait_for_returns_result_before_timeout():
@@ -97,16 +93,16 @@ async def test_wait_for_zero_timeout_returns_result_of_inner_that_swallows_cance
     assert await loopcore.wait_for(inner, 0) == "finished anyway"
 
 
+@pytest.mark.loopcore(clock="virtual", autojump_threshold=math.inf)
 async def test_wait_for_returns_result_that_arrives_as_timeout_fires(loopcore_loop):
     fut = loopcore_loop.create_future()
-    task = loopcore_loop.create_task(loopcore.wait_for(fut, 0.01))
-    await loopcore.sleep(0)  # wait_for has started: its deadline is set
-    # The result is due just after wait_for's deadline; holding the loop past both
+    task = loopcore_loop.create_task(loopcore.wait_for(fut, 10))
+    await loopcore.sleep(0)  # wait_for has started: its deadline is now + 10
+    # The result is due just after wait_for's deadline. Moving the clock past both
     # makes the timeout fire first and the result arrive in the same iteration,
     # before wait_for gets to run again.
-    deadline = loopcore_loop.time() + 0.01
-    loopcore_loop.call_at(deadline, fut.set_result, "arrived")
-    _hold_the_loop_until(loopcore_loop, deadline)
+    loopcore_loop.call_at(loopcore_loop.time() + 10.5, fut.set_result, "arrived")
+    get_clock(loopcore_loop).advance(11)
     assert await task == "arrived"
     assert not fut.cancelled()
 
@@ -179,15 +175,15 @@ async def test_wait_for_caller_cancelled_as_the_result_arrives_still_raises_canc
     assert caller.cancelled()
 
 
+@pytest.mark.loopcore(clock="virtual", autojump_threshold=math.inf)
 async def test_wait_for_caller_cancelled_as_the_timeout_fires_raises_cancellederror(
     loopcore_loop,
 ):
     fut = loopcore_loop.create_future()
-    caller = loopcore_loop.create_task(loopcore.wait_for(fut, 0.005))
+    caller = loopcore_loop.create_task(loopcore.wait_for(fut, 10))
     await loopcore.sleep(0)
-    deadline = loopcore_loop.time() + 0.005
-    loopcore_loop.call_at(deadline, caller.cancel)
-    _hold_the_loop_until(loopcore_loop, deadline)
+    loopcore_loop.call_at(loopcore_loop.time() + 10.5, caller.cancel)
+    get_clock(loopcore_loop).advance(11)  # the timeout and the cancel in one iteration
     with pytest.raises(CancelledError):
         await caller
     assert caller.cancelled()
