@@ -213,6 +213,19 @@ def test_default_loop_class_is_base_event_loop_when_loopcore_is_alone():
         loop.close()
 
 
+@pytest.mark.skipif(not _has_selector_entry_point(), reason="no upper layer installed")
+def test_default_loop_class_is_the_selector_loop_an_upper_layer_declares():
+    from importlib.metadata import entry_points
+
+    (ep,) = [ep for ep in entry_points(group="loopcore.event_loops") if ep.name == "selector"]
+    loop = loopcore.new_event_loop()
+    try:
+        assert type(loop) is ep.load()
+        assert isinstance(loop, BaseEventLoop)
+    finally:
+        loop.close()
+
+
 @pytest.fixture
 def fake_site(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
