@@ -5,6 +5,9 @@ from __future__ import annotations
 import loopcore
 import pytest
 
+# Timers run on the virtual clock: delays are exact and cost no real time.
+pytestmark = pytest.mark.loopcore(clock="virtual")
+
 
 async def _value_after(value, delay):
     await loopcore.sleep(delay)

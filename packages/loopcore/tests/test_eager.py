@@ -9,6 +9,9 @@ import loopcore
 import pytest
 from loopcore import policies
 
+# Timers run on the virtual clock: delays are exact and cost no real time.
+pytestmark = pytest.mark.loopcore(clock="virtual")
+
 
 @pytest.fixture
 def eager_loop(loopcore_loop):

@@ -9,6 +9,9 @@ import pytest
 from loopcore import CancelledError
 from loopcore.testing import get_clock
 
+# Timers run on the virtual clock: delays are exact and cost no real time.
+pytestmark = pytest.mark.loopcore(clock="virtual")
+
 
 async def test_timeout_converts_its_own_cancellation_into_builtin_timeouterror():
     reached = []

@@ -7,6 +7,9 @@ import loopcore
 import pytest
 from loopcore import CancelledError
 
+# Timers run on the virtual clock: delays are exact and cost no real time.
+pytestmark = pytest.mark.loopcore(clock="virtual")
+
 
 async def _value_after(value, delay):
     await loopcore.sleep(delay)

@@ -10,6 +10,9 @@ import pytest
 from loopcore import CancelledError, policies
 from loopcore.testing import get_clock
 
+# Timers run on the virtual clock: delays are exact and cost no real time.
+pytestmark = pytest.mark.loopcore(clock="virtual")
+
 
 async def _value_after(value, delay):
     await loopcore.sleep(delay)
