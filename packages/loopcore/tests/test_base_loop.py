@@ -1077,3 +1077,63 @@ def test_iterations_counter_counts_iterations(loop):
 def test_repr_shows_state(loop):
     assert "running=False" in repr(loop)
     assert "closed=False" in repr(loop)
+
+
+# -- For subclasses ---------------------------------------------------------------------------
+
+
+class ManualClockLoop(BaseEventLoop):
+    """A loop on virtual time: time() is the only clock read, and a poll that would
+    sleep jumps the clock to the deadline instead."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def _poll(self, timeout):
+        if timeout:
+            self.sleeps.append(timeout)
+            self.now += timeout
+        return super()._poll(0)
+
+
+def test_a_subclass_can_run_the_loop_on_its_own_clock():
+    loop = ManualClockLoop()
+    try:
+        fired = []
+        loop.call_later(3600, lambda: fired.append(loop.time()))
+        loop.call_later(7200, loop.stop)
+        real_start = time.monotonic()
+        loop.run_forever()
+        assert fired == [1000.0 + 3600]
+        assert loop.time() == 1000.0 + 7200
+        assert loop.sleeps == [3600, 3600]
+        assert time.monotonic() - real_start < 30
+    finally:
+        loop.close()
+
+
+def test_iterations_do_not_accumulate_memory(loop):
+    count = [0]
+
+    def spin():
+        count[0] += 1
+        if count[0] < 20_000:
+            loop.call_soon(spin)
+        else:
+            loop.stop()
+
+    # Warm up (caches, free lists), then measure a second, identical run.
+    loop.call_soon(spin)
+    loop.run_forever()
+    count[0] = 0
+    gc.collect()
+    before = sys.getallocatedblocks()
+    loop.call_soon(spin)
+    loop.run_forever()
+    gc.collect()
+    assert sys.getallocatedblocks() - before < 200
