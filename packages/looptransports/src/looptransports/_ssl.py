@@ -42,7 +42,7 @@ import logging
 import ssl
 import warnings
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from .protocols import BaseProtocol, BufferedProtocol, Protocol
 from .transports import BaseTransport, Transport
@@ -61,6 +61,8 @@ SSL_SHUTDOWN_TIMEOUT = 30.0
 
 # The most plaintext handed to the application in one data_received call.
 _MAX_READ = 256 * 1024
+# The size of one decryption (a TLS record carries at most 16 KiB of plaintext).
+_READ_CHUNK = 64 * 1024
 # Writes on a closed transport are dropped; past this many, each one is logged.
 _LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5
 
@@ -294,6 +296,7 @@ class SSLProtocol(Protocol):
         "_loop",
         "_outgoing",
         "_pending_exc",
+        "_read_buffer",
         "_server_hostname",
         "_server_side",
         "_shutdown_timeout",
@@ -345,6 +348,7 @@ class SSLProtocol(Protocol):
         self._incoming = ssl.MemoryBIO()
         self._outgoing = ssl.MemoryBIO()
         self._sslobj: ssl.SSLObject | None = None
+        self._read_buffer: bytearray | None = None
         self._extra: dict[str, object] = {"sslcontext": sslcontext}
         self._write_backlog: collections.deque[BytesLike] = collections.deque()
         self._write_backlog_size = 0
@@ -578,40 +582,11 @@ class SSLProtocol(Protocol):
         """Decrypt and deliver plaintext until the engine runs dry or the app pauses."""
         if self._state is not _WRAPPED or self._app_reading_paused:
             return
-        sslobj = self._sslobj
-        assert sslobj is not None
         try:
-            app_transport = self._app_transport
-            while (
-                self._state is _WRAPPED
-                and not self._app_reading_paused
-                and not app_transport._closed
-            ):
-                if self._app_protocol_is_buffered:
-                    app = self._app_protocol
-                    assert isinstance(app, BufferedProtocol)
-                    buf = app.get_buffer(_MAX_READ)
-                    if not len(buf):
-                        raise RuntimeError("get_buffer() returned an empty buffer")
-                    count = sslobj.read(len(buf), buf)
-                    if not count:
-                        self._on_tls_eof(clean=True)
-                        break
-                    app.buffer_updated(count)  # type: ignore[arg-type]
-                else:
-                    chunk = sslobj.read(_MAX_READ)
-                    if not chunk:
-                        self._on_tls_eof(clean=True)
-                        break
-                    self._app_protocol.data_received(chunk)  # type: ignore[attr-defined]
-        except ssl.SSLWantReadError:
-            pass
-        except ssl.SSLZeroReturnError:
-            self._on_tls_eof(clean=True)
-        except ssl.SSLEOFError:
-            # The underlying stream ended without close_notify (a "ragged EOF").
-            # Like asyncio, treat it as an ordinary end of stream.
-            self._on_tls_eof(clean=False)
+            if self._app_protocol_is_buffered:
+                end = self._read_into_app_buffer()
+            else:
+                end = self._read_copied()
         except ssl.SSLError as exc:
             self._fatal_error(exc, "TLS error while reading")
             return
@@ -620,15 +595,93 @@ class SSLProtocol(Protocol):
         except BaseException as exc:
             self._fatal_error(exc, "the application protocol failed to receive data")
             return
-        # Reading may have produced output (key updates, TLS 1.3 session tickets).
-        self._flush_outgoing()
+        if end is not None:
+            self._on_tls_eof(clean=end)
+        else:
+            # Reading may have produced output (key updates, TLS 1.3 tickets).
+            self._flush_outgoing()
+
+    def _can_deliver(self) -> bool:
+        return (
+            self._state is _WRAPPED
+            and not self._app_reading_paused
+            and not self._app_transport._closed
+        )
+
+    def _read_copied(self) -> bool | None:
+        """Deliver plaintext to ``data_received``.
+
+        A TLS record holds at most 16 KiB, and the engine returns one record per
+        read: the records decrypted in one go (up to :data:`_MAX_READ` bytes) are
+        joined into one ``data_received`` call. Returns None when the engine needs
+        more input (or the app paused or closed), True at the peer's close_notify,
+        False at an end of file without it.
+        """
+        sslobj = self._sslobj
+        assert sslobj is not None
+        buf = self._read_buffer
+        if buf is None:
+            buf = self._read_buffer = bytearray(_READ_CHUNK)
+        view = memoryview(buf)
+        while self._can_deliver():
+            chunks: list[bytes] = []
+            total = 0
+            end: bool | None = None
+            while total < _MAX_READ:
+                try:
+                    count = cast(int, sslobj.read(_READ_CHUNK, buf))
+                except ssl.SSLWantReadError:
+                    break
+                except ssl.SSLZeroReturnError:
+                    end = True
+                    break
+                except ssl.SSLEOFError:
+                    # The stream ended without close_notify (a "ragged EOF"); like
+                    # asyncio, an ordinary end of stream.
+                    end = False
+                    break
+                if not count:
+                    end = True
+                    break
+                chunks.append(bytes(view[:count]))
+                total += count
+            if chunks:
+                data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+                self._app_protocol.data_received(data)  # type: ignore[attr-defined]
+            if end is not None or total < _MAX_READ:
+                return end
+        return None
+
+    def _read_into_app_buffer(self) -> bool | None:
+        """Decrypt straight into a :class:`BufferedProtocol`'s buffer; as :meth:`_read_copied`."""
+        sslobj = self._sslobj
+        assert sslobj is not None
+        while self._can_deliver():
+            app = self._app_protocol
+            assert isinstance(app, BufferedProtocol)
+            buf = app.get_buffer(_READ_CHUNK)
+            if not len(buf):
+                raise RuntimeError("get_buffer() returned an empty buffer")
+            try:
+                count = cast(int, sslobj.read(len(buf), buf))
+            except ssl.SSLWantReadError:
+                return None
+            except ssl.SSLZeroReturnError:
+                return True
+            except ssl.SSLEOFError:
+                return False
+            if not count:
+                return True
+            app.buffer_updated(count)
+        return None
 
     def _on_tls_eof(self, *, clean: bool) -> None:
         """The peer ended the TLS stream: close_notify (*clean*) or a bare EOF."""
         if self._state is not _WRAPPED:
             return
         self._set_state(_SHUTDOWN)
-        self._call_app_eof_received()
+        if not self._app_transport._closed:  # an abort() from data_received
+            self._call_app_eof_received()
         if clean:
             # Answer the peer's close_notify with ours; the peer is done, so there
             # is nothing more to wait for.
@@ -770,7 +823,7 @@ class SSLProtocol(Protocol):
             # The application closed: whatever it still receives is dropped. The
             # engine must still read it to reach the peer's close_notify.
             while True:
-                if not sslobj.read(_MAX_READ):
+                if not sslobj.read(_READ_CHUNK):
                     break
         except (ssl.SSLWantReadError, ssl.SSLZeroReturnError, ssl.SSLEOFError):
             pass
