@@ -288,7 +288,7 @@ class Event(_LoopBound):
         ready.set()
 
     :param loop: the 3.4 keyword (checked against the running loop); by default the
-        event binds to the loop it is first waited on.
+        event binds to the loop its first ``wait()`` runs on.
     """
 
     __slots__ = ("_value", "_waiters")

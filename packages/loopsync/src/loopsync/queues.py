@@ -143,7 +143,7 @@ class Queue(_LoopBound, Generic[_T]):
     :param maxsize: the most items it holds; ``put()`` waits while it is full. 0 or
         less means unbounded.
     :param loop: the 3.4 keyword (checked against the running loop); by default the
-        queue binds to the loop it is first waited on.
+        queue binds to the loop its first coroutine call (``put``, ``get``, ``join``) runs on.
     :raises TypeError: when *maxsize* is not an int.
     """
 
