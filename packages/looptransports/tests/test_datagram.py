@@ -168,3 +168,38 @@ async def test_unix_datagram_endpoints(tmp_path: Path) -> None:
     transport.close()
     server.close()
     await proto.lost
+
+
+async def test_buffered_datagrams_follow_flow_control_and_arrive_in_order() -> None:
+    loop = running_loop()
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    b.setblocking(False)
+    events: list[str] = []
+
+    class Flow(Client):
+        def pause_writing(self) -> None:
+            events.append("pause")
+
+        def resume_writing(self) -> None:
+            events.append("resume")
+
+    transport, proto = await loop.create_datagram_endpoint(Flow, sock=a)
+    transport.set_write_buffer_limits(high=4096, low=0)
+    sent = 0
+    # The receiver does not read: its queue fills and sends start to be buffered.
+    while not events:
+        transport.sendto(sent.to_bytes(4, "big") * 64)  # connected: no address needed
+        sent += 1
+        assert sent < 100_000
+    assert events == ["pause"]
+    assert transport.get_write_buffer_size() > 4096
+    got = 0
+    while got < sent:
+        data = await loop.sock_recv(b, 1024)
+        assert data == got.to_bytes(4, "big") * 64  # in order, none lost
+        got += 1
+    assert events == ["pause", "resume"]
+    assert transport.get_write_buffer_size() == 0
+    transport.close()
+    await proto.lost
+    b.close()

@@ -8,6 +8,8 @@ import socket
 import loopcore
 import looptransports
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from looptransports import Protocol, SelectorEventLoop, Transport
 from lt_support import requires_ipv6
 
@@ -157,3 +159,54 @@ async def test_buffered_protocol_receives_into_its_buffer(family: int) -> None:
     assert await done == b"0123456789" * 10
     server.close()
     await server.wait_closed()
+
+
+def _pattern(size: int, seed: int) -> bytes:
+    return (bytes(range(seed % 256, 256)) + bytes(range(seed % 256))) * (size // 256 + 1)
+
+
+@given(
+    ops=st.lists(
+        st.tuples(
+            st.sampled_from(["write", "write_bytearray", "write_memoryview", "writelines"]),
+            st.integers(0, 300_000),
+        ),
+        max_size=8,
+    )
+)
+def test_any_sequence_of_writes_arrives_whole_and_in_order(ops: list[tuple[str, int]]) -> None:
+    async def roundtrip() -> None:
+        loop = loopcore.get_running_loop()
+        a, b = socket.socketpair()
+        b.setblocking(False)
+        transport, _ = await loop.connect_accepted_socket(Protocol, a)  # type: ignore[attr-defined]
+        expected = bytearray()
+        for i, (kind, size) in enumerate(ops):
+            data = _pattern(size, i)[:size]
+            expected += data
+            if kind == "write":
+                transport.write(data)
+            elif kind == "write_bytearray":
+                buf = bytearray(data)
+                transport.write(buf)
+                buf[:] = b"\0" * len(buf)  # the transport kept its own copy
+            elif kind == "write_memoryview":
+                transport.write(memoryview(data))
+            else:
+                third = size // 3
+                transport.writelines([data[:third], bytearray(data[third:]), b""])
+        transport.close()
+        received = bytearray()
+        while True:
+            chunk = await loop.sock_recv(b, 1 << 20)  # type: ignore[attr-defined]
+            if not chunk:
+                break
+            received += chunk
+        b.close()
+        assert received == expected
+
+    loop = loopcore.new_event_loop()
+    try:
+        loop.run_until_complete(roundtrip())
+    finally:
+        loop.close()

@@ -19,7 +19,7 @@ import logging
 import socket
 import warnings
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from loopcore.futures import Future
 
@@ -75,11 +75,13 @@ class SocketDatagramTransport(_FlowControlMixin, DatagramTransport):
             info["sockname"] = sock.getsockname()
         except OSError:
             info["sockname"] = None
-        if address is not None:
-            try:
-                info["peername"] = sock.getpeername()
-            except OSError:
-                info["peername"] = None
+        try:
+            info["peername"] = sock.getpeername()
+        except OSError:
+            pass  # not connected
+        if address is None and "peername" in info:
+            # A socket given already connected (sock=): sendto(data) goes to its peer.
+            address = cast(_Address, info["peername"])
         if extra:
             info.update(extra)
         self._loop = loop

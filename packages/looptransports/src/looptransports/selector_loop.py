@@ -28,7 +28,7 @@ import socket
 import stat
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from typing import IO, TYPE_CHECKING, Any, TypeVar, TypeVarTuple, Unpack, cast
+from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar, TypeVarTuple, Unpack, cast, overload
 
 from loopcore.base_loop import BaseEventLoop
 from loopcore.exceptions import SendfileNotAvailableError
@@ -665,6 +665,48 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         ):
             if value is not None and value <= 0:
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
+
+    @overload
+    async def create_connection(
+        self,
+        protocol_factory: Callable[[], _ProtocolT],
+        host: str | None = None,
+        port: int | str | None = None,
+        *,
+        ssl: bool | SSLContext | None = None,
+        family: int = 0,
+        proto: int = 0,
+        flags: int = 0,
+        sock: None = None,
+        local_addr: tuple[str, int] | None = None,
+        server_hostname: str | None = None,
+        ssl_handshake_timeout: float | None = None,
+        ssl_shutdown_timeout: float | None = None,
+        happy_eyeballs_delay: float | None = None,
+        interleave: int | None = None,
+        all_errors: bool = False,
+    ) -> tuple[Transport, _ProtocolT]: ...
+
+    @overload
+    async def create_connection(
+        self,
+        protocol_factory: Callable[[], _ProtocolT],
+        host: None = None,
+        port: None = None,
+        *,
+        ssl: bool | SSLContext | None = None,
+        family: Literal[0] = 0,
+        proto: Literal[0] = 0,
+        flags: Literal[0] = 0,
+        sock: socket.socket,
+        local_addr: None = None,
+        server_hostname: str | None = None,
+        ssl_handshake_timeout: float | None = None,
+        ssl_shutdown_timeout: float | None = None,
+        happy_eyeballs_delay: float | None = None,
+        interleave: int | None = None,
+        all_errors: bool = False,
+    ) -> tuple[Transport, _ProtocolT]: ...
 
     async def create_connection(
         self,
