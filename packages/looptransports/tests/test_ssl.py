@@ -760,3 +760,21 @@ async def test_tls_cancelling_create_connection_during_the_handshake_closes_the_
     assert await silent.lost is None  # the client's socket was closed
     server.close()
     await server.wait_closed()
+
+
+async def test_tls_server_sees_the_client_certificate_when_it_asks_for_one(
+    ca: trustme.CA, client_ctx: ssl.SSLContext
+) -> None:
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(server_ctx)
+    server_ctx.verify_mode = ssl.CERT_REQUIRED
+    ca.configure_trust(server_ctx)
+    mtls_client_ctx = ssl.create_default_context()
+    ca.configure_trust(mtls_client_ctx)
+    ca.issue_cert("client.example").configure_cert(mtls_client_ctx)
+    transport, proto, server_proto = await tls_pair(server_ctx, mtls_client_ctx)
+    peercert = server_proto.transport.get_extra_info("peercert")
+    assert ("DNS", "client.example") in peercert["subjectAltName"]
+    transport.close()
+    await proto.lost
+    await server_proto.lost

@@ -46,6 +46,24 @@ def zombie_children() -> list[int]:
     return zombies
 
 
+def live_children() -> list[int]:
+    """Pids of this process's children that still run (not zombies)."""
+    me = os.getpid()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if fields[0] != "Z" and int(fields[1]) == me:
+            found.append(int(entry))
+    return found
+
+
 def assert_reaped(pid: int) -> None:
     # waitpid on a live child of ours returns (0, 0); ECHILD means it was reaped.
     with pytest.raises(ChildProcessError):
@@ -462,3 +480,25 @@ def test_closing_the_loop_kills_and_reaps_children_still_running() -> None:
     with pytest.warns(ResourceWarning, match="unclosed transport"):
         del transport
         gc.collect()
+
+
+async def test_cancelling_subprocess_exec_during_start_up_kills_and_reaps_the_child(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    loop = running_loop()
+    started: loopcore.Future[Any] = loop.create_future()
+
+    class Watched(ProcessTransport):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            started.set_result(self)
+
+    monkeypatch.setattr(lt_subprocess, "ProcessTransport", Watched)
+    task = loop.create_task(loop.subprocess_exec(Child, PY, "-c", "import time; time.sleep(60)"))
+    transport = await started  # the child runs; its pipes are being connected
+    task.cancel()
+    with pytest.raises(loopcore.CancelledError):
+        await task
+    assert transport.get_returncode() == -signal.SIGKILL
+    assert transport.get_pid() not in live_children()
+    assert_reaped(transport.get_pid())
