@@ -170,6 +170,9 @@ class _Sizer(transports._FlowControlMixin):
     def get_write_buffer_size(self) -> int:
         return self.size
 
+    def is_closing(self) -> bool:
+        return False
+
 
 @given(
     high=st.integers(0, 100),
@@ -209,3 +212,16 @@ def test_pause_resume_alternate_and_follow_the_marks(
         else:
             assert events[before:] == []
     assert all(a != b for a, b in zip(events, events[1:], strict=False))
+
+
+async def test_no_flow_callback_after_connection_lost() -> None:
+    transport, proto, peer = await accepted_pair()
+    size = await _fill(transport)
+    transport.set_write_buffer_limits(high=size - 1, low=0)
+    assert proto.events.count("pause_writing") == 1
+    transport.abort()
+    await proto.lost
+    transport.set_write_buffer_limits(high=size, low=size)
+    assert proto.events[-1] == "connection_lost"
+    proto.assert_rules()
+    peer.close()

@@ -18,7 +18,7 @@ import collections
 import logging
 import socket
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, cast
 
 from loopcore.futures import Future
@@ -108,12 +108,10 @@ class SocketDatagramTransport(_FlowControlMixin, DatagramTransport):
     def __repr__(self) -> str:
         return f"<{type(self).__name__} fd={self._fileno} {self._state.value.lower()}>"
 
-    def __del__(self) -> None:
+    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
         sock = getattr(self, "_sock", None)
         if sock is not None:
-            warnings.warn(
-                f"unclosed transport {self!r}", ResourceWarning, stacklevel=2, source=self
-            )
+            _warn(f"unclosed transport {self!r}", ResourceWarning, stacklevel=2, source=self)
             sock.close()
 
     def is_closing(self) -> bool:

@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import collections
 import enum
+import errno
 import logging
 import os
 import socket
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from itertools import islice
 from typing import TYPE_CHECKING
 
@@ -62,8 +63,19 @@ except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
 if _IOV_MAX <= 0:  # pragma: no cover - "no limit"
     _IOV_MAX = 1024
 
-#: Errors that mean "the peer went away": not worth the exception handler.
-_CONNECTION_ERRORS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
+#: Errors that mean "the peer or the network went away": ordinary ends of a
+#: connection, told to the protocol by connection_lost(exc), not worth the
+#: exception handler.
+_CONNECTION_ERRORS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
+_NETWORK_ERRNOS = frozenset(
+    {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ENETDOWN, errno.EHOSTDOWN, errno.ENETRESET}
+)
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    return isinstance(exc, _CONNECTION_ERRORS) or (
+        isinstance(exc, OSError) and exc.errno in _NETWORK_ERRNOS
+    )
 
 
 class State(enum.Enum):
@@ -175,12 +187,11 @@ class SocketTransport(_FlowControlMixin, Transport):
             info.append(f"buffered={self._buffer_size}")
         return f"<{' '.join(info)}>"
 
-    def __del__(self, _warn: object = warnings.warn) -> None:
+    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
+        # The default argument keeps `warnings` reachable at interpreter shutdown.
         sock = getattr(self, "_sock", None)
         if sock is not None:
-            warnings.warn(
-                f"unclosed transport {self!r}", ResourceWarning, stacklevel=2, source=self
-            )
+            _warn(f"unclosed transport {self!r}", ResourceWarning, stacklevel=2, source=self)
             sock.close()
 
     def is_closing(self) -> bool:
@@ -500,7 +511,7 @@ class SocketTransport(_FlowControlMixin, Transport):
     def _fatal_error(self, exc: BaseException, message: str) -> None:
         if self._state is _CLOSED:
             return
-        if isinstance(exc, _CONNECTION_ERRORS):
+        if _is_connection_error(exc):
             # The peer went away: an ordinary event, reported by connection_lost.
             if self._loop.get_debug():
                 logger.debug("%r: %s", self, message, exc_info=True)

@@ -260,9 +260,11 @@ class _FlowControlMixin(WriteTransport):
 
     def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
         self._set_write_buffer_limits(high=high, low=low)
-        # New limits may put the buffer over (or back under) a mark at once.
-        self._maybe_pause_protocol()
-        self._maybe_resume_protocol()
+        # New limits may put the buffer over (or back under) a mark at once; a
+        # closing transport no longer signals (connection_lost may be near or past).
+        if not self.is_closing():
+            self._maybe_pause_protocol()
+            self._maybe_resume_protocol()
 
     def get_write_buffer_limits(self) -> tuple[int, int]:
         return (self._low_water, self._high_water)
