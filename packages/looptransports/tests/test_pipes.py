@@ -391,6 +391,22 @@ async def test_write_pipe_write_after_the_reader_closed_is_dropped_without_error
     assert wt.get_write_buffer_size() == 0
 
 
+async def test_write_pipe_write_after_close_is_dropped_while_the_buffer_drains() -> None:
+    loop = loopcore.get_running_loop()
+    rfile, wfile = _pipe_files()
+    wt, wproto = await loop.connect_write_pipe(Recorder, wfile)
+    wt.set_write_buffer_limits(high=10 * 1024 * 1024)
+    wt.write(b"k" * (256 * 1024))
+    wt.close()
+    assert wt.is_closing()
+    wt.write(b"dropped")  # neither raises nor grows the buffer
+    assert wt.get_write_buffer_size() < 256 * 1024
+    rt, rproto = await loop.connect_read_pipe(Recorder, rfile)
+    assert await rproto.lost is None
+    assert bytes(rproto.data) == b"k" * (256 * 1024)
+    assert await wproto.lost is None
+
+
 async def test_write_pipe_write_that_hits_epipe_ends_in_broken_pipe_error() -> None:
     loop = loopcore.get_running_loop()
     rfile, wfile = _pipe_files()

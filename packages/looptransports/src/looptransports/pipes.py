@@ -379,7 +379,7 @@ class WritePipeTransport(_FlowControlMixin):
         """
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"data: expecting a bytes-like instance, got {type(data).__name__}")
-        if self._eof and self._state is not _CLOSED:
+        if self._eof:
             raise RuntimeError(f"cannot write() after write_eof() on {self!r}")
         if self._state is not _OPEN:
             self._writes_after_close += 1
@@ -435,19 +435,26 @@ class WritePipeTransport(_FlowControlMixin):
         return True
 
     def write_eof(self) -> None:
-        """Close the pipe once the buffer is written (the reader then sees EOF)."""
+        """Close the pipe once the buffer is written (the reader then sees EOF).
+
+        Writing afterwards is a :class:`RuntimeError` (a bug in the caller), unlike
+        writing after :meth:`close`, which is silently dropped.
+        """
         if self._state is not _OPEN:
             return
         self._eof = True
-        if self._buffer:
-            self._set_state(_CLOSING)
-        else:
-            self._close(None)
+        self._shut_down()
 
     def close(self) -> None:
         """Write what is buffered, then close; ``connection_lost(None)`` follows."""
         if self._state is _OPEN:
-            self.write_eof()
+            self._shut_down()
+
+    def _shut_down(self) -> None:
+        if self._buffer:
+            self._set_state(_CLOSING)
+        else:
+            self._close(None)
 
     def abort(self) -> None:
         """Close at once, dropping the buffer; ``connection_lost(None)`` follows."""
