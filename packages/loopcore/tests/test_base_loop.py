@@ -140,6 +140,17 @@ def test_stop_before_run_forever_polls_io_once_with_zero_timeout_and_returns(rlo
     assert rloop.remove_reader(r)
 
 
+def test_stop_before_run_forever_leaves_due_timers_for_the_next_run(loop):
+    calls = []
+    loop.stop()
+    loop.call_later(0, calls.append, "timer scheduled after stop")
+    loop.run_forever()
+    assert calls == []
+    loop.call_later(0.001, loop.stop)
+    loop.run_forever()
+    assert calls == ["timer scheduled after stop"]
+
+
 def test_stop_before_run_forever_with_nothing_scheduled_returns_after_one_poll(rloop):
     rloop.stop()
     rloop.run_forever()

@@ -393,7 +393,8 @@ class BaseEventLoop(AbstractEventLoop):
         Every callback scheduled before ``stop()`` runs before this returns; callbacks
         scheduled after it stay queued for the next run. If ``stop()`` was called
         before ``run_forever()``, the loop polls I/O once with a zero timeout, runs
-        what is scheduled (with the callbacks of the fds found ready) and returns.
+        what is scheduled (with the callbacks of the fds found ready) and returns;
+        timers that fall due meanwhile wait for the next run, as in 3.4.
 
         :raises RuntimeError: if the loop is closed, already running, or another loop
             runs in this thread.
