@@ -778,3 +778,20 @@ async def test_tls_server_sees_the_client_certificate_when_it_asks_for_one(
     transport.close()
     await proto.lost
     await server_proto.lost
+
+
+async def test_tls_set_protocol_sends_the_following_callbacks_to_the_new_protocol(
+    server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext
+) -> None:
+    transport, proto, server_proto = await tls_pair(server_ctx, client_ctx)
+    successor = Peer()
+    successor.events.append("made")  # it takes over a live connection
+    transport.set_protocol(successor)
+    assert transport.get_protocol() is successor
+    server_proto.transport.write(b"for the successor")
+    assert await successor.wait_data(17) == b"for the successor"
+    assert proto.data == b""
+    transport.close()
+    assert await successor.lost is None
+    assert not proto.lost.done()
+    await server_proto.lost
