@@ -100,3 +100,10 @@ def test_sources_never_import_stdlib_asyncio() -> None:
     pattern = re.compile(r"^\s*(import asyncio|from asyncio)", re.MULTILINE)
     for path in SRC.glob("*.py"):
         assert not pattern.search(path.read_text()), path
+
+
+def test_run_uses_the_selector_loop() -> None:
+    async def which() -> type:
+        return type(loopcore.get_running_loop())
+
+    assert loopcore.run(which()) is SelectorEventLoop

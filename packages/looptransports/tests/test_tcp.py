@@ -210,3 +210,18 @@ def test_any_sequence_of_writes_arrives_whole_and_in_order(ops: list[tuple[str, 
         loop.run_until_complete(roundtrip())
     finally:
         loop.close()
+
+
+@pytest.mark.parametrize("selector_name", ["SelectSelector", "PollSelector", "EpollSelector"])
+def test_echo_works_with_any_selector(selector_name: str) -> None:
+    import selectors
+
+    selector_cls = getattr(selectors, selector_name, None)
+    if selector_cls is None:
+        pytest.skip(f"{selector_name} is not available here")
+    loop = SelectorEventLoop(selector_cls())
+    try:
+        assert type(loop._selector) is selector_cls
+        loop.run_until_complete(_echo_roundtrip("127.0.0.1"))
+    finally:
+        loop.close()
