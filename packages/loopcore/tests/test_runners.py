@@ -435,3 +435,21 @@ def test_keyboard_interrupt_from_main_is_not_logged_as_never_retrieved(factory, 
         loopcore.run(main(), loop_factory=factory)
     gc.collect()
     assert "never retrieved" not in caplog.text
+
+
+def test_signal_handlers_added_inside_run_leave_no_wakeup_fd_behind(factory):
+    before = _current_wakeup_fd()
+
+    async def main():
+        loop = loopcore.get_running_loop()
+        got = loop.create_future()
+        loop.add_signal_handler(signal.SIGUSR1, got.set_result, "usr1")
+        os.kill(os.getpid(), signal.SIGUSR1)
+        result = await got
+        loop.remove_signal_handler(signal.SIGUSR1)
+        loop.add_signal_handler(signal.SIGUSR2, print)  # removed by close()
+        return result
+
+    assert loopcore.run(main(), loop_factory=factory) == "usr1"
+    assert _current_wakeup_fd() == before
+    assert signal.getsignal(signal.SIGUSR2) == signal.SIG_DFL
