@@ -314,3 +314,23 @@ async def test_emfile_on_accept_pauses_and_recovers_without_spinning() -> None:
     client.close()
     server.close()
     await server.wait_closed()
+
+
+async def test_keep_alive_reaches_accepted_connections() -> None:
+    loop = running_loop()
+    accepted = loop.create_future()
+
+    class Mark(Echo):
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            accepted.set_result(transport)
+
+    server = await loop.create_server(Mark, "127.0.0.1", 0, keep_alive=True)
+    client = await _client(server.sockets[0].getsockname()[1])
+    transport = await accepted
+    sock = transport.get_extra_info("socket")
+    assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE)
+    transport.close()
+    client.close()
+    server.close()
+    await server.wait_closed()

@@ -1027,6 +1027,7 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         ssl_handshake_timeout: float | None = None,
         ssl_shutdown_timeout: float | None = None,
         start_serving: bool = True,
+        keep_alive: bool | None = None,
     ) -> Server:
         """Listen on *host*:*port* (or on the bound *sock*); return a :class:`Server`.
 
@@ -1034,7 +1035,8 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         address family (IPv4 and IPv6; IPv6 sockets are ``IPV6_V6ONLY``). A
         sequence of hosts listens on each. *reuse_address* (default True on POSIX)
         sets ``SO_REUSEADDR``; *reuse_port* sets ``SO_REUSEPORT`` so that several
-        processes can share the port. With *start_serving* false, call
+        processes can share the port. *keep_alive* sets ``SO_KEEPALIVE`` (inherited
+        by the accepted connections). With *start_serving* false, call
         :meth:`Server.start_serving` or :meth:`Server.serve_forever` later.
 
         :raises ValueError: for *sock* with *host*/*port*, neither, or a non-stream
@@ -1087,6 +1089,8 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
                         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                     if reuse_port:
                         _set_reuseport(listener)
+                    if keep_alive:
+                        listener.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
                     if af == socket.AF_INET6 and hasattr(socket, "IPPROTO_IPV6"):
                         # Without it the v6 socket would also take the v4 port and
                         # the v4 socket's bind would fail.
