@@ -59,10 +59,14 @@ class Impl:
 
 
 def _import(module: str, why: str) -> ModuleType:
+    """Import *module*; only its absence is "unavailable" (a module that is there
+    but fails to import is an error of the implementation, reported as such)."""
     try:
         return importlib.import_module(module)
-    except ImportError as exc:
-        raise Unavailable(f"{module} is not importable ({exc}); needed for {why}") from None
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+        raise Unavailable(f"{module} is not installed; needed for {why}") from None
 
 
 def _attr(module: ModuleType, name: str, *fallback_modules: str) -> Any:

@@ -4,7 +4,9 @@
     python benchmarks/micro.py --list
 
 Each run prints one JSON object: the figure (``value`` in ``unit``; ``better`` says
-whether higher or lower is better), the count of operations and the time they took.
+whether higher or lower is better), the count of operations and the time they took
+(``seconds``: CPU time of the process, which the rates are computed from;
+``wall_seconds``: wall time of the whole pass).
 Each benchmark checks its own result (every callback ran exactly once, every future
 was resolved with its value, the sums match...) and exits with status 1 if not, so
 a broken loop cannot post a good figure. Each one runs a short warm-up pass on the
@@ -33,7 +35,11 @@ from typing import Any
 
 import _impls
 
-perf_counter = time.perf_counter
+# The figures are computed from the CPU time of this process, not the wall clock:
+# the machine these run on is shared, and time spent descheduled while another
+# process runs says nothing about the loop. Every benchmark is single-threaded, so
+# the process's CPU time is the loop's. (The wall time is reported beside it.)
+cpu_clock = time.process_time
 
 
 class BenchmarkError(Exception):
@@ -61,12 +67,12 @@ def bench_call_soon(impl: _impls.Impl, loop: Any, n: int) -> Result:
     counter = itertools.count()
     callback = counter.__next__  # a C callable, so the figure is the loop's own cost
     call_soon = loop.call_soon
-    start = perf_counter()
+    start = cpu_clock()
     for _ in range(n):
         call_soon(callback)
     call_soon(loop.stop)
     loop.run_forever()
-    seconds = perf_counter() - start
+    seconds = cpu_clock() - start
     ran = next(counter)
     check(ran == n, f"{ran} of {n} callbacks ran")
     return Result(n / seconds, n, seconds)
@@ -81,14 +87,14 @@ def bench_timers(impl: _impls.Impl, loop: Any, n: int) -> Result:
     fired = itertools.count()
     callback = fired.__next__
     call_later = loop.call_later
-    start = perf_counter()
+    start = cpu_clock()
     handles = [call_later(delay, callback) for delay in delays]
     for handle in handles[::2]:
         handle.cancel()
     # Later than every timer above, since they were all scheduled before it.
     loop.call_later(0.01, loop.stop)
     loop.run_forever()
-    seconds = perf_counter() - start
+    seconds = cpu_clock() - start
     ran = next(fired)
     check(
         ran == n - len(handles[::2]),
@@ -110,11 +116,11 @@ def bench_sleep0(impl: _impls.Impl, loop: Any, n: int) -> Result:
         done[k] = per_worker
 
     async def main() -> float:
-        start = perf_counter()
+        start = cpu_clock()
         tasks = [loop.create_task(worker(k)) for k in range(workers)]
         for task in tasks:
             await task
-        return perf_counter() - start
+        return cpu_clock() - start
 
     seconds = loop.run_until_complete(main())
     check(
@@ -131,14 +137,14 @@ def bench_future(impl: _impls.Impl, loop: Any, n: int) -> Result:
     async def main() -> float:
         create_future = loop.create_future
         call_soon = loop.call_soon
-        start = perf_counter()
+        start = cpu_clock()
         for i in range(n):
             fut = create_future()
             call_soon(fut.set_result, i)
             got = await fut
             if got != i:
                 raise BenchmarkError(f"future {i} resolved to {got!r}")
-        return perf_counter() - start
+        return cpu_clock() - start
 
     seconds = loop.run_until_complete(main())
     return Result(n / seconds, n, seconds)
@@ -155,9 +161,9 @@ def bench_gather(impl: _impls.Impl, loop: Any, n: int) -> Result:
         return i
 
     async def main() -> tuple[float, list[int]]:
-        start = perf_counter()
+        start = cpu_clock()
         results = await gather(*[child(i) for i in range(n)])
-        return perf_counter() - start, results
+        return cpu_clock() - start, results
 
     seconds, results = loop.run_until_complete(main())
     check(results == list(range(n)), "gather returned the results out of order or incomplete")
@@ -183,11 +189,11 @@ def bench_queue(impl: _impls.Impl, loop: Any, n: int) -> Result:
                 total += item
             return total
 
-        start = perf_counter()
+        start = cpu_clock()
         prod = loop.create_task(producer())
         total = await loop.create_task(consumer())
         await prod
-        return perf_counter() - start, total
+        return cpu_clock() - start, total
 
     seconds, total = loop.run_until_complete(main())
     check(total == n * (n - 1) // 2, f"consumer summed {total}, expected {n * (n - 1) // 2}")
@@ -216,11 +222,11 @@ def bench_lock(impl: _impls.Impl, loop: Any, n: int) -> Result:
                     state["count"] += 1
                     state["inside"] -= 1
 
-        start = perf_counter()
+        start = cpu_clock()
         tasks = [loop.create_task(worker()) for _ in range(workers)]
         for task in tasks:
             await task
-        return perf_counter() - start, state["count"]
+        return cpu_clock() - start, state["count"]
 
     seconds, count = loop.run_until_complete(main())
     check(
@@ -252,12 +258,12 @@ def bench_event(impl: _impls.Impl, loop: Any, n: int) -> Result:
                 counts[1] += 1
                 pong_event.set()
 
-        start = perf_counter()
+        start = cpu_clock()
         a = loop.create_task(ping())
         b = loop.create_task(pong())
         await a
         await b
-        return perf_counter() - start, counts[0], counts[1]
+        return cpu_clock() - start, counts[0], counts[1]
 
     seconds, pings, pongs = loop.run_until_complete(main())
     check(pings == pongs == n, f"{pings} pings and {pongs} pongs, expected {n} each")
@@ -287,13 +293,13 @@ def bench_mem_task(impl: _impls.Impl, loop: Any, n: int) -> Result:
         tracemalloc.start()
         try:
             base = tracemalloc.get_traced_memory()[0]
-            start = perf_counter()
+            start = cpu_clock()
             for i in range(n):
                 tasks[i] = loop.create_task(waiter())
             while started[0] < n:
                 await sleep(0)
             used = tracemalloc.get_traced_memory()[0] - base
-            seconds = perf_counter() - start
+            seconds = cpu_clock() - start
         finally:
             tracemalloc.stop()
         check(
@@ -383,7 +389,7 @@ def _idle_connections(impl: _impls.Impl, loop: Any, n: int, use_tracemalloc: boo
                 base = tracemalloc.get_traced_memory()[0]
             else:
                 base = _rss_bytes()
-            start = perf_counter()
+            start = cpu_clock()
             child.stdin.write(b"go\n")
             child.stdin.flush()
             await all_connected
@@ -393,7 +399,7 @@ def _idle_connections(impl: _impls.Impl, loop: Any, n: int, use_tracemalloc: boo
                 tracemalloc.stop()
             else:
                 used = _rss_bytes() - base
-            seconds = perf_counter() - start
+            seconds = cpu_clock() - start
             timer = loop.call_later(
                 30, give_up, all_lost, "not all connections were lost within 30 s"
             )
@@ -444,28 +450,26 @@ class Bench:
 
 
 BENCHES: dict[str, Bench] = {
-    "call_soon": Bench(
-        bench_call_soon, 200_000, 1_000_000, "callbacks/s", "higher", "call_soon throughput"
-    ),
+    "call_soon": Bench(bench_call_soon, 200_000, 1_000_000, "callbacks/s", "higher", "call_soon"),
     "timers": Bench(
-        bench_timers, 100_000, 100_000, "timers/s", "higher", "timers: 100k random, cancel half"
+        bench_timers, 100_000, 100_000, "timers/s", "higher", "timers: random delays, cancel half"
     ),
     "sleep0": Bench(
-        bench_sleep0, 100_000, 500_000, "switches/s", "higher", "task switches (sleep(0))"
+        bench_sleep0, 100_000, 500_000, "switches/s", "higher", "task switches, sleep(0)"
     ),
     "future": Bench(
-        bench_future, 100_000, 300_000, "round trips/s", "higher", "future create/resolve/await"
+        bench_future, 50_000, 300_000, "round trips/s", "higher", "future create/resolve/await"
     ),
-    "gather": Bench(bench_gather, 100_000, 100_000, "tasks/s", "higher", "gather of 100k tasks"),
+    "gather": Bench(bench_gather, 30_000, 100_000, "tasks/s", "higher", "gather of N tasks"),
     "queue": Bench(bench_queue, 100_000, 300_000, "items/s", "higher", "queue producer/consumer"),
     "lock": Bench(
-        bench_lock, 50_000, 200_000, "acquisitions/s", "higher", "lock hand-off (10 tasks)"
+        bench_lock, 30_000, 200_000, "acquisitions/s", "higher", "lock hand-off, 10 tasks"
     ),
     "event": Bench(
-        bench_event, 50_000, 200_000, "round trips/s", "higher", "event set/wait ping-pong"
+        bench_event, 30_000, 200_000, "round trips/s", "higher", "event set/wait ping-pong"
     ),
     "mem_task": Bench(
-        bench_mem_task, 20_000, 100_000, "bytes/task", "lower", "memory per suspended task"
+        bench_mem_task, 10_000, 100_000, "bytes/task", "lower", "memory per suspended task"
     ),
     "mem_conn": Bench(
         bench_mem_conn, 1000, 1000, "bytes/conn", "lower", "memory per idle connection (traced)"
@@ -491,7 +495,9 @@ def run(impl_name: str, bench_name: str, quick: bool, n: int | None) -> dict[str
         if bench.warmup:
             bench.func(impl, loop, max(count // 10, 10))
         gc.collect()
+        wall_start = time.perf_counter()
         result = bench.func(impl, loop, count)
+        wall = time.perf_counter() - wall_start
     finally:
         loop.close()
     return {
@@ -503,6 +509,8 @@ def run(impl_name: str, bench_name: str, quick: bool, n: int | None) -> dict[str
         "better": bench.better,
         "n": result.n,
         "seconds": round(result.seconds, 6),
+        "clock": "process_time",
+        "wall_seconds": round(wall, 6),
     }
 
 

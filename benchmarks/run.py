@@ -168,6 +168,16 @@ def stop(proc: subprocess.Popen[str]) -> str:
     return err or ""
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of process *pid* so far (Linux /proc), or None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    # After the command name: state is field 3, utime and stime are fields 14 and 15.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def measure_echo(
     row: EchoRow, impl: str, duration: float, warmup: float, client_tls: bool
 ) -> Measurement:
@@ -202,6 +212,7 @@ def measure_echo(
         ]
         if row.tls:
             client_cmd += ["--tls", "--cafile", info["cafile"]]
+        cpu_before = cpu_seconds(proc.pid)
         try:
             client = subprocess.run(
                 client_cmd, capture_output=True, text=True, timeout=duration + warmup + 60
@@ -215,8 +226,13 @@ def measure_echo(
                 reason=f"echo_client failed (exit {client.returncode}): {tail(client.stderr)}"
                 + (f"; server said: {tail(server_err, 5)}" if server_err.strip() else ""),
             )
+        cpu_after = cpu_seconds(proc.pid)
         data = json.loads(client.stdout)
         data["loop"] = info["loop"]
+        if cpu_before is not None and cpu_after is not None and data["requests_total"]:
+            # Server CPU per round trip over the whole client run (warm-up included):
+            # unlike requests/s, hardly moved by other load on a shared machine.
+            data["server_cpu_us"] = (cpu_after - cpu_before) * 1e6 / data["requests_total"]
         if proc.poll() is not None:
             return Measurement(
                 STATUS_ERROR, reason=f"server exited during the run: {tail(stop(proc))}"
@@ -310,8 +326,8 @@ def fmt_cell(cell: Cell, notes: list[str], label: str) -> str:
     return text
 
 
-def ratio(a: Cell, b: Cell) -> str:
-    x, y = a.median(), b.median()
+def ratio(a: Cell, b: Cell, key: str = "value") -> str:
+    x, y = a.median(key), b.median(key)
     if x is None or y is None or y == 0:
         return "n/a"
     return f"{x / y:.2f}×"
@@ -378,12 +394,12 @@ def render(
         if ok and has["ours"]
     ]
 
-    def ratio_cells(key: str) -> list[str]:
+    def ratio_cells(key: str, figure: str = "value") -> list[str]:
         cells = []
         if "ours/asyncio" in ratio_heads:
-            cells.append(ratio(results[key]["ours"], results[key]["asyncio"]))
+            cells.append(ratio(results[key]["ours"], results[key]["asyncio"], figure))
         if "ours/uvloop" in ratio_heads:
-            cells.append(ratio(results[key]["ours"], results[key]["uvloop"]))
+            cells.append(ratio(results[key]["ours"], results[key]["uvloop"], figure))
         return cells
 
     echo_rows = [r for r in rows if isinstance(r, EchoRow)]
@@ -422,18 +438,37 @@ def render(
                         f"{fmt_number(cell.median('p99_us'))} µs"
                     )
             out.append(f"| {row.key} | " + " | ".join(cells) + " |")
+        out += [
+            "",
+            "Server CPU time per round trip (µs, lower is better; user + system time of the "
+            "server process over the whole client run, divided by the round trips completed; "
+            "little affected by other load on the machine, unlike requests/s):",
+            "",
+            "| mode, message, connections | " + " | ".join(order + ratio_heads) + " |",
+            "|---|" + "---:|" * (len(order) + len(ratio_heads)),
+        ]
+        for row in echo_rows:
+            cells = [fmt_number(results[row.key][i].median("server_cpu_us")) for i in order]
+            out.append(
+                f"| {row.key} | " + " | ".join(cells + ratio_cells(row.key, "server_cpu_us")) + " |"
+            )
         out.append("")
     if micro_rows:
         out += [
             "## Micro-benchmarks of the core",
             "",
-            "| benchmark | unit | better | " + " | ".join(order + ratio_heads) + " |",
-            "|---|---|---|" + "---:|" * (len(order) + len(ratio_heads)),
+            "Rates are per second of the benchmark process's CPU time (so that other load on a "
+            "shared machine does not count); memory rows are bytes per object.",
+            "",
+            "| benchmark | N | unit | better | " + " | ".join(order + ratio_heads) + " |",
+            "|---|---:|---|---|" + "---:|" * (len(order) + len(ratio_heads)),
         ]
         for row in micro_rows:
             cells = [fmt_cell(results[row.key][i], notes, f"{row.bench} on {i}") for i in order]
+            counts = {d["n"] for i in order for d in results[row.key][i].ok}
+            count = f"{counts.pop():,}" if len(counts) == 1 else "-"
             out.append(
-                f"| {row.title} | {row.unit} | {row.better} | "
+                f"| {row.title} | {count} | {row.unit} | {row.better} | "
                 + " | ".join(cells + ratio_cells(row.key))
                 + " |"
             )
@@ -495,6 +530,8 @@ def draw_chart(
                     xytext=(0, 2),
                     textcoords="offset points",
                 )
+        top = max((results[r.key][i].median() or 0) for r in panel_rows for i in order)
+        ax.set_ylim(0, (top or 1) * 1.15)  # room for the labels above the bars
         ax.set_xticks(range(len(panel_rows)), [f"{r.size // KIB} KiB" for r in panel_rows])
         ax.set_title(f"{mode}{' + TLS' if tls else ''}, {conns} connections", fontsize=10)
         ax.set_ylabel("requests/s")
@@ -554,7 +591,7 @@ def main() -> None:
     parser.add_argument("--only", choices=("echo", "micro"), help="run only one group")
     parser.add_argument("--rounds", type=int, help="rounds per row (default 3)")
     parser.add_argument(
-        "--duration", type=float, help="measured seconds per echo run (default 1.5 quick, 4 full)"
+        "--duration", type=float, help="measured seconds per echo run (default 1 quick, 4 full)"
     )
     parser.add_argument(
         "--warmup", type=float, help="warm-up seconds per echo run (default 0.5 quick, 1 full)"
@@ -571,7 +608,7 @@ def main() -> None:
     rounds = args.rounds if args.rounds is not None else 3
     if rounds < 1:
         parser.error(f"--rounds must be at least 1, got {rounds}")
-    duration = args.duration if args.duration is not None else (1.5 if args.quick else 4.0)
+    duration = args.duration if args.duration is not None else (1.0 if args.quick else 4.0)
     warmup = args.warmup if args.warmup is not None else (0.5 if args.quick else 1.0)
     if not 0 < duration <= 600 or not 0 <= warmup <= 60:
         parser.error(
