@@ -186,3 +186,26 @@ def test_coroutine_methods_need_a_running_loop() -> None:
     coro = lock.acquire()
     with pytest.raises(RuntimeError, match="no running event loop"):
         coro.send(None)
+
+
+@pytest.mark.parametrize("name", ["Lock", "Event", "Semaphore", "Queue"])
+def test_primitive_moves_on_once_its_loop_is_closed(name: str) -> None:
+    primitive = getattr(loopsync, name)()
+
+    async def use() -> None:
+        if name == "Lock":
+            async with primitive:
+                pass
+        elif name == "Event":
+            primitive.set()
+            await primitive.wait()
+        elif name == "Semaphore":
+            async with primitive:
+                pass
+        else:
+            await primitive.put(1)
+            await primitive.get()
+
+    # Two successive run() calls: each closes its loop, the module-level object stays usable.
+    loopcore.run(use())
+    loopcore.run(use())

@@ -100,7 +100,9 @@ class _LoopBound:
             to another loop.
         """
         running = get_running_loop()
-        if self._loop is None:
+        if self._loop is None or self._loop.is_closed():
+            # A closed loop can never wake a waiter again, so a primitive it left
+            # behind (a module-level lock used by successive run() calls) moves on.
             self._loop = running
         elif self._loop is not running:
             raise self._mismatch(running)
@@ -112,7 +114,7 @@ class _LoopBound:
         They may be called with no loop running (3.4 code prepares its objects before
         ``run_until_complete``), and they never bind: only waiting needs a loop.
         """
-        if self._loop is not None:
+        if self._loop is not None and not self._loop.is_closed():
             running = _running_loop_or_none()
             if running is not None and running is not self._loop:
                 raise self._mismatch(running)
