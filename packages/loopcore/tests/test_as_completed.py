@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import loopcore
 import pytest
+
+import loopcore
 
 # Timers run on the virtual clock: delays are exact and cost no real time.
 pytestmark = pytest.mark.loopcore(clock="virtual")

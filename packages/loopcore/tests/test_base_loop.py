@@ -13,8 +13,9 @@ import sys
 import threading
 import time
 
-import loopcore
 import pytest
+
+import loopcore
 from loopcore import events
 from loopcore.base_loop import BaseEventLoop
 

@@ -10,6 +10,7 @@ import sys
 import threading
 
 import pytest
+
 from loopcore.base_loop import BaseEventLoop
 
 

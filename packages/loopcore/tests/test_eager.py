@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import contextvars
 
-import loopcore
 import pytest
+
+import loopcore
 from loopcore import policies
 
 # Timers run on the virtual clock: delays are exact and cost no real time.

@@ -5,8 +5,9 @@ from __future__ import annotations
 import concurrent.futures
 import threading
 
-import loopcore
 import pytest
+
+import loopcore
 from loopcore.base_loop import BaseEventLoop
 
 

@@ -7,8 +7,9 @@ import contextvars
 import gc
 import threading
 
-import loopcore
 import pytest
+
+import loopcore
 from loopcore import CancelledError, InvalidStateError
 from loopcore.futures import State, isfuture
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import gc
 
-import loopcore
 import pytest
+
+import loopcore
 from loopcore import CancelledError, policies
 
 # Timers run on the virtual clock: delays are exact and cost no real time.

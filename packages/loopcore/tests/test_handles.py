@@ -7,6 +7,7 @@ import gc
 import weakref
 
 import pytest
+
 from loopcore import Handle, TimerHandle
 from loopcore.base_loop import BaseEventLoop
 

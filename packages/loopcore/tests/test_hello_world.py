@@ -7,8 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import loopcore
 import pytest
+
+import loopcore
 from loopcore import policies
 from loopcore.base_loop import BaseEventLoop
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import gc
 import json
 
-import loopcore
 import pytest
+
+import loopcore
 from loopcore import introspect
 from loopcore.taskgroups import TaskGroup
 from loopcore.timeouts import timeout

@@ -11,8 +11,9 @@ import sys
 import tempfile
 import threading
 
-import loopcore
 import pytest
+
+import loopcore
 from loopcore import monitor
 from loopcore.__main__ import main
 from loopcore.base_loop import BaseEventLoop

@@ -10,8 +10,9 @@ import textwrap
 import threading
 from pathlib import Path
 
-import loopcore
 import pytest
+
+import loopcore
 from loopcore import events, policies
 from loopcore.base_loop import BaseEventLoop
 

@@ -7,8 +7,9 @@ import os
 import signal
 import threading
 
-import loopcore
 import pytest
+
+import loopcore
 from loopcore import events, policies
 from loopcore.base_loop import BaseEventLoop
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import socket
 import threading
 
-import loopcore
 import pytest
+
+import loopcore
 from loopcore.base_loop import BaseEventLoop
 from loopcore.testing import Shuffler, VirtualClock, get_shuffler
 

@@ -7,6 +7,7 @@ import signal
 import threading
 
 import pytest
+
 from loopcore.base_loop import BaseEventLoop
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGUSR1"), reason="POSIX signals")

@@ -3,8 +3,9 @@ that is cancelled with the sleeping task."""
 
 from __future__ import annotations
 
-import loopcore
 import pytest
+
+import loopcore
 from loopcore import CancelledError, policies
 
 # Timers run on the virtual clock: delays are exact and cost no real time.

@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Coroutine
 
-import loopcore
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import loopcore
 from loopcore import CancelledError
 
 # Small and derandomized, so every run checks the same examples; many random ones

@@ -6,8 +6,9 @@ import contextvars
 import gc
 import io
 
-import loopcore
 import pytest
+
+import loopcore
 from loopcore import CancelledError
 
 

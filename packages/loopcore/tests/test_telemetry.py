@@ -7,8 +7,9 @@ import logging
 import threading
 import time
 
-import loopcore
 import pytest
+
+import loopcore
 from loopcore import telemetry
 from loopcore.base_loop import BaseEventLoop
 

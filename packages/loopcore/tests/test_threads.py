@@ -6,8 +6,9 @@ import concurrent.futures
 import contextvars
 import threading
 
-import loopcore
 import pytest
+
+import loopcore
 from loopcore import CancelledError
 
 request_id = contextvars.ContextVar("request_id", default="unset")

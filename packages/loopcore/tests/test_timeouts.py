@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 
-import loopcore
 import pytest
+
+import loopcore
 from loopcore import CancelledError
 from loopcore.testing import get_clock
 

@@ -6,8 +6,9 @@ import math
 import socket
 import threading
 
-import loopcore
 import pytest
+
+import loopcore
 from loopcore.base_loop import BaseEventLoop
 from loopcore.testing import VirtualClock, get_clock, get_shuffler, virtual_clock_loop
 

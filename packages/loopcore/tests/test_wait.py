@@ -3,8 +3,9 @@ accepted as in the 3.4 docs."""
 
 from __future__ import annotations
 
-import loopcore
 import pytest
+
+import loopcore
 from loopcore import CancelledError
 
 # Timers run on the virtual clock: delays are exact and cost no real time.

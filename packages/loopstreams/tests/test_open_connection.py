@@ -9,6 +9,8 @@ import ssl
 
 import pytest
 from conftest import TLS
+from stream_helpers import close_quietly, serving
+
 from loopcore import coroutine, get_running_loop, policies
 from loopstreams import (
     StreamReader,
@@ -16,7 +18,6 @@ from loopstreams import (
     open_connection,
     open_unix_connection,
 )
-from stream_helpers import close_quietly, serving
 
 
 async def echo_lines(reader: StreamReader, writer: StreamWriter) -> None:

@@ -8,6 +8,7 @@ same rules over real sockets are in test_open_connection.py.
 from __future__ import annotations
 
 import pytest
+
 from loopcore import coroutine
 from loopstreams import IncompleteReadError, LimitOverrunError, StreamReader
 from looptransports.transports import ReadTransport

@@ -16,6 +16,7 @@ from typing import TypeVar
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from loopcore import Future, get_running_loop, policies
 from loopstreams import IncompleteReadError, StreamReader
 from looptransports.transports import ReadTransport

@@ -8,6 +8,8 @@ import os
 
 import pytest
 from conftest import TLS
+from stream_helpers import close_quietly, turns, until
+
 from loopcore import Task, coroutine, get_running_loop, policies
 from loopstreams import (
     StreamReader,
@@ -18,7 +20,6 @@ from loopstreams import (
     start_server,
     start_unix_server,
 )
-from stream_helpers import close_quietly, turns, until
 
 
 def port_of(server: object) -> tuple[str, int]:

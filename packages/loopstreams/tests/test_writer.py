@@ -11,9 +11,10 @@ import socket
 import struct
 
 import pytest
+from stream_helpers import close_quietly, serving, turns, until
+
 from loopcore import coroutine, get_running_loop
 from loopstreams import StreamReader, StreamWriter, open_connection
-from stream_helpers import close_quietly, serving, turns, until
 
 HIGH = 64 * 1024
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Coroutine, Generator
 
+import pytest
+
 import loopcore
 import loopsync
-import pytest
 
 
 def spawn(

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 
-import loopcore
-import loopsync
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
+import loopcore
+import loopsync
 
 DRAIN_ITERATIONS = 1000
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Coroutine
 
+import pytest
+
 import loopcore
 import loopsync
-import pytest
 
 
 def spawn(coro: Coroutine[object, object, object]) -> loopcore.Task[object]:

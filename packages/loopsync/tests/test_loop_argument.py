@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
 
+import pytest
+
 import loopcore
 import loopsync
-import pytest
 
 Factory = Callable[..., object]
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import queue
 from collections.abc import Coroutine
 
+import pytest
+
 import loopcore
 import loopsync
-import pytest
 
 
 def spawn(coro: Coroutine[object, object, object]) -> loopcore.Task[object]:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-import loopcore
 import pytest
+
+import loopcore
 from looptransports import BaseTransport, Protocol, SelectorEventLoop
 
 

@@ -7,11 +7,12 @@ import socket
 from collections.abc import Iterator
 from typing import Any
 
-import loopcore
 import pytest
+from lt_support import running_loop
+
+import loopcore
 from looptransports import Protocol
 from looptransports.selector_loop import _interleave_addrinfos
-from lt_support import running_loop
 
 V4 = socket.AF_INET
 STREAM = socket.SOCK_STREAM

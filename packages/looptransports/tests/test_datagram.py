@@ -7,10 +7,11 @@ import socket
 from pathlib import Path
 from typing import Any
 
-import loopcore
 import pytest
-from looptransports import DatagramProtocol, DatagramTransport
 from lt_support import running_loop
+
+import loopcore
+from looptransports import DatagramProtocol, DatagramTransport
 
 
 class Echo(DatagramProtocol):

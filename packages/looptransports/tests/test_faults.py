@@ -9,11 +9,12 @@ import socket
 import struct
 from typing import Any
 
-import loopcore
 import pytest
+from lt_support import Recorder, read_until_eof, running_loop
+
+import loopcore
 from looptransports import SelectorEventLoop
 from looptransports._sockets import SocketTransport
-from lt_support import Recorder, read_until_eof, running_loop
 
 
 async def _tcp_to_raw() -> tuple[Any, Recorder, socket.socket]:

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from looptransports import transports
 from lt_support import Recorder, accepted_pair, running_loop
+
+from looptransports import transports
 
 
 async def _fill(transport: Any) -> int:

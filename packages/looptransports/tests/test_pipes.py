@@ -7,8 +7,9 @@ import os
 import socket
 import sys
 
-import loopcore
 import pytest
+
+import loopcore
 from looptransports.pipes import ReadPipeTransport, WritePipeTransport
 from looptransports.protocols import Protocol
 

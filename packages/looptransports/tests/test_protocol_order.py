@@ -8,9 +8,10 @@ from __future__ import annotations
 import socket
 from typing import Any
 
+from lt_support import Recorder, accepted_pair, read_until_eof, running_loop, tcp_pair
+
 import looptransports
 from looptransports import BaseTransport
-from lt_support import Recorder, accepted_pair, read_until_eof, running_loop, tcp_pair
 
 
 async def test_clean_eof_gives_connection_lost_none_once() -> None:

@@ -10,10 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import loopcore
 import pytest
-from loopcore import SendfileNotAvailableError
 from lt_support import Recorder, accepted_pair, read_until_eof, running_loop
+
+import loopcore
+from loopcore import SendfileNotAvailableError
 
 DATA = bytes(range(256)) * 4096  # 1 MiB
 

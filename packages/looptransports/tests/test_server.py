@@ -9,10 +9,11 @@ import resource
 import socket
 from typing import Any
 
-import loopcore
 import pytest
-from looptransports import Protocol, Server
 from lt_support import HAS_IPV6, Recorder, read_until_eof, requires_ipv6, running_loop
+
+import loopcore
+from looptransports import Protocol, Server
 
 
 class Echo(Protocol):

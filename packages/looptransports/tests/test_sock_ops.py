@@ -5,9 +5,10 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 
-import loopcore
 import pytest
 from lt_support import HAS_IPV6, running_loop
+
+import loopcore
 
 
 @pytest.fixture

@@ -10,9 +10,10 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
+
 import loopcore
 import looptransports.subprocess as lt_subprocess
-import pytest
 from looptransports import SelectorEventLoop, SubprocessProtocol
 from looptransports.subprocess import ProcessTransport
 

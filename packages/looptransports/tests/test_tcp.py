@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import socket
 
-import loopcore
-import looptransports
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from looptransports import Protocol, SelectorEventLoop, Transport
 from lt_support import requires_ipv6
+
+import loopcore
+import looptransports
+from looptransports import Protocol, SelectorEventLoop, Transport
 
 
 class EchoServerProtocol(Protocol):

@@ -10,10 +10,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import loopcore
 import pytest
-from looptransports import Protocol
 from lt_support import Recorder, running_loop
+
+import loopcore
+from looptransports import Protocol
 
 
 class EchoServerProtocol(Protocol):
