@@ -795,3 +795,23 @@ async def test_tls_set_protocol_sends_the_following_callbacks_to_the_new_protoco
     assert await successor.lost is None
     assert not proto.lost.done()
     await server_proto.lost
+
+
+async def test_tls_server_with_a_client_side_context_fails_each_handshake_cleanly(
+    client_ctx: ssl.SSLContext,
+) -> None:
+    loop = running_loop()
+    reports = expect_server_handshake_reports(loop)
+    accepting = Accepting()
+    # A PROTOCOL_TLS_CLIENT context cannot play the server: wrap_bio refuses it
+    # (an SSLError), and the connection is closed.
+    server = await loop.create_server(accepting, "127.0.0.1", 0, ssl=client_ctx)
+    port = server.sockets[0].getsockname()[1]
+    with pytest.raises((ConnectionError, ssl.SSLError)):
+        await loop.create_connection(
+            Peer, "127.0.0.1", port, ssl=client_ctx, server_hostname="localhost"
+        )
+    server.close()
+    await server.wait_closed()
+    assert all(p.events == [] for p in accepting.protocols)
+    assert all("PROTOCOL_TLS_CLIENT" in str(c["exception"]) for c in reports), reports
