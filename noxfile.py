@@ -132,7 +132,8 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=DEFAULT_PYTHON)
 def typecheck(session: nox.Session) -> None:
     """mypy --strict over every package's source."""
-    session.install("mypy>=1.10")
+    # pytest: loopcore.testing.pytest_plugin is type-checked against it.
+    session.install("mypy>=1.10", "pytest>=8")
     _install_all(session)
     session.run(
         "mypy",
