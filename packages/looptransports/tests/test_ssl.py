@@ -10,9 +10,10 @@ import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import loopcore
 import pytest
 import trustme
+
+import loopcore
 from looptransports import BufferedProtocol, Protocol, SelectorEventLoop
 from looptransports._ssl import _TRANSITIONS, SSLProtocol, State
 
@@ -815,3 +816,45 @@ async def test_tls_server_with_a_client_side_context_fails_each_handshake_cleanl
     await server.wait_closed()
     assert all(p.events == [] for p in accepting.protocols)
     assert all("PROTOCOL_TLS_CLIENT" in str(c["exception"]) for c in reports), reports
+
+
+async def test_tls_garbage_after_the_handshake_ends_in_connection_lost_with_an_ssl_error(
+    server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext
+) -> None:
+    transport, proto, server_proto = await tls_pair(server_ctx, client_ctx)
+    # Bytes written to the raw socket, behind the server's TLS layer: not a record.
+    raw = server_proto.transport.get_extra_info("socket")
+    raw.send(b"\x17\x03\x03\x00\x20" + b"not encrypted at all, not by far")
+    exc = await proto.lost
+    assert isinstance(exc, ssl.SSLError)
+    assert transport.is_closing()
+    server_proto.transport.abort()
+    await server_proto.lost
+
+
+def _has_ipv6() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
+            sock.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _has_ipv6(), reason="IPv6 loopback (::1) is not available")
+async def test_tls_echo_over_ipv6_loopback(ca: trustme.CA, client_ctx: ssl.SSLContext) -> None:
+    loop = running_loop()
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("::1").configure_cert(server_ctx)
+    accepting = Accepting(Echo)
+    server = await loop.create_server(accepting, "::1", 0, ssl=server_ctx)
+    port = server.sockets[0].getsockname()[1]
+    transport, proto = await loop.create_connection(Peer, "::1", port, ssl=client_ctx)
+    server.close()
+    assert transport.get_extra_info("peername")[0] == "::1"
+    transport.write(b"six")
+    assert await proto.wait_data(3) == b"six"
+    transport.close()
+    assert await proto.lost is None
+    assert await (await accepting.first).lost is None
+    await server.wait_closed()
