@@ -11,7 +11,7 @@ import pytest
 
 import loopcore
 from looptransports.pipes import ReadPipeTransport, WritePipeTransport
-from looptransports.protocols import Protocol
+from looptransports.protocols import BufferedProtocol, Protocol
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX pipes")
 
@@ -157,6 +157,40 @@ async def test_read_pipe_pause_reading_holds_data_until_resume_reading() -> None
         w.close()
     await proto.lost
     await witness.lost
+
+
+async def test_read_pipe_reads_straight_into_a_buffered_protocols_buffer() -> None:
+    loop = loopcore.get_running_loop()
+
+    class Buffered(BufferedProtocol):
+        def __init__(self) -> None:
+            self.buf = bytearray(7)
+            self.received = bytearray()
+            self.sizes: list[int] = []
+            self.events: list[str] = []
+            self.lost = loop.create_future()
+
+        def get_buffer(self, sizehint: int) -> bytearray:
+            return self.buf
+
+        def buffer_updated(self, nbytes: int) -> None:
+            self.sizes.append(nbytes)
+            self.received += self.buf[:nbytes]
+
+        def eof_received(self) -> None:
+            self.events.append("eof")
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self.lost.set_result(exc)
+
+    rfile, wfile = _pipe_files()
+    transport, proto = await loop.connect_read_pipe(Buffered, rfile)
+    wfile.write(b"zero-copy reading through a pipe")
+    wfile.close()
+    assert await proto.lost is None
+    assert bytes(proto.received) == b"zero-copy reading through a pipe"
+    assert max(proto.sizes) <= 7
+    assert proto.events == ["eof"]
 
 
 async def test_read_pipe_close_stops_reading_and_calls_connection_lost_none() -> None:

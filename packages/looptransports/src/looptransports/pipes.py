@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from loopcore.base_loop import BaseEventLoop
 
-from .protocols import BaseProtocol
+from .protocols import BaseProtocol, BufferedProtocol
 from .transports import ReadTransport, _FlowControlMixin
 
 if TYPE_CHECKING:
@@ -114,7 +114,9 @@ class ReadPipeTransport(ReadTransport):
     """The read end of a pipe, as made by ``loop.connect_read_pipe``.
 
     Calls ``protocol.connection_made(self)`` on the next loop iteration, then
-    ``data_received(data)`` for each chunk, ``eof_received()`` when the writer
+    ``data_received(data)`` for each chunk (or, for a
+    :class:`~looptransports.BufferedProtocol`, ``get_buffer``/``buffer_updated``
+    with the data read straight into its buffer), ``eof_received()`` when the writer
     closes (its return value is ignored: a pipe has nothing to keep half-open), and
     ``connection_lost(exc)`` last. ``get_extra_info('pipe')`` is the pipe object.
     Not thread-safe.
@@ -178,6 +180,9 @@ class ReadPipeTransport(ReadTransport):
     def _read_ready(self) -> None:
         if self._state is not _OPEN or self._paused:
             return
+        if isinstance(self._protocol, BufferedProtocol):
+            self._read_into_buffer(self._protocol)
+            return
         try:
             data = os.read(self._fileno, _MAX_READ)
         except (BlockingIOError, InterruptedError):
@@ -193,6 +198,37 @@ class ReadPipeTransport(ReadTransport):
             except BaseException as exc:
                 self._fatal_error(exc, "protocol.data_received() failed")
             return
+        self._read_eof()
+
+    def _read_into_buffer(self, protocol: BufferedProtocol) -> None:
+        """Read straight into the protocol's buffer (zero-copy, as for sockets)."""
+        try:
+            buf = protocol.get_buffer(-1)
+            if not len(buf):
+                raise RuntimeError("get_buffer() returned an empty buffer")
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "protocol.get_buffer() failed")
+            return
+        try:
+            nbytes = os.readv(self._fileno, [buf])
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            self._fatal_error(exc, "Fatal read error on pipe transport")
+            return
+        if not nbytes:
+            self._read_eof()
+            return
+        try:
+            protocol.buffer_updated(nbytes)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "protocol.buffer_updated() failed")
+
+    def _read_eof(self) -> None:
         # End of file: every writer closed its end.
         self._loop._remove_reader(self._fileno)
         self._set_state(_CLOSED)
