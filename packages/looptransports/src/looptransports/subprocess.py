@@ -693,7 +693,11 @@ class SubprocessMixin(BaseEventLoop):
         return transport
 
     def close(self) -> None:
-        """Close the loop; children still running are killed and reaped first."""
+        """Close the loop (as ``BaseEventLoop.close``), then kill and reap the children
+        still running, each with a :class:`ResourceWarning`.
+
+        :raises RuntimeError: if the loop is running (the children are left alone).
+        """
         super().close()
         watches = getattr(self, "_child_watches", None)
         if not watches:
