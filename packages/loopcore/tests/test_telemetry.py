@@ -89,23 +89,59 @@ def _blocker(seconds):
     time.sleep(seconds)  # the fault: a callback that holds the loop
 
 
+class _SetOnRecord(logging.Handler):
+    """Sets an event when the stall detector logs, so that the blocking callback can
+    hold the loop exactly until the stall has been seen (no guessing of durations)."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = threading.Event()
+
+    def emit(self, record):
+        self.seen.set()
+
+
+def _hold_until(event, extra=0.0):
+    # The fault: a callback that holds the loop until the detector has reported it.
+    assert event.wait(30), "the stall detector never reported the stall"
+    if extra:
+        time.sleep(extra)
+
+
+def _with_stall_handler(fn):
+    # On the root logger, after caplog's handler: the event is set only once caplog
+    # has the record too.
+    handler = _SetOnRecord()
+    handler.addFilter(lambda record: record.name == "loopcore.stall")
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        fn(handler.seen)
+    finally:
+        root.removeHandler(handler)
+
+
 def test_stall_detector_logs_the_stack_captured_during_the_stall(caplog):
     loop = BaseEventLoop()
     try:
         loop.set_telemetry(stall_threshold=0.05)
-        with caplog.at_level(logging.WARNING, logger="loopcore.stall"):
-            loop.call_soon(_blocker, 0.5)
-            loop.call_soon(loop.stop)
-            loop.run_forever()
+
+        def run(seen):
+            with caplog.at_level(logging.WARNING, logger="loopcore.stall"):
+                loop.call_soon(_hold_until, seen)
+                loop.call_soon(loop.stop)
+                loop.run_forever()
+
+        _with_stall_handler(run)
         [record] = [r for r in caplog.records if r.name == "loopcore.stall"]
         message = record.getMessage()
-        assert "stalled" in message and "_blocker" in message
+        assert "stalled" in message and "_hold_until" in message
         # The stack shows the blocking frame: it was taken while the loop was stuck
-        # inside it, not afterwards.
-        assert "time.sleep(seconds)" in message
+        # inside it (afterwards that frame no longer exists).
+        assert "event.wait(30)" in message
         [stall] = loop.get_telemetry()["stalls"]
         assert stall["stalled_for"] >= 0.05
-        assert any("in _blocker" in line for line in stall["stack"])
+        assert any("in _hold_until" in line for line in stall["stack"])
     finally:
         loop.close()
 
@@ -113,13 +149,18 @@ def test_stall_detector_logs_the_stack_captured_during_the_stall(caplog):
 def test_a_stall_is_reported_once_and_short_callbacks_not_at_all(caplog):
     loop = BaseEventLoop()
     try:
-        loop.set_telemetry(stall_threshold=0.1)
-        with caplog.at_level(logging.WARNING, logger="loopcore.stall"):
-            for _ in range(50):
-                loop.call_soon(int)
-            loop.call_soon(_blocker, 0.6)
-            loop.call_soon(loop.stop)
-            loop.run_forever()
+        loop.set_telemetry(stall_threshold=0.05)
+
+        def run(seen):
+            with caplog.at_level(logging.WARNING, logger="loopcore.stall"):
+                for _ in range(50):
+                    loop.call_soon(int)
+                # Keep holding for several more detector rounds after the report.
+                loop.call_soon(_hold_until, seen, 0.2)
+                loop.call_soon(loop.stop)
+                loop.run_forever()
+
+        _with_stall_handler(run)
         assert len([r for r in caplog.records if r.name == "loopcore.stall"]) == 1
     finally:
         loop.close()
