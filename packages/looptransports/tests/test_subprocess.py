@@ -503,3 +503,17 @@ async def test_cancelling_subprocess_exec_during_start_up_kills_and_reaps_the_ch
     assert transport.get_returncode() == -signal.SIGKILL
     assert transport.get_pid() not in live_children()
     assert_reaped(transport.get_pid())
+
+
+async def test_stdin_data_the_child_never_read_ends_in_pipe_connection_lost_broken_pipe() -> None:
+    loop = running_loop()
+    transport, proto = await loop.subprocess_exec(Child, PY, "-c", "import os; os.close(0)")
+    stdin = transport.get_pipe_transport(0)
+    stdin.set_write_buffer_limits(high=16 * 1024 * 1024)
+    stdin.write(b"unread" * 200_000)  # more than the pipe holds: some stays buffered
+    assert await proto.lost is None
+    assert isinstance(proto.pipes_lost[0], BrokenPipeError)
+    assert proto.pipes_lost[1] is None and proto.pipes_lost[2] is None
+    assert transport.get_returncode() == 0
+    proto.assert_rules()
+    transport.close()
