@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import array
 import hashlib
 import os
 import socket
@@ -226,6 +227,11 @@ async def test_tls_echo_over_tcp_round_trips_and_closes_cleanly(
     transport.write(b"hello ")
     transport.writelines([b"over ", memoryview(b"TLS")])
     assert await proto.wait_data(14) == b"hello over TLS"
+    # A memoryview of 4-byte items is written byte for byte.
+    words = memoryview(array.array("i", [1, 2, 3]))
+    transport.write(words)
+    assert transport.get_write_buffer_size() >= 0  # sizes are counted in bytes
+    assert await proto.wait_data(14 + 12) == b"hello over TLS" + words.tobytes()
     transport.close()
     assert transport.is_closing()
     assert await proto.lost is None

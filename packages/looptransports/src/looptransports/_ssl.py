@@ -728,11 +728,18 @@ class SSLProtocol(Protocol):
         return self._state is _WRAPPED or self._state is _DO_HANDSHAKE
 
     def _write_appdata(self, chunks: Iterable[BytesLike]) -> None:
+        backlog = self._write_backlog
         for data in chunks:
-            self._write_backlog.append(data)
+            if isinstance(data, memoryview):
+                data = data.cast("B")  # count bytes, not items of another format
+            backlog.append(data)
             self._write_backlog_size += len(data)
         if self._state is _WRAPPED:
             self._do_write()
+        # What is still waiting must not change if the caller reuses its buffer.
+        for i, data in enumerate(backlog):
+            if not isinstance(data, bytes):
+                backlog[i] = bytes(data)
 
     def _do_write(self) -> None:
         """Encrypt the backlog into the outgoing BIO and hand the result to the transport."""
