@@ -26,7 +26,7 @@ def _table(rows: list[list[str]], headers: list[str]) -> list[str]:
         for i, cell in enumerate(row):
             widths[i] = max(widths[i], len(cell))
     line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
-    out = [line, "  ".join("-" * w for w in widths)]
+    out = [line.rstrip(), "  ".join("-" * w for w in widths)]
     out += [
         "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
     ]

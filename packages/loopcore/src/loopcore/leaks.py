@@ -22,6 +22,7 @@ from __future__ import annotations
 import gc
 import inspect
 import logging
+import os
 import traceback
 from typing import TYPE_CHECKING
 
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 __all__ = ["find_leaks", "format_leaks", "report_leaks"]
 
 logger = logging.getLogger("loopcore.leaks")
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 def _origin_of_summary(summary: object) -> list[dict[str, object]] | None:
@@ -98,6 +101,13 @@ _TITLES = {
 }
 
 
+def _user_frames(created: list[dict[str, object]]) -> list[dict[str, object]]:
+    """The last frames outside loopcore's own code (the task machinery says nothing
+    about who leaked what), or the last frame if all are loopcore's."""
+    outside = [f for f in created if not str(f["file"]).startswith(_PACKAGE_DIR)]
+    return outside[-3:] if outside else created[-1:]
+
+
 def format_leaks(leaks: dict[str, list[dict[str, object]]]) -> str:
     """The report of :func:`find_leaks` as text (empty when nothing leaked)."""
     lines: list[str] = []
@@ -110,9 +120,9 @@ def format_leaks(leaks: dict[str, list[dict[str, object]]]) -> str:
             lines.append(f"  {entry['repr']}")
             created = entry.get("created_at")
             if created:
+                shown = _user_frames(created)  # type: ignore[arg-type]
                 frames = [
-                    (str(f["file"]), int(f["line"]), str(f["function"]), None)
-                    for f in created[-3:]  # type: ignore[index]
+                    (str(f["file"]), int(str(f["line"])), str(f["function"]), None) for f in shown
                 ]
                 text = "".join(traceback.format_list(frames)).rstrip()
                 lines.append("    created at (most recent call last):")

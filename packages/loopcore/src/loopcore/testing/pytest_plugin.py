@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import gc
 import inspect
+import os
 import traceback
 import warnings
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -55,6 +56,7 @@ from ._virtual import Shuffler, VirtualClock, _pending_threadsafe_handles, get_c
 __all__ = ["loopcore_clock", "loopcore_loop", "loopcore_seed"]
 
 _MARKER = "loopcore"
+_LOOPCORE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _MARKER_KEYS = frozenset({"clock", "autojump_threshold", "seed", "debug"})
 
 _seed_key = pytest.StashKey[int]()
@@ -334,12 +336,19 @@ class _ErrorRecorder:
         loop.default_exception_handler(context)  # type: ignore[attr-defined]
 
 
+def _user_frames(source: Sequence[traceback.FrameSummary]) -> list[traceback.FrameSummary]:
+    """The last frames of *source* outside loopcore's own code (the user's), or the
+    last frame when every one is loopcore's."""
+    outside = [f for f in source if not f.filename.startswith(_LOOPCORE_DIR)]
+    return outside[-4:] if outside else list(source[-1:])
+
+
 def _where(obj: object) -> str:
     """Where *obj* was created (debug mode records it), as indented lines."""
     source = getattr(obj, "_source_traceback", None)
     if not source:
         return ""
-    frames = "".join(traceback.format_list(source[-4:])).rstrip()
+    frames = "".join(traceback.format_list(_user_frames(source))).rstrip()
     return "\n    created at (most recent call last):\n" + _indent(frames, 6)
 
 
@@ -363,7 +372,7 @@ def _describe_context(context: dict[str, object]) -> str:
             break
     source = context.get("source_traceback")
     if isinstance(source, list) and source:
-        frames = "".join(traceback.format_list(source[-4:])).rstrip()
+        frames = "".join(traceback.format_list(_user_frames(source))).rstrip()
         text += "\n    created at (most recent call last):\n" + _indent(frames, 6)
     return text
 
