@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.resources
 import re
 import subprocess
 import sys
@@ -28,5 +29,8 @@ def test_importing_leaves_stdlib_asyncio_unimported() -> None:
 
 
 def test_ships_py_typed_marker() -> None:
-    files = importlib.metadata.files("loopstreams") or []
-    assert any(str(f).endswith("loopstreams/py.typed") for f in files)
+    listed = [str(f) for f in importlib.metadata.files("loopstreams") or []]
+    if any(f.endswith("loopstreams/__init__.py") for f in listed):
+        assert any(f.endswith("loopstreams/py.typed") for f in listed)
+    else:  # an editable install records no package files; look beside the package
+        assert (importlib.resources.files("loopstreams") / "py.typed").is_file()
