@@ -9,9 +9,10 @@ below it. :func:`format_task_tree` prints the same for a person.
 
 How the awaited object is found, from the most to the least precise:
 
-1. The task's coroutine stack is walked from the innermost frame out; the first
+1. The task's coroutine stack is walked from the outermost frame in; the first
    frame whose ``self`` is an instance of a class with a registered describer (see
-   :func:`register_describer`) says what the task waits for. This is how an upper
+   :func:`register_describer`) says what the task waits for (so a ``Barrier`` is
+   named rather than the ``Condition`` it uses inside). This is how an upper
    layer (``loopsync``'s ``Lock.acquire``, ``looptransports``' socket methods)
    describes its objects without loopcore importing it.
 2. Otherwise, the future the task is suspended on (``task._fut_waiter``): a task, a
@@ -292,10 +293,12 @@ def _frames_of_summary(
 
 
 def _owner_description(frames: list[FrameType]) -> Description | None:
-    """A registered describer for the ``self`` of the innermost frame that has one."""
+    """A registered describer for the ``self`` of the outermost frame that has one:
+    the object the user's code called (a Barrier), not the one it uses inside (its
+    Condition)."""
     if not _describers:
         return None
-    for frame in reversed(frames):
+    for frame in frames:
         owner = frame.f_locals.get("self")
         if owner is None:
             continue

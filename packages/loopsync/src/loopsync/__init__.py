@@ -39,3 +39,20 @@ __all__ = [
     "QueueShutDown",
     "Semaphore",
 ]
+
+
+# Introspection: tell loopcore's task tree (loopcore.introspect) what a task blocked in
+# one of our methods (Lock.acquire, Queue.get, ...) waits for. Registered, not
+# imported by loopcore, which knows nothing of this layer.
+def _describe(obj: object) -> dict[str, object]:
+    return {"kind": type(obj).__name__.lower(), "description": f"waiting on {obj!r}"}
+
+
+def _register_describers() -> None:
+    from loopcore import introspect
+
+    for cls in (Lock, Event, Condition, Semaphore, Barrier, Queue):
+        introspect.register_describer(cls, _describe)
+
+
+_register_describers()
