@@ -2,6 +2,7 @@
 
     python benchmarks/run.py [--quick] [--impl ours,asyncio,uvloop] [--only echo|micro]
                              [--rounds N] [--duration S] [--warmup S] [--out DIR]
+                             [--match TEXT]
 
 (``nox -s bench -- ARGS`` does the same in a fresh environment with all four
 distributions, uvloop, matplotlib and trustme installed.)
@@ -597,6 +598,12 @@ def main() -> None:
         "--warmup", type=float, help="warm-up seconds per echo run (default 0.5 quick, 1 full)"
     )
     parser.add_argument("--out", type=Path, default=HERE / "results", help="results directory")
+    parser.add_argument(
+        "--match",
+        action="append",
+        metavar="TEXT",
+        help="keep only the rows whose name contains TEXT (repeatable: any of them)",
+    )
     args = parser.parse_args()
 
     impls = [i.strip() for i in args.impl.split(",") if i.strip()]
@@ -623,6 +630,10 @@ def main() -> None:
         check=True,
     )
     rows = select_rows(args.quick, args.only, json.loads(listing.stdout))
+    if args.match:
+        rows = [r for r in rows if any(text in r.key for text in args.match)]
+        if not rows:
+            parser.error(f"no row matches {' or '.join(map(repr, args.match))}")
     client_tls = build_client() if any(isinstance(r, EchoRow) for r in rows) else False
 
     started = datetime.datetime.now(datetime.UTC)
