@@ -414,14 +414,30 @@ def _walk(
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+# The packages of the stack: frames in them are machinery, not the user's code.
+_STACK_PACKAGES = frozenset({"loopcore", "looptransports", "loopsync", "loopstreams"})
+
+
+def _is_internal_file(filename: str) -> bool:
+    """True for a file of loopcore or of an upper layer of the stack (its frames say
+    nothing about which user code created an object)."""
+    if filename.startswith(_PACKAGE_DIR):
+        return True
+    parts = os.path.normpath(filename).split(os.sep)
+    if len(parts) < 3:
+        return False
+    return parts[-2] in _STACK_PACKAGES or parts[-3:-1] == ["loopcore", "testing"]
+
+
 _FUTURES_FILE = futures.__file__
 
 
 def _outside_loopcore(frames: list[dict[str, object]]) -> dict[str, object]:
-    """The innermost frame outside loopcore's own code (where the user created the
+    """The innermost frame outside the stack's own code (where the user created the
     object), else the innermost frame."""
     for frame in reversed(frames):
-        if not str(frame["file"]).startswith(_PACKAGE_DIR):
+        if not _is_internal_file(str(frame["file"])):
             return frame
     return frames[-1]
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import gc
 import inspect
 import logging
-import os
 import traceback
 from typing import TYPE_CHECKING
 
@@ -34,8 +33,6 @@ if TYPE_CHECKING:
 __all__ = ["find_leaks", "format_leaks", "report_leaks"]
 
 logger = logging.getLogger("loopcore.leaks")
-
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 def _origin_of_summary(summary: object) -> list[dict[str, object]] | None:
@@ -104,7 +101,7 @@ _TITLES = {
 def _user_frames(created: list[dict[str, object]]) -> list[dict[str, object]]:
     """The last frames outside loopcore's own code (the task machinery says nothing
     about who leaked what), or the last frame if all are loopcore's."""
-    outside = [f for f in created if not str(f["file"]).startswith(_PACKAGE_DIR)]
+    outside = [f for f in created if not introspect._is_internal_file(str(f["file"]))]
     return outside[-3:] if outside else created[-1:]
 
 

@@ -58,3 +58,44 @@ __all__ = [
     "WritePipeTransport",
     "WriteTransport",
 ]
+
+
+# Introspection: register every transport and server with loopcore.introspect when it
+# is made, so that loopcore's monitor lists the open ones and its debug-mode leak
+# report names those never closed (loopcore knows nothing of this layer). Weak
+# references only; a class whose __slots__ forbid them is skipped.
+def _register_resources() -> None:
+    import functools
+
+    from loopcore import introspect
+
+    from ._datagram import SocketDatagramTransport
+    from ._sockets import SocketTransport
+
+    def track(cls: type, kind: str) -> None:
+        original = cls.__init__  # type: ignore[misc]
+
+        @functools.wraps(original)
+        def __init__(self: object, *args: object, **kwargs: object) -> None:
+            original(self, *args, **kwargs)
+            loop = getattr(self, "_loop", None)
+            if loop is not None:
+                try:
+                    introspect.register_resource(loop, self, kind)
+                except TypeError:
+                    pass
+
+        cls.__init__ = __init__  # type: ignore[misc]
+
+    for cls, kind in (
+        (SocketTransport, "socket transport"),
+        (SocketDatagramTransport, "datagram transport"),
+        (ReadPipeTransport, "read pipe transport"),
+        (WritePipeTransport, "write pipe transport"),
+        (ProcessTransport, "subprocess transport"),
+        (Server, "server"),
+    ):
+        track(cls, kind)
+
+
+_register_resources()

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import gc
 import inspect
-import os
 import traceback
 import warnings
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -49,6 +48,7 @@ from typing import cast
 
 import pytest
 
+from loopcore import introspect
 from loopcore.base_loop import BaseEventLoop
 
 from ._virtual import Shuffler, VirtualClock, _pending_threadsafe_handles, get_clock
@@ -56,7 +56,6 @@ from ._virtual import Shuffler, VirtualClock, _pending_threadsafe_handles, get_c
 __all__ = ["loopcore_clock", "loopcore_loop", "loopcore_seed"]
 
 _MARKER = "loopcore"
-_LOOPCORE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _MARKER_KEYS = frozenset({"clock", "autojump_threshold", "seed", "debug"})
 
 _seed_key = pytest.StashKey[int]()
@@ -339,7 +338,7 @@ class _ErrorRecorder:
 def _user_frames(source: Sequence[traceback.FrameSummary]) -> list[traceback.FrameSummary]:
     """The last frames of *source* outside loopcore's own code (the user's), or the
     last frame when every one is loopcore's."""
-    outside = [f for f in source if not f.filename.startswith(_LOOPCORE_DIR)]
+    outside = [f for f in source if not introspect._is_internal_file(f.filename)]
     return outside[-4:] if outside else list(source[-1:])
 
 
