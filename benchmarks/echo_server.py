@@ -54,11 +54,10 @@ def make_tls_context() -> tuple[ssl.SSLContext, str]:
     try:
         import trustme
     except ImportError:
-        trustme = None
-    if trustme is not None:
+        pass
+    else:
         ca = trustme.CA()
-        cert = ca.issue_cert("localhost", "127.0.0.1")
-        cert.configure_cert(context)
+        ca.issue_cert("localhost", "127.0.0.1").configure_cert(context)
         ca.cert_pem.write_to_path(str(cafile))
         return context, str(cafile)
     try:

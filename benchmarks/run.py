@@ -464,13 +464,13 @@ def render(
             "| benchmark | N | unit | better | " + " | ".join(order + ratio_heads) + " |",
             "|---|---:|---|---|" + "---:|" * (len(order) + len(ratio_heads)),
         ]
-        for row in micro_rows:
-            cells = [fmt_cell(results[row.key][i], notes, f"{row.bench} on {i}") for i in order]
-            counts = {d["n"] for i in order for d in results[row.key][i].ok}
+        for mrow in micro_rows:
+            cells = [fmt_cell(results[mrow.key][i], notes, f"{mrow.bench} on {i}") for i in order]
+            counts = {d["n"] for i in order for d in results[mrow.key][i].ok}
             count = f"{counts.pop():,}" if len(counts) == 1 else "-"
             out.append(
-                f"| {row.title} | {count} | {row.unit} | {row.better} | "
-                + " | ".join(cells + ratio_cells(row.key))
+                f"| {mrow.title} | {count} | {mrow.unit} | {mrow.better} | "
+                + " | ".join(cells + ratio_cells(mrow.key))
                 + " |"
             )
         out.append("")
