@@ -328,16 +328,16 @@ def _hashable(obj: object) -> bool:
 # -- shield -----------------------------------------------------------------------------
 
 
-def shield(aw: AwaitableLike[_T], *, loop: AbstractEventLoop | None = None) -> futures.Future[_T]:
-    """Protect *aw* from cancellation by the caller.
+def shield(arg: AwaitableLike[_T], *, loop: AbstractEventLoop | None = None) -> futures.Future[_T]:
+    """Protect *arg* from cancellation by the caller.
 
-    Returns a future that follows *aw* (wrapped in a task if it is a coroutine).
+    Returns a future that follows *arg* (wrapped in a task if it is a coroutine).
     Cancelling that outer future, e.g. because the task awaiting it is cancelled,
-    does not cancel *aw*: it goes on running. Nobody waits for it through the
+    does not cancel *arg*: it goes on running. Nobody waits for it through the
     outer future any more, so an exception it ends with is reported to the loop's
     exception handler like any exception never retrieved (keep a reference and
-    await it to handle it). If *aw* itself is cancelled, the outer future is
-    cancelled too. If *aw* is already done it is returned as it is.
+    await it to handle it). If *arg* itself is cancelled, the outer future is
+    cancelled too. If *arg* is already done it is returned as it is.
 
     *loop* is the 3.4 keyword: the loop to wrap a coroutine on.
 
@@ -345,7 +345,7 @@ def shield(aw: AwaitableLike[_T], *, loop: AbstractEventLoop | None = None) -> f
     """
     if loop is not None:
         _loop_for(loop)  # a loop other than the running one is refused
-    inner = _ensure_future(aw, loop)
+    inner = _ensure_future(arg, loop)
     if inner.done():
         return inner
     the_loop = inner.get_loop()
@@ -487,26 +487,26 @@ async def _cancel_and_wait(fut: futures.Future[_T]) -> None:
 
 
 async def wait_for(
-    aw: AwaitableLike[_T], timeout: float | None, *, loop: AbstractEventLoop | None = None
+    fut: AwaitableLike[_T], timeout: float | None, *, loop: AbstractEventLoop | None = None
 ) -> _T:
-    """Wait for *aw* to finish, at most *timeout* seconds; return its result.
+    """Wait for *fut* to finish, at most *timeout* seconds; return its result.
 
-    * ``timeout=None``: a plain ``await aw``.
-    * ``timeout <= 0``: *aw* gets no time: if it is already done its result is
+    * ``timeout=None``: a plain ``await fut``.
+    * ``timeout <= 0``: *fut* gets no time: if it is already done its result is
       returned, otherwise it is cancelled (and waited for) and :class:`TimeoutError`
       is raised.
-    * On timeout *aw* (wrapped in a task if it is a coroutine) is cancelled and
+    * On timeout *fut* (wrapped in a task if it is a coroutine) is cancelled and
       waited for, then :class:`TimeoutError` (the builtin) is raised, chained to the
       inner :class:`CancelledError`.
 
     Two guarantees:
 
-    * **No lost result.** If *aw* finished (with a result or an exception) while the
+    * **No lost result.** If *fut* finished (with a result or an exception) while the
       timeout fired, or it swallowed the cancellation and returned, that outcome is
       returned or raised instead of :class:`TimeoutError`.
     * **No swallowed cancellation.** If the calling task is cancelled while waiting,
-      *aw* is cancelled and waited for, and :class:`CancelledError` is re-raised,
-      even if *aw* finished in the meantime (an exception it ended with is then
+      *fut* is cancelled and waited for, and :class:`CancelledError` is re-raised,
+      even if *fut* finished in the meantime (an exception it ended with is then
       reported to the loop's exception handler as never retrieved, not dropped).
 
     Unlike CPython 3.12+, which runs a coroutine inside the calling task, a
@@ -517,37 +517,37 @@ async def wait_for(
     if timeout is None:
         if loop is not None:
             _loop_for(loop)
-        return await cast(Awaitable[_T], aw)
+        return await cast(Awaitable[_T], fut)
     the_loop = _loop_for(loop)
-    fut = _ensure_future(aw, the_loop)
+    inner = _ensure_future(fut, the_loop)
 
     if timeout <= 0:
-        if fut.done():
-            return fut.result()
-        await _cancel_and_wait(fut)
-        return _result_or_timeout(fut)
+        if inner.done():
+            return inner.result()
+        await _cancel_and_wait(inner)
+        return _result_or_timeout(inner)
 
     waiter = the_loop.create_future()
     handle = the_loop.call_later(timeout, _release_waiter, waiter)
     release = functools.partial(_release_waiter, waiter)
-    fut.add_done_callback(release)
+    inner.add_done_callback(release)
     try:
         try:
             await waiter
         except exceptions.CancelledError:
             # The caller is being cancelled. Whatever *fut* did, the cancellation
             # wins: stop the inner work, wait until it is stopped, re-raise.
-            fut.remove_done_callback(release)
-            if not fut.done():
-                await _cancel_and_wait(fut)
+            inner.remove_done_callback(release)
+            if not inner.done():
+                await _cancel_and_wait(inner)
             raise
-        if fut.done():
-            return fut.result()
-        fut.remove_done_callback(release)
+        if inner.done():
+            return inner.result()
+        inner.remove_done_callback(release)
         # The timeout fired. Cancel the inner work and wait for it: it may still
         # finish with a result (or an error) that must not be lost.
-        await _cancel_and_wait(fut)
-        return _result_or_timeout(fut)
+        await _cancel_and_wait(inner)
+        return _result_or_timeout(inner)
     finally:
         handle.cancel()
 
@@ -759,7 +759,6 @@ def create_eager_task_factory(
     def factory(
         loop: AbstractEventLoop,
         coro: Coroutine[object, object, object] | Generator[object, None, object],
-        /,
         *,
         eager_start: bool = True,
         **kwargs: object,
