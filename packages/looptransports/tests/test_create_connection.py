@@ -209,6 +209,9 @@ async def test_happy_eyeballs_all_failing_names_every_failure() -> None:
         assert str(port) in str(info.value)
 
 
+# Virtual clock: the 0.01 s attempt delays and the 0.1 s wait pass without real waiting
+# (the black hole never answers, so no real I/O is awaited).
+@pytest.mark.loopcore(clock="virtual")
 async def test_cancelling_happy_eyeballs_leaves_no_socket_or_task(
     black_hole: socket.socket,
 ) -> None:
