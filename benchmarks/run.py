@@ -20,8 +20,9 @@ How it measures:
   reason; a measurement that fails is reported as an error, never replaced.
 
 It writes ``results/<date>-<quick|full>.md`` (and ``.json`` with every measurement),
-``results/latest.md``, and the echo chart ``results/latest-echo.png`` (plus a dated
-copy), and prints the Markdown.
+``results/latest.md``, the echo charts ``results/latest-echo.png`` (requests/s) and
+``results/latest-echo-cpu.png`` (server CPU per round trip), plus dated copies, and
+prints the Markdown.
 """
 
 from __future__ import annotations
@@ -380,8 +381,8 @@ def render(
         f"loopsync {v['loopsync']}, loopstreams {v['loopstreams']} (tree {m['commit']}); "
         f"uvloop {v['uvloop']}",
         f"- Command: `{meta['command']}` ({meta['elapsed']:.0f} s)",
-        f"- Each figure is the median of {meta['rounds']} rounds; in each round the "
-        "implementations ran "
+        f"- Each figure is the median of {meta['rounds']} "
+        f"round{'s' if meta['rounds'] != 1 else ''}; in each round the implementations ran "
         f"in turn ({', '.join(impls)}), every measurement in a fresh process.",
         "- Ratios are ours / the other of the figure shown: above 1.00× means ours is faster "
         "(for memory rows, above 1.00× means ours uses more).",
@@ -485,9 +486,17 @@ def draw_chart(
     impls: list[str],
     meta: dict[str, Any],
     path: Path,
+    figure: str = "value",
 ) -> bool:
     """Bar chart in the manner of uvloop's echo chart: for each server style (and
-    connection count), requests/s per message size, one bar per implementation."""
+    connection count), *figure* per message size, one bar per implementation.
+    *figure* is ``"value"`` (requests/s) or ``"server_cpu_us"`` (server CPU µs per
+    round trip)."""
+    if figure == "value":
+        ylabel, what = "requests/s", "Echo server, requests/s (higher is better)"
+    else:
+        ylabel = "server CPU µs per round trip"
+        what = "Echo server, server CPU time per round trip in µs (lower is better)"
     try:
         import matplotlib
     except ImportError:
@@ -516,12 +525,17 @@ def draw_chart(
         for k, impl in enumerate(order):
             xs, ys = [], []
             for j, row in enumerate(panel_rows):
-                value = results[row.key][impl].median()
+                value = results[row.key][impl].median(figure)
                 xs.append(j + (k - (len(order) - 1) / 2) * width)
                 ys.append(value or 0)
             bars = ax.bar(xs, ys, width, label=impl, color=colors[impl])
             for bar, y in zip(bars, ys, strict=True):
-                label = "n/a" if y == 0 else (f"{y / 1000:.1f}k" if y >= 1000 else f"{y:.0f}")
+                if y == 0:
+                    label = "n/a"
+                elif y >= 1000:
+                    label = f"{y / 1000:.1f}k"
+                else:
+                    label = f"{y:.0f}" if y >= 10 else f"{y:.1f}"
                 ax.annotate(
                     label,
                     (bar.get_x() + bar.get_width() / 2, y),
@@ -531,11 +545,11 @@ def draw_chart(
                     xytext=(0, 2),
                     textcoords="offset points",
                 )
-        top = max((results[r.key][i].median() or 0) for r in panel_rows for i in order)
+        top = max((results[r.key][i].median(figure) or 0) for r in panel_rows for i in order)
         ax.set_ylim(0, (top or 1) * 1.15)  # room for the labels above the bars
         ax.set_xticks(range(len(panel_rows)), [f"{r.size // KIB} KiB" for r in panel_rows])
         ax.set_title(f"{mode}{' + TLS' if tls else ''}, {conns} connections", fontsize=10)
-        ax.set_ylabel("requests/s")
+        ax.set_ylabel(ylabel)
         ax.grid(axis="y", alpha=0.3)
         ax.set_axisbelow(True)
     for index in range(len(panels), nrows * ncols):
@@ -543,9 +557,9 @@ def draw_chart(
     axes[0][0].legend(fontsize=8)
     m = meta["machine"]
     fig.suptitle(
-        f"Echo server, requests/s (higher is better); {meta['kind']} run {meta['started'][:10]}\n"
+        f"{what}; {meta['kind']} run {meta['started'][:10]}\n"
         f"{m['cpu']}, {m['cores']} cores; {m['python']}; uvloop {m['versions']['uvloop']}; "
-        f"median of {meta['rounds']} rounds",
+        f"median of {meta['rounds']} round{'s' if meta['rounds'] != 1 else ''}",
         fontsize=10,
     )
     fig.tight_layout()
@@ -592,7 +606,7 @@ def main() -> None:
     parser.add_argument("--only", choices=("echo", "micro"), help="run only one group")
     parser.add_argument("--rounds", type=int, help="rounds per row (default 3)")
     parser.add_argument(
-        "--duration", type=float, help="measured seconds per echo run (default 1 quick, 4 full)"
+        "--duration", type=float, help="measured seconds per echo run (default 1 quick, 3 full)"
     )
     parser.add_argument(
         "--warmup", type=float, help="warm-up seconds per echo run (default 0.5 quick, 1 full)"
@@ -615,7 +629,7 @@ def main() -> None:
     rounds = args.rounds if args.rounds is not None else 3
     if rounds < 1:
         parser.error(f"--rounds must be at least 1, got {rounds}")
-    duration = args.duration if args.duration is not None else (1.0 if args.quick else 4.0)
+    duration = args.duration if args.duration is not None else (1.0 if args.quick else 3.0)
     warmup = args.warmup if args.warmup is not None else (0.5 if args.quick else 1.0)
     if not 0 < duration <= 600 or not 0 <= warmup <= 60:
         parser.error(
@@ -700,10 +714,13 @@ def main() -> None:
     echo_rows = [r for r in rows if isinstance(r, EchoRow)]
     if echo_rows and draw_chart(results, echo_rows, impls, meta, out / f"{stem}-echo.png"):
         shutil.copyfile(out / f"{stem}-echo.png", out / "latest-echo.png")
+        cpu_chart = out / f"{stem}-echo-cpu.png"
+        draw_chart(results, echo_rows, impls, meta, cpu_chart, figure="server_cpu_us")
+        shutil.copyfile(cpu_chart, out / "latest-echo-cpu.png")
     print(text)
     print(
         f"run.py: wrote {out / (stem + '.md')}, latest.md"
-        + (", latest-echo.png" if echo_rows else ""),
+        + (", latest-echo.png, latest-echo-cpu.png" if echo_rows else ""),
         file=sys.stderr,
     )
     failed = sum(len(cell.failures) for cells in results.values() for cell in cells.values())
