@@ -6,10 +6,12 @@ the others ``* name joined``. Every line a member sends goes to every member
 ``* name left``.
 
 Each member has a bounded :class:`loopsync.Queue` of lines to send, and one task
-that takes lines from it and ``send()``s them. Broadcasting puts into every queue
-without waiting; a member whose queue is full is too slow to keep up and is
-disconnected, so one stuck client can neither hold up the others nor make the
-server's memory grow.
+that takes lines from it and ``send()``s them. A broadcast puts the line into every
+queue, one broadcast at a time (a :class:`loopsync.Lock`), so every member sees the
+same sequence. A full queue makes the broadcast wait (backpressure on whoever is
+talking); a member whose queue stays full for ``slow_after`` seconds is too slow to
+keep up and is disconnected, so one stuck client can neither hold up the others for
+long nor make the server's memory grow.
 """
 
 from __future__ import annotations
@@ -38,12 +40,15 @@ class Member:
 @dataclass
 class ChatServer:
     queue_size: int = 64
+    #: Seconds a member's queue may stay full before the member is disconnected.
+    slow_after: float = 10.0
     #: Optional hooks for the tests: the write buffer's high-water mark and the
     #: kernel send buffer of each accepted connection.
     write_high: int | None = None
     sndbuf: int | None = None
     members: dict[bytes, Member] = field(default_factory=dict)
     kicked: list[bytes] = field(default_factory=list)
+    lock: loopsync.Lock = field(default_factory=loopsync.Lock)
 
     async def handle(self, reader: StreamReader, writer: StreamWriter) -> None:
         try:
@@ -74,10 +79,10 @@ class ChatServer:
         self.members[name] = member
         pump = loopcore.get_running_loop().create_task(self._pump(member))
         member.queue.put_nowait(b"WELCOME " + name + b"\n")
-        self.broadcast(b"* " + name + b" joined\n", skip=member)
+        await self.broadcast(b"* " + name + b" joined\n", skip=member)
         try:
             async for line in reader:
-                self.broadcast(name + b": " + line)
+                await self.broadcast(name + b": " + line)
         except (ConnectionError, ValueError):
             pass  # the connection broke, or a line over the limit: the member leaves
         finally:
@@ -85,16 +90,21 @@ class ChatServer:
                 del self.members[name]
                 member.queue.shutdown()  # the pump sends what is queued, then stops
             await pump
-            self.broadcast(b"* " + name + b" left\n")
+            await self.broadcast(b"* " + name + b" left\n")
 
-    def broadcast(self, line: bytes, skip: Member | None = None) -> None:
-        for member in list(self.members.values()):
-            if member is skip:
-                continue
-            try:
-                member.queue.put_nowait(line)
-            except loopsync.QueueFull:
-                self.kick(member)
+    async def broadcast(self, line: bytes, skip: Member | None = None) -> None:
+        async with self.lock:
+            for member in list(self.members.values()):
+                if member is skip or self.members.get(member.name) is not member:
+                    continue
+                try:
+                    member.queue.put_nowait(line)
+                except loopsync.QueueFull:
+                    try:
+                        await loopcore.wait_for(member.queue.put(line), self.slow_after)
+                    except (TimeoutError, loopsync.QueueShutDown):
+                        if self.members.get(member.name) is member:
+                            self.kick(member)
 
     def kick(self, member: Member) -> None:
         """Disconnect a member too slow to take its messages."""
@@ -226,7 +236,7 @@ async def test_a_member_that_never_reads_is_disconnected_and_the_others_go_on(
     kind: str, tls: object, tmp_path: object
 ) -> None:
     net = make_net(kind, tls, str(tmp_path))  # type: ignore[arg-type]
-    chat = ChatServer(queue_size=8, write_high=16 * 1024, sndbuf=16 * 1024)
+    chat = ChatServer(queue_size=8, slow_after=0.2, write_high=16 * 1024, sndbuf=16 * 1024)
     async with await net.start(chat.handle) as server:  # type: ignore[attr-defined]
         fast = await Client.join(net, server, b"fast")
         # A small kernel receive buffer, set before connecting (as it must be).
