@@ -605,12 +605,14 @@ class BaseEventLoop(AbstractEventLoop):
                     lag = now - timer._when
                     if lag > 0.0:
                         lag_total += lag
-                        lag_max = max(lag_max, lag)
+                        if lag > lag_max:  # noqa: PLR1730 - no call on the hot path
+                            lag_max = lag
                     fired += 1
             if fired:
                 self._timers_fired += fired
                 self._timer_lag_total += lag_total
-                self._timer_lag_max = max(self._timer_lag_max, lag_max)
+                if lag_max > self._timer_lag_max:  # noqa: PLR1730
+                    self._timer_lag_max = lag_max
 
         ntodo = len(ready)
         self._callbacks_run += ntodo
