@@ -41,3 +41,20 @@ def test_a_transport_never_closed_is_in_the_leak_report():
     finally:
         loop.close()
         b.close()
+
+
+async def test_a_task_in_sock_recv_is_shown_waiting_on_its_socket(loopcore_loop):
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    try:
+        reader = loopcore_loop.create_task(loopcore_loop.sock_recv(a, 10), name="reader")
+        for _ in range(3):
+            await loopcore.sleep(0)
+        [node] = [n for n in introspect.task_tree(loopcore_loop) if n["name"] == "reader"]
+        assert node["awaiting"]["kind"] == "socket"
+        assert node["awaiting"]["description"].startswith(f"sock_recv() on socket fd={a.fileno()}")
+        b.send(b"hi")
+        assert await reader == b"hi"
+    finally:
+        a.close()
+        b.close()

@@ -13,8 +13,9 @@ How the awaited object is found, from the most to the least precise:
    frame whose ``self`` is an instance of a class with a registered describer (see
    :func:`register_describer`) says what the task waits for (so a ``Barrier`` is
    named rather than the ``Condition`` it uses inside). This is how an upper
-   layer (``loopsync``'s ``Lock.acquire``, ``looptransports``' socket methods)
-   describes its objects without loopcore importing it.
+   layer (``loopsync``'s ``Lock.acquire``, ``Queue.get``...) describes its objects
+   without loopcore importing it. A task suspended in one of the loop's socket coroutines (``sock_recv``,
+   ``sock_accept``...) is shown waiting on that socket.
 2. Otherwise, the future the task is suspended on (``task._fut_waiter``): a task, a
    ``gather``, a future some timer resolves (``sleep``), or a plain future.
 
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import linecache
 import os
+import socket
 import threading
 import traceback
 import weakref
@@ -292,13 +294,54 @@ def _frames_of_summary(
     ]
 
 
+# The socket coroutines of the loop contract (AbstractEventLoop): a task suspended in
+# one of them waits on the socket it was given as ``sock``.
+_SOCK_METHODS = frozenset(
+    {
+        "sock_accept",
+        "sock_connect",
+        "sock_recv",
+        "sock_recv_into",
+        "sock_recvfrom",
+        "sock_recvfrom_into",
+        "sock_sendall",
+        "sock_sendfile",
+        "sock_sendto",
+    }
+)
+
+
+def _describe_socket(sock: socket.socket) -> str:
+    try:
+        fd = sock.fileno()
+    except OSError:
+        fd = -1
+    text = f"socket fd={fd}"
+    try:
+        text += f" {sock.getsockname()!r}"
+    except OSError:
+        pass
+    try:
+        text += f" -> {sock.getpeername()!r}"
+    except OSError:
+        pass
+    return text
+
+
 def _owner_description(frames: list[FrameType]) -> Description | None:
     """A registered describer for the ``self`` of the outermost frame that has one:
     the object the user's code called (a Barrier), not the one it uses inside (its
     Condition)."""
-    if not _describers:
-        return None
     for frame in frames:
+        if frame.f_code.co_name in _SOCK_METHODS:
+            sock = frame.f_locals.get("sock")
+            if isinstance(sock, socket.socket):
+                return {
+                    "kind": "socket",
+                    "description": f"{frame.f_code.co_name}() on {_describe_socket(sock)}",
+                }
+        if not _describers:
+            continue
         owner = frame.f_locals.get("self")
         if owner is None:
             continue
