@@ -14,8 +14,8 @@ How the awaited object is found, from the most to the least precise:
    :func:`register_describer`) says what the task waits for (so a ``Barrier`` is
    named rather than the ``Condition`` it uses inside). This is how an upper
    layer (``loopsync``'s ``Lock.acquire``, ``Queue.get``...) describes its objects
-   without loopcore importing it. A task suspended in one of the loop's socket coroutines (``sock_recv``,
-   ``sock_accept``...) is shown waiting on that socket.
+   without loopcore importing it. A task suspended in one of the loop's socket
+   coroutines (``sock_recv``, ``sock_accept``...) is shown waiting on that socket.
 2. Otherwise, the future the task is suspended on (``task._fut_waiter``): a task, a
    ``gather``, a future some timer resolves (``sleep``), or a plain future.
 
