@@ -7,6 +7,7 @@ key beyond the given ones, no open transport.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import json
 import os
@@ -32,6 +33,21 @@ def rss_bytes() -> int:
     """This process's resident set size now, in bytes."""
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def settled_rss_bytes() -> int:
+    """RSS after a full collection and after the C allocator gave back its free pages.
+
+    glibc keeps freed memory in its arenas; ``malloc_trim(0)`` returns what is free to
+    the OS, so that what remains is memory still in use (plus fragmentation).
+    """
+    gc.collect()
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc: measure as is
+    return rss_bytes()
 
 
 def raise_nofile(wanted: int | None = None) -> int:
