@@ -201,6 +201,33 @@ async def test_drain_raises_when_the_peer_closes_while_the_writer_waits() -> Non
         await close_quietly(writer)
 
 
+async def test_drainers_get_an_error_when_the_connection_is_aborted_under_them() -> None:
+    # connection_lost(None) (an abort, not an error) still must not let a waiting
+    # drain() return as if the data had been sent.
+    loop = get_running_loop()
+    release = loop.create_future()
+
+    async def stuck(reader: StreamReader, writer: StreamWriter) -> None:
+        writer.transport.pause_reading()
+        await release
+
+    async with serving(stuck, sock=small_listener()) as addr:
+        reader, writer = await open_connection(*addr)
+        shrink_send_buffer(writer)
+        writer.transport.set_write_buffer_limits(high=HIGH)
+        while not writer._protocol._paused:
+            writer.write(b"a" * 65536)
+            await turns(1)
+        drainers = [loop.create_task(writer.drain()) for _ in range(2)]
+        await turns(3)
+        writer.transport.abort()
+        for drainer in drainers:
+            with pytest.raises(ConnectionResetError, match="closed while draining"):
+                await drainer
+        release.set_result(None)
+        await close_quietly(writer)
+
+
 async def test_drain_after_the_writer_closed_raises() -> None:
     async with serving(echo) as addr:
         reader, writer = await open_connection(*addr)
