@@ -10,6 +10,7 @@ the buffer within twice the limit plus one chunk.
 from __future__ import annotations
 
 import itertools
+import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -285,3 +286,131 @@ def test_readuntil_matches_a_model_of_the_separator_rule(
     assert results[:n] == expected[:n]
     assert all(r == ("incomplete", b"", None) for r in results[n:-1])
     assert results[-1] == b""
+
+
+# -- the same answers as CPython's asyncio.StreamReader -------------------------------------
+
+
+def asyncio_results(chunks: list[bytes], ops: list[tuple[str, object]], limit: int) -> list[object]:
+    """Run *ops* on the standard library's StreamReader (tests may import asyncio)."""
+    import asyncio
+
+    async def main() -> list[object]:
+        reader = asyncio.StreamReader(limit=limit)
+
+        async def feeder() -> None:
+            for chunk in chunks:
+                reader.feed_data(chunk)
+                await asyncio.sleep(0)
+            reader.feed_eof()
+
+        task = asyncio.get_running_loop().create_task(feeder())
+        results: list[object] = []
+        for name, arg in ops:
+            try:
+                if name == "readline":
+                    results.append(await reader.readline())
+                elif name == "readexactly":
+                    results.append(await reader.readexactly(arg))  # type: ignore[arg-type]
+                elif name == "readuntil":
+                    results.append(await reader.readuntil(arg))  # type: ignore[arg-type]
+                else:
+                    results.append(await reader.read())
+            except asyncio.IncompleteReadError as e:
+                results.append(("incomplete", e.partial, e.expected))
+            except asyncio.LimitOverrunError as e:
+                results.append(("overrun", e.consumed))
+            except ValueError as e:
+                assert isinstance(e.__context__, asyncio.LimitOverrunError)
+                results.append("value-error")
+        results.append(await reader.read())
+        await task
+        return results
+
+    return asyncio.run(main())
+
+
+async def apply_catching(reader: StreamReader, ops: list[tuple[str, object]]) -> list[object]:
+    from loopstreams import LimitOverrunError
+
+    results: list[object] = []
+    for name, arg in ops:
+        try:
+            if name == "readline":
+                results.append(await reader.readline())
+            elif name == "readexactly":
+                results.append(await reader.readexactly(arg))  # type: ignore[arg-type]
+            elif name == "readuntil":
+                results.append(await reader.readuntil(arg))  # type: ignore[arg-type]
+            else:
+                results.append(await reader.read())
+        except IncompleteReadError as e:
+            results.append(("incomplete", e.partial, e.expected))
+        except LimitOverrunError as e:
+            results.append(("overrun", e.consumed))
+        except ValueError:
+            # asyncio chains the LimitOverrunError as __context__, we as __cause__.
+            results.append("value-error")
+    results.append(await reader.read())
+    return results
+
+
+def loopstreams_results(
+    chunks: list[bytes], ops: list[tuple[str, object]], limit: int
+) -> list[object]:
+    async def main() -> list[object]:
+        reader = StreamReader(limit=limit)
+        feeder = get_running_loop().create_task(feed(reader, chunks))
+        try:
+            return await apply_catching(reader, ops)
+        finally:
+            await feeder
+
+    return run(main)
+
+
+single_separator_op_st = st.one_of(
+    st.tuples(st.just("readline"), st.none()),
+    st.tuples(st.just("readexactly"), st.integers(0, 12)),
+    st.tuples(st.just("readuntil"), st.sampled_from([b"\n", b";", b"\r\n", b"ab", b"xyz"])),
+    st.tuples(st.just("read_all"), st.none()),
+)
+
+
+@given(
+    data=data_st,
+    points=st.lists(st.integers(0, 10_000), max_size=20),
+    ops=st.lists(single_separator_op_st, max_size=15),
+)
+def test_chunked_reads_give_what_cpython_asyncio_gives(
+    data: bytes, points: list[int], ops: list[tuple[str, object]]
+) -> None:
+    chunks = cut(data, points)
+    assert loopstreams_results(chunks, ops, 10_000) == asyncio_results(chunks, ops, 10_000)
+
+
+@given(
+    data=data_st,
+    ops=st.lists(single_separator_op_st, max_size=15),
+    limit=st.integers(1, 12),
+)
+def test_limit_errors_and_discarding_match_cpython_asyncio(
+    data: bytes, ops: list[tuple[str, object]], limit: int
+) -> None:
+    # All the data at once: overruns and readline()'s discarding, exactly as asyncio.
+    assert loopstreams_results([data], ops, limit) == asyncio_results([data], ops, limit)
+
+
+@pytest.mark.skipif(
+    sys.version_info < (3, 13), reason="asyncio takes tuples of separators since 3.13"
+)
+@given(
+    data=data_st,
+    points=st.lists(st.integers(0, 10_000), max_size=20),
+    ops=st.lists(op_st, max_size=15),
+)
+def test_tuple_separators_give_what_cpython_313_asyncio_gives(
+    data: bytes, points: list[int], ops: list[tuple[str, object]]
+) -> None:
+    chunks = cut(data, points)
+    assert loopstreams_results(chunks, ops, 10_000) == asyncio_results(chunks, ops, 10_000)
