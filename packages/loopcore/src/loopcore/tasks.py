@@ -244,6 +244,10 @@ class Task(futures.Future[_T]):
         frames: list[types.FrameType] = []
         if self.done() and not self.cancelled():
             tb = self._exception.__traceback__ if self._exception is not None else None
+            # The traceback starts in the step that caught the error (this module):
+            # that frame is the task's machinery, not the coroutine's.
+            while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+                tb = tb.tb_next
             while tb is not None and (limit is None or len(frames) < limit):
                 frames.append(tb.tb_frame)
                 tb = tb.tb_next
