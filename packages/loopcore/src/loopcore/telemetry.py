@@ -32,6 +32,7 @@ import logging
 import sys
 import threading
 import traceback
+import types
 from collections import deque
 from typing import TYPE_CHECKING
 
@@ -54,16 +55,28 @@ _MAX_STALLS = 20
 # The watchdog looks this many times per threshold: a stall is noticed at most a
 # quarter of the threshold late.
 _CHECKS_PER_THRESHOLD = 4
+# How many distinct callbacks get their own per-callback figures.
+_MAX_KEYS = 1000
 
 
-def _callback_key(handle: Handle) -> str:
+def _callback_key(handle: Handle) -> object:
+    """What per-callback figures are grouped by, cheap to compute on every callback:
+    the code of a task's coroutine for its steps, else the callback's function
+    (bound methods of different objects share it). Names are made only when read."""
     callback = handle._callback
     owner = getattr(callback, "__self__", None)
     coro = getattr(owner, "_coro", None)
     if coro is not None:
-        name = getattr(coro, "__qualname__", None) or type(coro).__name__
-        return f"task {name}"
-    return format_callback(callback)
+        return getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None) or type(coro)
+    return getattr(callback, "__func__", callback)
+
+
+def _key_name(key: object) -> str:
+    if isinstance(key, types.CodeType):
+        return f"task {key.co_qualname}"
+    if isinstance(key, str):
+        return key
+    return format_callback(key)
 
 
 def _describe_handle(handle: Handle) -> str:
@@ -83,7 +96,7 @@ class _Observer:
         self.loop = loop
         self.detail = False
         self.histogram = [0] * (len(HISTOGRAM_BOUNDS) + 1)
-        self.per_callback: dict[str, list[float]] = {}
+        self.per_callback: dict[object, list[float]] = {}
         self.timed = 0
         # (handle, start) of the running callback, or None: one attribute, so that
         # the watchdog thread reads a consistent pair.
@@ -100,14 +113,20 @@ class _Observer:
             return
         self.timed += 1
         self.histogram[bisect.bisect_left(HISTOGRAM_BOUNDS, duration)] += 1
-        key = _callback_key(handle) if handle._callback is not None else "<cancelled>"
-        entry = self.per_callback.get(key)
+        key = _callback_key(handle)
+        per_callback = self.per_callback
+        entry = per_callback.get(key)
+        if entry is None and len(per_callback) >= _MAX_KEYS:
+            # Unbounded kinds of callbacks (a new partial each time): lump them.
+            key = "<other callbacks>"
+            entry = per_callback.get(key)
         if entry is None:
-            self.per_callback[key] = [1, duration, duration]
+            per_callback[key] = [1, duration, duration]
         else:
             entry[0] += 1
             entry[1] += duration
-            entry[2] = max(entry[2], duration)
+            if duration > entry[2]:  # noqa: PLR1730 - no call per callback
+                entry[2] = duration
 
     @property
     def needed(self) -> bool:
@@ -260,7 +279,8 @@ def snapshot(loop: BaseEventLoop) -> dict[str, object]:
             ]
             items = sorted(observer.per_callback.items(), key=lambda kv: kv[1][1], reverse=True)
             data["per_callback"] = {
-                name: {"count": int(v[0]), "total": v[1], "max": v[2]} for name, v in items[:50]
+                _key_name(key): {"count": int(v[0]), "total": v[1], "max": v[2]}
+                for key, v in items[:50]
             }
         data["stalls"] = list(observer.stalls)
     return data
