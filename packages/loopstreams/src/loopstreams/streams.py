@@ -24,7 +24,7 @@ from __future__ import annotations
 import collections
 import types
 from collections.abc import Awaitable, Callable, Generator, Iterable
-from typing import TYPE_CHECKING, Union, cast
+from typing import TYPE_CHECKING, cast
 
 from loopcore import coroutines
 from loopcore.events import AbstractEventLoop, get_running_loop
@@ -42,9 +42,9 @@ __all__ = ["StreamReader", "StreamReaderProtocol", "StreamWriter"]
 #: The default buffer limit of a :class:`StreamReader`, in bytes (64 KiB).
 _DEFAULT_LIMIT = 2**16
 
-BytesLike = Union[bytes, bytearray, memoryview]  # noqa: UP007 - used at runtime too
+BytesLike = bytes | bytearray | memoryview
 #: What ``readuntil()`` accepts as *separator*.
-Separator = Union[bytes, bytearray, memoryview, tuple[Union[bytes, bytearray, memoryview], ...]]  # noqa: UP007
+Separator = BytesLike | tuple[BytesLike, ...]
 
 #: The callback given to ``start_server``: a plain function or a coroutine function
 #: called with the connection's reader and writer.
