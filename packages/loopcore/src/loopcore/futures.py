@@ -43,6 +43,11 @@ _PENDING = State.PENDING
 _CANCELLED = State.CANCELLED
 _FINISHED = State.FINISHED
 
+# The done callbacks of a future that has none: a shared empty tuple, so that the many
+# futures and tasks that never get a callback (or get it only once suspended) do not
+# each carry an empty list. The first add_done_callback() makes the list.
+_NO_CALLBACKS: tuple[()] = ()
+
 #: Every allowed state change; anything else is an :class:`InvalidStateError`.
 _TRANSITIONS: dict[State, frozenset[State]] = {
     _PENDING: frozenset({_CANCELLED, _FINISHED}),
@@ -94,7 +99,9 @@ class Future(Generic[_T]):
         self._state = _PENDING
         self._result: _T | None = None
         self._exception: BaseException | None = None
-        self._callbacks: list[tuple[Callable[[Future[_T]], object], contextvars.Context]] = []
+        self._callbacks: (
+            list[tuple[Callable[[Future[_T]], object], contextvars.Context]] | tuple[()]
+        ) = _NO_CALLBACKS
         self._cancel_message: object = None
         self._cancelled_exc: exceptions.CancelledError | None = None
         # True when an exception is set and nobody has looked at it yet.
@@ -227,22 +234,29 @@ class Future(Generic[_T]):
             context = contextvars.copy_context()
         if self._state is not _PENDING:
             self._loop.call_soon(fn, self, context=context)
+            return
+        callbacks = self._callbacks
+        if callbacks:
+            callbacks.append((fn, context))
         else:
-            self._callbacks.append((fn, context))
+            self._callbacks = [(fn, context)]
 
     def remove_done_callback(self, fn: Callable[[Future[_T]], object]) -> int:
         """Remove every registration of *fn*; return how many were removed."""
-        kept = [(f, ctx) for f, ctx in self._callbacks if f != fn]
-        removed = len(self._callbacks) - len(kept)
+        callbacks = self._callbacks
+        if not callbacks:
+            return 0
+        kept = [(f, ctx) for f, ctx in callbacks if f != fn]
+        removed = len(callbacks) - len(kept)
         if removed:
-            self._callbacks[:] = kept
+            callbacks[:] = kept
         return removed
 
     def _schedule_callbacks(self) -> None:
         callbacks = self._callbacks
         if not callbacks:
             return
-        self._callbacks = []
+        self._callbacks = _NO_CALLBACKS
         call_soon = self._loop.call_soon
         for fn, ctx in callbacks:
             call_soon(fn, self, context=ctx)
@@ -252,9 +266,14 @@ class Future(Generic[_T]):
 
         :raises InvalidStateError: if it is already done.
         """
-        self._set_state(_FINISHED)
+        if self._state is _PENDING:
+            # PENDING -> FINISHED is in the table; set directly on this hot path.
+            self._state = _FINISHED
+        else:
+            self._set_state(_FINISHED)  # refused, with the message naming the states
         self._result = result
-        self._schedule_callbacks()
+        if self._callbacks:
+            self._schedule_callbacks()
 
     def set_exception(self, exception: BaseException | type[BaseException]) -> None:
         """Mark the future done with *exception* and schedule its callbacks.

@@ -161,7 +161,9 @@ class Task(futures.Future[_T]):
             self._log_destroy_pending = False
             raise TypeError(f"a coroutine was expected, got {coro!r}")
         self._coro = coro
-        self._name = f"Task-{next(_task_name_counter)}" if name is None else str(name)
+        # An unnamed task keeps only its number; get_name() makes "Task-<n>" when
+        # asked (most tasks are never asked, and a string costs twice an int).
+        self._name: str | int = next(_task_name_counter) if name is None else str(name)
         self._context = contextvars.copy_context() if context is None else context
         self._fut_waiter: futures.Future[object] | None = None
         self._must_cancel = False
@@ -176,7 +178,7 @@ class Task(futures.Future[_T]):
     # -- Introspection -----------------------------------------------------------------
     def __repr__(self) -> str:
         info = self._repr_info()
-        info.insert(1, f"name={self._name!r}")
+        info.insert(1, f"name={self.get_name()!r}")
         info.insert(2, f"coro=<{_format_coroutine(self._coro)}>")
         if self._fut_waiter is not None:
             info.append(f"wait_for={self._fut_waiter!r}")
@@ -203,7 +205,10 @@ class Task(futures.Future[_T]):
 
     def get_name(self) -> str:
         """The task's name (``Task-<n>`` unless one was given)."""
-        return self._name
+        name = self._name
+        if type(name) is int:
+            name = self._name = f"Task-{name}"
+        return name  # type: ignore[return-value]
 
     def set_name(self, value: object) -> None:
         """Rename the task (the value is converted with ``str``)."""
@@ -327,14 +332,13 @@ class Task(futures.Future[_T]):
         """Run the first step now, inside the creating task's step (eager tasks)."""
         loop = self._loop
         prev = _current_tasks.get(loop)
-        _current_tasks[loop] = self  # type: ignore[assignment]
         try:
             # In the task's own context, like every later step (call_soon(context=)).
-            self._context.run(self._run_step, None)
+            self._context.run(self._step, None)
         finally:
-            if prev is None:
-                _current_tasks.pop(loop, None)
-            else:
+            # _step() made this task the current one and then cleared it: give the
+            # creating task its place back.
+            if prev is not None:
                 _current_tasks[loop] = prev
         if self._state is _PENDING:
             _tasks_of(loop).add(self)  # type: ignore[arg-type]
@@ -343,88 +347,95 @@ class Task(futures.Future[_T]):
             self._coro = None  # type: ignore[assignment]
 
     def _step(self, exc: BaseException | None = None) -> None:
+        """Advance the coroutine by one step: send None, or throw *exc*, into it.
+
+        The hot path of every task switch, so the two common outcomes (a bare
+        ``yield``, and a pending future of this loop awaited) are handled inline;
+        every other yield goes to :meth:`_handle_yield`.
+        """
         loop = self._loop
         _current_tasks[loop] = self  # type: ignore[assignment]
         try:
-            self._run_step(exc)
+            if self._state is not _PENDING:
+                raise exceptions.InvalidStateError(f"_step(): already done: {self!r}, {exc!r}")
+            if self._must_cancel:
+                if not isinstance(exc, exceptions.CancelledError):
+                    exc = self._make_cancelled_error()
+                self._must_cancel = False
+            self._fut_waiter = None
+            try:
+                if exc is None:
+                    result = self._coro.send(None)
+                else:
+                    result = self._coro.throw(exc)
+            except StopIteration as stop:
+                if self._must_cancel:
+                    # cancel() came while the last step ran: the task ends cancelled.
+                    self._must_cancel = False
+                    futures.Future.cancel(self, msg=self._cancel_message)
+                else:
+                    futures.Future.set_result(self, stop.value)
+                _unregister_task(self)  # type: ignore[arg-type]
+            except exceptions.CancelledError as cancelled:
+                self._cancelled_exc = cancelled
+                futures.Future.cancel(self)
+                _unregister_task(self)  # type: ignore[arg-type]
+            except (KeyboardInterrupt, SystemExit) as fatal:
+                futures.Future.set_exception(self, fatal)
+                _unregister_task(self)  # type: ignore[arg-type]
+                raise
+            except BaseException as error:
+                futures.Future.set_exception(self, error)
+                _unregister_task(self)  # type: ignore[arg-type]
+            else:
+                if result is None:
+                    # A bare `yield` (sleep(0)): give the other callbacks a turn.
+                    loop.call_soon(self._step, context=self._context)
+                elif (
+                    isinstance(result, futures.Future)
+                    and result._asyncio_future_blocking
+                    and result._loop is loop
+                    and result is not self
+                ):
+                    # `await future` on a pending future of this loop.
+                    result._asyncio_future_blocking = False
+                    result.add_done_callback(self._wakeup, context=self._context)
+                    self._fut_waiter = result
+                    if self._must_cancel and result.cancel(msg=self._cancel_message):
+                        self._must_cancel = False
+                else:
+                    self._handle_yield(result)
         finally:
             _current_tasks.pop(loop, None)
 
-    def _run_step(self, exc: BaseException | None) -> None:
-        if self._state is not _PENDING:
-            raise exceptions.InvalidStateError(f"_step(): already done: {self!r}, {exc!r}")
-        if self._must_cancel:
-            if not isinstance(exc, exceptions.CancelledError):
-                exc = self._make_cancelled_error()
-            self._must_cancel = False
-        self._fut_waiter = None
-        coro = self._coro
-        try:
-            if exc is None:
-                result = coro.send(None)
-            else:
-                result = coro.throw(exc)
-        except StopIteration as stop:
-            if self._must_cancel:
-                # cancel() came while the last step ran: the task ends cancelled.
-                self._must_cancel = False
-                futures.Future.cancel(self, msg=self._cancel_message)
-            else:
-                futures.Future.set_result(self, stop.value)
-            _unregister_task(self)  # type: ignore[arg-type]
-        except exceptions.CancelledError as cancelled:
-            self._cancelled_exc = cancelled
-            futures.Future.cancel(self)
-            _unregister_task(self)  # type: ignore[arg-type]
-        except (KeyboardInterrupt, SystemExit) as fatal:
-            futures.Future.set_exception(self, fatal)
-            _unregister_task(self)  # type: ignore[arg-type]
-            raise
-        except BaseException as error:
-            futures.Future.set_exception(self, error)
-            _unregister_task(self)  # type: ignore[arg-type]
-        else:
-            self._handle_yield(result)
-
     def _handle_yield(self, result: object) -> None:
-        loop = self._loop
+        """Every yield that :meth:`_step` does not handle inline (a bare ``yield``, a
+        pending future of this loop) is a programming error: step the task again
+        with a ``RuntimeError`` saying what was wrong, thrown into the coroutine."""
         blocking = getattr(result, "_asyncio_future_blocking", None)
         if blocking is not None:
             assert isinstance(result, futures.Future)
-            if result._loop is not loop:
+            if result._loop is not self._loop:
                 error = RuntimeError(
                     f"Task {self!r} got Future {result!r} attached to a different loop"
                 )
-                loop.call_soon(self._step, error, context=self._context)
             elif not blocking:
                 error = RuntimeError(
                     f"yield was used instead of yield from in task {self!r} with {result!r}"
                 )
-                loop.call_soon(self._step, error, context=self._context)
-            elif result is self:
-                error = RuntimeError(f"Task cannot await on itself: {self!r}")
-                loop.call_soon(self._step, error, context=self._context)
             else:
-                result._asyncio_future_blocking = False
-                result.add_done_callback(self._wakeup, context=self._context)
-                self._fut_waiter = result
-                if self._must_cancel and result.cancel(msg=self._cancel_message):
-                    self._must_cancel = False
-        elif result is None:
-            # A bare `yield`: give the other callbacks a turn, then continue.
-            loop.call_soon(self._step, None, context=self._context)
+                error = RuntimeError(f"Task cannot await on itself: {self!r}")
         elif inspect.isgenerator(result):
             error = RuntimeError(
                 "yield was used instead of yield from for generator "
                 f"in task {self!r} with {result!r}"
             )
-            loop.call_soon(self._step, error, context=self._context)
         else:
             error = RuntimeError(
                 f"Task got bad yield: {result!r}; a task may only await futures, "
                 "coroutines and other awaitables of loopcore"
             )
-            loop.call_soon(self._step, error, context=self._context)
+        self._loop.call_soon(self._step, error, context=self._context)
 
     def _wakeup(self, future: futures.Future[object]) -> None:
         try:
