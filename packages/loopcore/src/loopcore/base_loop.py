@@ -731,7 +731,19 @@ class BaseEventLoop(AbstractEventLoop):
         """
         if delay is None:
             raise TypeError("call_later(): delay must be a number of seconds, got None")
-        return self.call_at(self.time() + delay, callback, *args, context=context)
+        # The body of call_at(), not a call to it: call_later is the common way to
+        # make a timer (sleep, timeouts) and the extra call would cost a tenth of it.
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
+        if self._debug:
+            self._check_thread()
+        _check_callback(callback, "call_later")
+        timer = TimerHandle(self.time() + delay, callback, args, self, context)
+        if timer._source_traceback:
+            _trim_source_traceback(timer._source_traceback)
+        heapq.heappush(self._scheduled, timer)
+        timer._scheduled = True
+        return timer
 
     def call_at(
         self,

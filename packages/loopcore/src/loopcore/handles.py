@@ -136,7 +136,7 @@ class TimerHandle(Handle):
         loop: AbstractEventLoop,
         context: contextvars.Context | None = None,
     ) -> None:
-        super().__init__(callback, args, loop, context)
+        Handle.__init__(self, callback, args, loop, context)
         self._when = when
         # True while the loop's timer heap holds this handle.
         self._scheduled = False
@@ -155,25 +155,32 @@ class TimerHandle(Handle):
             self._loop._timer_handle_cancelled(self)
         super().cancel()
 
+    # The timer heap orders handles with these (heapq calls __lt__ a few times per
+    # push and about log2(n) times per pop), so they are kept to one comparison:
+    # no isinstance(), an object without `_when` is simply not comparable.
     def __lt__(self, other: object) -> bool:
-        if isinstance(other, TimerHandle):
-            return self._when < other._when
-        return NotImplemented
+        try:
+            return self._when < other._when  # type: ignore[attr-defined, no-any-return]
+        except AttributeError:
+            return NotImplemented
 
     def __le__(self, other: object) -> bool:
-        if isinstance(other, TimerHandle):
-            return self._when <= other._when
-        return NotImplemented
+        try:
+            return self._when <= other._when  # type: ignore[attr-defined, no-any-return]
+        except AttributeError:
+            return NotImplemented
 
     def __gt__(self, other: object) -> bool:
-        if isinstance(other, TimerHandle):
-            return self._when > other._when
-        return NotImplemented
+        try:
+            return self._when > other._when  # type: ignore[attr-defined, no-any-return]
+        except AttributeError:
+            return NotImplemented
 
     def __ge__(self, other: object) -> bool:
-        if isinstance(other, TimerHandle):
-            return self._when >= other._when
-        return NotImplemented
+        try:
+            return self._when >= other._when  # type: ignore[attr-defined, no-any-return]
+        except AttributeError:
+            return NotImplemented
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, TimerHandle):
