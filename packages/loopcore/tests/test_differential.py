@@ -344,7 +344,7 @@ def test_future_state_rules() -> None:
         failed.set_exception(ValueError)  # a class is instantiated
         observed.append(outcome(failed))
         # StopIteration cannot travel through a coroutine: refused (TypeError, up to
-        # 3.11) or turned into a RuntimeError (3.12+); compared with asyncio below.
+        # 3.12) or turned into a RuntimeError (3.13); compared with asyncio below.
         stop = loop.create_future()
         observed.append(attempt(lambda: stop.set_exception(StopIteration())))
         if stop.done():
@@ -362,10 +362,10 @@ def test_future_state_rules() -> None:
         observed.append(attempt(lambda: cancelled.set_result(1)))
         return observed
 
-    # loopcore follows CPython 3.12+ here on every version (3.11 raised TypeError).
+    # loopcore follows CPython 3.13 here on every version (3.12 raised TypeError).
     stop_iteration = [("returned", None), ("exception", "RuntimeError")]
     ref, ours = on_both(scenario)
-    if sys.version_info >= (3, 12):
+    if sys.version_info >= (3, 13):
         assert ours == ref
     assert ours == [
         (False, False),
@@ -1034,9 +1034,9 @@ def test_taskgroup_refuses_tasks_after_it_ended() -> None:
         return "accepted"
 
     # The refused coroutine is closed (no "never awaited" warning), as in CPython
-    # 3.12+; loopcore does it on 3.11 too.
+    # 3.13; loopcore does it on 3.11 and 3.12 too.
     ref, ours = on_both(scenario)
-    if sys.version_info >= (3, 12):
+    if sys.version_info >= (3, 13):
         assert ours == ref
     assert ours == ("RuntimeError", True)
 

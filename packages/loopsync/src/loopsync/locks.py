@@ -634,14 +634,15 @@ class Barrier(_LoopBound):
     The barrier is reusable: once every task of one round has left, the next round
     fills. Tasks arriving while a round drains wait for the next round. A task
     cancelled while it waits simply leaves the round (one party fewer is waiting);
-    the barrier is not broken.
+    the barrier is not broken, and the tasks that arrived after it move up one
+    place, so the indices of a round stay distinct.
 
     :param parties: how many tasks each round needs.
     :param loop: the 3.4-style keyword (checked against the running loop).
     :raises ValueError: when *parties* is below 1.
     """
 
-    __slots__ = ("_cond", "_count", "_parties", "_state")
+    __slots__ = ("_cond", "_count", "_parties", "_places", "_state")
 
     def __init__(self, parties: int, *, loop: AbstractEventLoop | None = None) -> None:
         if parties < 1:
@@ -651,6 +652,9 @@ class Barrier(_LoopBound):
         self._parties = parties
         self._state = _BarrierState.FILLING
         self._count = 0  # tasks inside wait(), past the entry gate
+        # One box per task waiting in the filling round, in arrival order; a box
+        # holds its task's index, renumbered when an earlier task leaves.
+        self._places: list[list[int]] = []
 
     def __repr__(self) -> str:
         state = self._state.value
@@ -686,11 +690,13 @@ class Barrier(_LoopBound):
             )
             if self._state is _BarrierState.BROKEN:
                 raise BrokenBarrierError(f"the barrier is broken (aborted): {self!r}")
-            index = self._count
+            place = [len(self._places)]
+            self._places.append(place)
             self._count += 1
             try:
                 if self._count == self._parties:
                     # The last arrival trips the barrier and lets everybody go.
+                    self._places = []
                     self._state = _BarrierState.DRAINING
                     self._cond.notify_all()
                 else:
@@ -699,8 +705,15 @@ class Barrier(_LoopBound):
                         raise BrokenBarrierError(
                             f"the barrier was {self._state.value} while this task waited"
                         )
-                return index
+                return place[0]
             finally:
+                if self._places:
+                    # Left before the round tripped (cancelled, or broken by
+                    # abort/reset): later arrivals move up, so that no two tasks
+                    # of a round share an index.
+                    self._places = [p for p in self._places if p is not place]
+                    for i, p in enumerate(self._places):
+                        p[0] = i
                 self._count -= 1
                 if self._count == 0 and self._state in (
                     _BarrierState.DRAINING,
