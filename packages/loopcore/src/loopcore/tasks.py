@@ -34,6 +34,7 @@ __all__ = ["Task", "all_tasks", "current_task", "ensure_future"]
 _T = TypeVar("_T")
 
 _PENDING = futures.State.PENDING
+_FINISHED = futures.State.FINISHED
 
 # Strong references to every pending task, per loop. The loop is the weak key: a
 # loop that is dropped takes its (already reported) tasks with it.
@@ -438,14 +439,19 @@ class Task(futures.Future[_T]):
         self._loop.call_soon(self._step, error, context=self._context)
 
     def _wakeup(self, future: futures.Future[object]) -> None:
+        # The result is not passed in: the coroutine reads it from the future itself
+        # (Future.__await__ returns future.result()). So a future that finished
+        # without an exception needs no result() call; a failed or cancelled one
+        # has its exception thrown into the coroutine at the point it awaited.
+        if future._state is _FINISHED and future._exception is None:
+            self._step()
+            return
         try:
             future.result()
         except BaseException as exc:
             self._step(exc)
         else:
-            # The result is not passed in: the coroutine reads it from the future
-            # itself (Future.__await__ returns future.result()).
-            self._step(None)
+            self._step()
 
 
 def _format_coroutine(coro: object) -> str:
