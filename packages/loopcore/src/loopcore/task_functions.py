@@ -262,13 +262,19 @@ def gather(
 
     children: list[futures.Future[object]] = []
     seen: dict[object, futures.Future[object]] = {}
+    ensure_future = tasks.ensure_future
     for aw in aws:
-        child = seen.get(aw) if _hashable(aw) else None
+        try:
+            child = seen.get(aw)
+            hashable = True
+        except TypeError:  # unhashable: cannot be recognised when passed again
+            child = None
+            hashable = False
         if child is None:
-            child = _ensure_future(aw, loop)
+            child = ensure_future(aw, loop=loop)  # type: ignore[arg-type]
             if loop is None:
                 loop = child.get_loop()
-            if _hashable(aw):
+            if hashable:
                 seen[aw] = child
         children.append(child)
     assert loop is not None
@@ -315,14 +321,6 @@ def gather(
     for child in unique:
         child.add_done_callback(_child_done)
     return outer
-
-
-def _hashable(obj: object) -> bool:
-    try:
-        hash(obj)
-    except TypeError:
-        return False
-    return True
 
 
 # -- shield -----------------------------------------------------------------------------

@@ -155,7 +155,7 @@ class Task(futures.Future[_T]):
         context: contextvars.Context | None = None,
         eager_start: bool = False,
     ) -> None:
-        super().__init__(loop=loop)
+        futures.Future.__init__(self, loop=loop)
         if self._source_traceback:
             del self._source_traceback[-1]
         if not coroutines.iscoroutine(coro):
