@@ -21,6 +21,13 @@ settings.register_profile("stress", max_examples=1000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # A transport, socket or file collected unclosed warns ResourceWarning from
+    # __del__; as an error it surfaces as an unraisable exception, which the root
+    # configuration turns into a test failure.
+    config.addinivalue_line("filterwarnings", "error::ResourceWarning")
+
+
 def _open_fds() -> set[str]:
     return set(os.listdir("/proc/self/fd"))
 

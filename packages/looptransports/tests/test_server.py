@@ -335,3 +335,31 @@ async def test_keep_alive_reaches_accepted_connections() -> None:
     client.close()
     server.close()
     await server.wait_closed()
+
+
+async def test_open_transports_and_servers_are_registered_for_introspection() -> None:
+    from loopcore import introspect
+
+    loop = running_loop()
+    server = await loop.create_server(Echo, "127.0.0.1", 0, start_serving=False)
+    serving = loop.create_task(server.serve_forever())
+    await loopcore.sleep(0)
+    client = await _client(server.sockets[0].getsockname()[1])
+    try:
+        while not server._clients:
+            await loopcore.sleep(0)
+        kinds = sorted(str(r["kind"]) for r in introspect.open_resources(loop))
+        assert kinds == ["server", "socket transport"]
+        tree = introspect.task_tree(loop)
+        awaiting = [node["awaiting"] for node in tree]
+        assert any(
+            a["kind"] == "server" and "serving on" in a["description"]  # type: ignore[index]
+            for a in awaiting
+        ), tree
+    finally:
+        server.close_clients()
+        client.close()
+        serving.cancel()
+        with pytest.raises(loopcore.CancelledError):
+            await serving
+    assert introspect.open_resources(loop) == []

@@ -117,15 +117,15 @@ async def test_datagram_sock_ops() -> None:
 @pytest.mark.parametrize(
     "call",
     [
-        lambda loop, s: loop.sock_recv(s, 1),
-        lambda loop, s: loop.sock_recv_into(s, bytearray(1)),
-        lambda loop, s: loop.sock_sendall(s, b"x"),
-        lambda loop, s: loop.sock_connect(s, ("127.0.0.1", 1)),
-        lambda loop, s: loop.sock_accept(s),
-        lambda loop, s: loop.sock_sendto(s, b"x", ("127.0.0.1", 1)),
-        lambda loop, s: loop.sock_recvfrom(s, 1),
-        lambda loop, s: loop.sock_recvfrom_into(s, bytearray(1)),
-        lambda loop, s: loop.sock_sendfile(s, open(__file__, "rb")),  # noqa: SIM115
+        lambda loop, s, f: loop.sock_recv(s, 1),
+        lambda loop, s, f: loop.sock_recv_into(s, bytearray(1)),
+        lambda loop, s, f: loop.sock_sendall(s, b"x"),
+        lambda loop, s, f: loop.sock_connect(s, ("127.0.0.1", 1)),
+        lambda loop, s, f: loop.sock_accept(s),
+        lambda loop, s, f: loop.sock_sendto(s, b"x", ("127.0.0.1", 1)),
+        lambda loop, s, f: loop.sock_recvfrom(s, 1),
+        lambda loop, s, f: loop.sock_recvfrom_into(s, bytearray(1)),
+        lambda loop, s, f: loop.sock_sendfile(s, f),
     ],
     ids=[
         "sock_recv",
@@ -143,15 +143,12 @@ async def test_blocking_sockets_are_refused(call: object) -> None:
     loop = running_loop()
     sock = socket.socket()
     assert sock.gettimeout() is None  # blocking
-    coro = call(loop, sock)  # type: ignore[operator]
     try:
-        with pytest.raises(ValueError, match="must be non-blocking"):
-            await coro
+        with open(__file__, "rb") as f:
+            with pytest.raises(ValueError, match="must be non-blocking"):
+                await call(loop, sock, f)  # type: ignore[operator]
     finally:
         sock.close()
-        frame = getattr(coro, "cr_frame", None)
-        if frame is not None and "file" in frame.f_locals:
-            frame.f_locals["file"].close()
 
 
 async def test_getaddrinfo_of_a_numeric_host_needs_no_thread() -> None:

@@ -21,6 +21,7 @@ import stat
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from loopcore import introspect
 from loopcore.events import AbstractEventLoop, AbstractServer
 from loopcore.exceptions import CancelledError
 from loopcore.futures import Future
@@ -78,6 +79,10 @@ class Server(AbstractServer):
         self._serving = False
         self._serving_forever_fut: Future[object] | None = None
         self._paused_sockets: dict[int, object] = {}
+
+    def is_closing(self) -> bool:
+        """True once :meth:`close` was called (the listening sockets are closed)."""
+        return self._sockets is None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} sockets={self.sockets!r}>"
@@ -255,3 +260,17 @@ class Server(AbstractServer):
                 return
             conn.setblocking(False)
             self._loop._accept_connection(self, conn, addr)
+
+
+def _describe_server(server: object) -> dict[str, object]:
+    assert isinstance(server, Server)
+    names = [sock.getsockname() for sock in server.sockets]
+    state = "serving" if server.is_serving() else "closed" if server.is_closing() else "idle"
+    return {
+        "kind": "server",
+        "description": f"server {state} on {names!r} ({len(server._clients)} connections)",
+    }
+
+
+# A task in serve_forever() or wait_closed() is shown waiting on its server.
+introspect.register_describer(Server, _describe_server)
