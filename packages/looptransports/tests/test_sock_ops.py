@@ -6,9 +6,12 @@ import socket
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from lt_support import HAS_IPV6, running_loop
 
 import loopcore
+from looptransports.selector_loop import _numeric_addrinfo
 
 
 @pytest.fixture
@@ -177,3 +180,35 @@ async def test_getnameinfo_reverse_resolves() -> None:
     host, port = await loop.getnameinfo(("127.0.0.1", 80), socket.NI_NUMERICHOST)
     assert host == "127.0.0.1"
     assert port in ("80", "http")
+
+
+@given(
+    ip=st.ip_addresses(),
+    port=st.integers(0, 65535),
+    sock_type=st.sampled_from([socket.SOCK_STREAM, socket.SOCK_DGRAM]),
+    as_str_port=st.booleans(),
+)
+def test_numeric_fast_path_agrees_with_the_resolver(
+    ip: object, port: int, sock_type: int, as_str_port: bool
+) -> None:
+    host = str(ip)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    if family == socket.AF_INET6 and not HAS_IPV6:
+        return
+    fast = _numeric_addrinfo(host, str(port) if as_str_port else port, 0, sock_type, 0)
+    [slow] = socket.getaddrinfo(host, port, 0, sock_type)
+    assert fast is not None
+    assert fast[:3] == slow[:3]
+    assert socket.inet_pton(family, fast[4][0]) == socket.inet_pton(family, slow[4][0])
+    assert fast[4][1:] == slow[4][1:]
+
+
+def test_numeric_fast_path_declines_what_it_cannot_answer() -> None:
+    stream = socket.SOCK_STREAM
+    assert _numeric_addrinfo("localhost", 80, 0, stream, 0) is None  # a name
+    assert _numeric_addrinfo("127.0.0.1", "http", 0, stream, 0) is None  # a service
+    assert _numeric_addrinfo("fe80::1%lo", 80, 0, stream, 0) is None  # a scope id
+    assert _numeric_addrinfo("127.0.0.1", 80, 0, 0, 0) is None  # unknown type
+    assert _numeric_addrinfo("127.0.0.1", 70000, 0, stream, 0) is None  # bad port
+    assert _numeric_addrinfo("127.0.0.1", 80, socket.AF_INET6, stream, 0) is None
+    assert _numeric_addrinfo(None, 80, 0, stream, 0) is None
