@@ -178,7 +178,7 @@ async def test_happy_eyeballs_starts_the_next_attempt_after_the_delay(
     )
     elapsed = loop.time() - start
     assert transport.get_extra_info("peername") == live.getsockname()
-    assert 0.05 <= elapsed < 5.0
+    assert 0.04 <= elapsed < 5.0  # waited for the delay (timers may fire within clock resolution)
     transport.close()
     await loopcore.sleep(0)
     # The losing attempt was cancelled and its socket closed (the fd check of
