@@ -1589,3 +1589,111 @@ def test_get_stack_of_a_failed_task_starts_at_its_coroutine_not_the_task_machine
         )
 
     assert same_on_both(scenario) == (["fails", "helper"], ["fails"], ["fails", "helper"])
+
+
+class _FutureLike:
+    """A Future-compatible object of another class (``_asyncio_future_blocking``
+    and the public methods only), as other libraries provide."""
+
+    _asyncio_future_blocking = False
+
+    def __init__(self, aio: types.ModuleType, loop: Any) -> None:
+        self._aio = aio
+        self._loop = loop
+        self._callbacks: list[tuple[Callable[[Any], object], Any]] = []
+        self._outcome: tuple[str, object] | None = None
+
+    def get_loop(self) -> Any:
+        return self._loop
+
+    def add_done_callback(self, fn: Callable[[Any], object], *, context: Any = None) -> None:
+        if self._outcome is not None:
+            self._loop.call_soon(fn, self, context=context)
+        else:
+            self._callbacks.append((fn, context))
+
+    def remove_done_callback(self, fn: Callable[[Any], object]) -> int:
+        before = len(self._callbacks)
+        self._callbacks = [(f, c) for f, c in self._callbacks if f != fn]
+        return before - len(self._callbacks)
+
+    def _finish(self, kind: str, value: object) -> bool:
+        if self._outcome is not None:
+            return False
+        self._outcome = (kind, value)
+        for fn, context in self._callbacks:
+            self._loop.call_soon(fn, self, context=context)
+        self._callbacks.clear()
+        return True
+
+    def cancel(self, msg: object = None) -> bool:
+        return self._finish("cancelled", msg)
+
+    def cancelled(self) -> bool:
+        return self._outcome is not None and self._outcome[0] == "cancelled"
+
+    def done(self) -> bool:
+        return self._outcome is not None
+
+    def result(self) -> object:
+        assert self._outcome is not None
+        kind, value = self._outcome
+        if kind == "cancelled":
+            raise self._aio.CancelledError(value)
+        if kind == "exception":
+            raise value  # type: ignore[misc]
+        return value
+
+    def exception(self) -> object:
+        return None
+
+    def __await__(self) -> Any:
+        if self._outcome is None:
+            self._asyncio_future_blocking = True
+            yield self
+        return self.result()
+
+    __iter__ = __await__
+
+
+def test_task_awaits_a_future_like_object_of_another_class() -> None:
+    async def scenario(aio: types.ModuleType) -> object:
+        loop = aio.get_running_loop()
+        observed: list[object] = []
+
+        async def waits_on(fut: _FutureLike) -> object:
+            return await fut
+
+        ok = _FutureLike(aio, loop)
+        observed.append(aio.isfuture(ok))
+        loop.call_soon(ok._finish, "result", "duck")
+        observed.append(await loop.create_task(waits_on(ok)))
+        failing = _FutureLike(aio, loop)
+        loop.call_soon(failing._finish, "exception", KeyError("duck"))
+        try:
+            await loop.create_task(waits_on(failing))
+        except KeyError as exc:
+            observed.append(error(exc))
+        pending = _FutureLike(aio, loop)
+        task = loop.create_task(waits_on(pending))
+        await aio.sleep(0)
+        task.cancel("stop")
+        await aio.gather(task, return_exceptions=True)
+        observed.append((task.cancelled(), pending.cancelled()))
+        other_loop = aio.new_event_loop()
+        try:
+            foreign = _FutureLike(aio, other_loop)
+            bad = loop.create_task(waits_on(foreign))
+            await aio.gather(bad, return_exceptions=True)
+            observed.append(outcome(bad)[:2])
+        finally:
+            other_loop.close()
+        return observed
+
+    assert same_on_both(scenario) == [
+        True,
+        "duck",
+        ("KeyError", ("duck",)),
+        (True, True),
+        ("exception", "RuntimeError"),
+    ]

@@ -22,7 +22,7 @@ import traceback
 import types
 import weakref
 from collections.abc import Awaitable, Coroutine, Generator
-from typing import TYPE_CHECKING, TextIO, TypeVar, overload
+from typing import TYPE_CHECKING, TextIO, TypeVar, cast, overload
 
 from . import coroutines, events, exceptions, futures
 
@@ -410,13 +410,15 @@ class Task(futures.Future[_T]):
             _current_tasks.pop(loop, None)
 
     def _handle_yield(self, result: object) -> None:
-        """Every yield that :meth:`_step` does not handle inline (a bare ``yield``, a
-        pending future of this loop) is a programming error: step the task again
+        """A yield that :meth:`_step` does not handle inline (a bare ``yield``, a
+        pending future of this loop): a pending Future-like object of another class
+        is waited for; anything else is a programming error: step the task again
         with a ``RuntimeError`` saying what was wrong, thrown into the coroutine."""
         blocking = getattr(result, "_asyncio_future_blocking", None)
         if blocking is not None:
-            assert isinstance(result, futures.Future)
-            if result._loop is not self._loop:
+            get_loop = getattr(result, "get_loop", None)
+            result_loop = get_loop() if get_loop is not None else getattr(result, "_loop", None)
+            if result_loop is not self._loop:
                 error = RuntimeError(
                     f"Task {self!r} got Future {result!r} attached to a different loop"
                 )
@@ -424,8 +426,18 @@ class Task(futures.Future[_T]):
                 error = RuntimeError(
                     f"yield was used instead of yield from in task {self!r} with {result!r}"
                 )
-            else:
+            elif result is self:
                 error = RuntimeError(f"Task cannot await on itself: {self!r}")
+            else:
+                # A pending Future-like object of another class (isfuture() accepts
+                # it, as asyncio does): wait for it through its public methods.
+                foreign = cast("futures.Future[object]", result)
+                foreign._asyncio_future_blocking = False
+                foreign.add_done_callback(self._wakeup_foreign, context=self._context)
+                self._fut_waiter = foreign
+                if self._must_cancel and foreign.cancel(msg=self._cancel_message):
+                    self._must_cancel = False
+                return
         elif inspect.isgenerator(result):
             error = RuntimeError(
                 "yield was used instead of yield from for generator "
@@ -437,6 +449,15 @@ class Task(futures.Future[_T]):
                 "coroutines and other awaitables of loopcore"
             )
         self._loop.call_soon(self._step, error, context=self._context)
+
+    def _wakeup_foreign(self, future: futures.Future[object]) -> None:
+        # A Future-like object of another class: only its public methods count.
+        try:
+            future.result()
+        except BaseException as exc:
+            self._step(exc)
+        else:
+            self._step()
 
     def _wakeup(self, future: futures.Future[object]) -> None:
         # The result is not passed in: the coroutine reads it from the future itself
