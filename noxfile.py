@@ -30,7 +30,8 @@ LAYERS: dict[str, list[str]] = {
 ALL = list(LAYERS)
 
 TEST_DEPS = ["pytest>=8", "pytest-timeout>=2.3", "hypothesis>=6.100", "trustme>=1.1"]
-DOCS_DEPS = ["sphinx>=7.2", "furo>=2024.1", "trustme>=1.1", "pytest>=8"]  # pytest: autodoc imports loopcore.testing.pytest_plugin
+# pytest: autodoc imports loopcore.testing.pytest_plugin; trustme: the TLS examples.
+DOCS_DEPS = ["sphinx>=7.2", "furo>=2024.1", "trustme>=1.1", "pytest>=8"]
 
 SUPPORTED = ["3.11", "3.12", "3.13"]
 # Test sessions run on every supported interpreter that is present here.
