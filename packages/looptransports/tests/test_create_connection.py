@@ -233,3 +233,39 @@ def test_interleave_alternates_families() -> None:
     infos: list[Any] = [*v6, *v4]
     assert _interleave_addrinfos(infos) == [v6[0], v4[0], v6[1], v4[1], v6[2], v4[2]]
     assert _interleave_addrinfos(infos, 2) == [v6[0], v6[1], v4[0], v6[2], v4[1], v4[2]]
+
+
+async def test_cancelling_a_sequential_connect_closes_its_socket(
+    black_hole: socket.socket,
+) -> None:
+    loop = running_loop()
+    task = loop.create_task(
+        loop.create_connection(Protocol, "127.0.0.1", black_hole.getsockname()[1])
+    )
+    await loopcore.sleep(0.05)
+    assert not task.done()  # stuck in the handshake the kernel never answers
+    task.cancel()
+    with pytest.raises(loopcore.CancelledError):
+        await task
+    # The fd check of conftest proves the attempt's socket was closed.
+
+
+async def test_interleaved_families_connect_on_the_first_working_one(
+    live: socket.socket,
+) -> None:
+    loop = running_loop()
+    dead = _dead_port()
+    infos = [
+        (socket.AF_INET6, STREAM, TCP, "", ("::1", dead, 0, 0)),
+        (socket.AF_INET6, STREAM, TCP, "", ("::1", dead, 0, 0)),
+        (V4, STREAM, TCP, "", ("127.0.0.1", live.getsockname()[1])),
+    ]
+
+    async def fake_getaddrinfo(host: object, port: object, **kwargs: object) -> list[Any]:
+        return infos
+
+    loop.getaddrinfo = fake_getaddrinfo  # type: ignore[method-assign]
+    transport, _ = await loop.create_connection(Protocol, "dual.example", 0, interleave=1)
+    assert transport.get_extra_info("peername") == live.getsockname()
+    transport.close()
+    await loopcore.sleep(0)
