@@ -1697,3 +1697,378 @@ def test_task_awaits_a_future_like_object_of_another_class() -> None:
         (True, True),
         ("exception", "RuntimeError"),
     ]
+
+
+# -- More cancellation, timeout and TaskGroup details -------------------------------------
+
+
+def test_task_cancel_cancels_the_awaited_future_and_a_self_cancel_lands_at_the_next_await() -> None:
+    async def scenario(aio: types.ModuleType) -> object:
+        loop = aio.get_running_loop()
+        fut = loop.create_future()
+
+        async def waits() -> None:
+            await fut
+
+        t = loop.create_task(waits())
+        await aio.sleep(0)
+        t.cancel("m")
+        await aio.gather(t, return_exceptions=True)
+
+        async def cancels_itself() -> str:
+            aio.current_task().cancel()
+            try:
+                await aio.sleep(0)
+            except aio.CancelledError:
+                return "cancelled at next await"
+            return "not cancelled"
+
+        return fut.cancelled(), t.cancelled(), await loop.create_task(cancels_itself())
+
+    assert same_on_both(scenario) == (True, True, "cancelled at next await")
+
+
+def test_cancellation_message_travels_through_awaiting_coroutines() -> None:
+    async def scenario(aio: types.ModuleType) -> object:
+        loop = aio.get_running_loop()
+
+        async def inner() -> None:
+            await aio.sleep(10)
+
+        async def middle() -> None:
+            await inner()
+
+        t = loop.create_task(middle())
+        await aio.sleep(0)
+        t.cancel("deep")
+        try:
+            await t
+        except aio.CancelledError as exc:
+            return exc.args, t.cancelled()
+        return "no error"
+
+    assert same_on_both(scenario) == (("deep",), True)
+
+
+def test_outside_cancellation_of_a_taskgroup_body_cancels_the_task() -> None:
+    async def scenario(aio: types.ModuleType) -> object:
+        loop = aio.get_running_loop()
+        child = None
+
+        async def body() -> None:
+            nonlocal child
+            async with aio.TaskGroup() as tg:
+                child = tg.create_task(aio.sleep(10))
+                await aio.sleep(10)
+
+        t = loop.create_task(body())
+        await aio.sleep(0)
+        t.cancel()
+        await aio.gather(t, return_exceptions=True)
+        return t.cancelled(), t.cancelling(), child is not None and child.cancelled()
+
+    assert same_on_both(scenario) == (True, 1, True)
+
+
+def test_nested_timeouts_only_the_expired_one_raises() -> None:
+    async def scenario(aio: types.ModuleType) -> object:
+        loop = aio.get_running_loop()
+        observed: list[object] = []
+        async with aio.timeout(10) as outer:
+            try:
+                async with aio.timeout(0.01) as inner:
+                    await aio.sleep(1)
+            except TimeoutError:
+                observed.append(("inner expired", inner.expired(), outer.expired()))
+            await aio.sleep(0)
+        try:
+            async with aio.timeout(0.01) as outer:
+                try:
+                    async with aio.timeout(10) as inner:
+                        await aio.sleep(1)
+                except TimeoutError:
+                    observed.append("inner raised wrongly")
+        except TimeoutError:
+            observed.append(("outer expired", outer.expired(), inner.expired()))
+        try:
+            async with aio.timeout(10) as cm:
+                cm.reschedule(loop.time() - 1)
+                await aio.sleep(1)
+        except TimeoutError:
+            observed.append("rescheduled into the past")
+        return observed
+
+    assert same_on_both(scenario) == [
+        ("inner expired", True, False),
+        ("outer expired", True, False),
+        "rescheduled into the past",
+    ]
+
+
+def test_gather_with_return_exceptions_cancelled_from_outside() -> None:
+    async def scenario(aio: types.ModuleType) -> object:
+        loop = aio.get_running_loop()
+        children = [loop.create_task(aio.sleep(10)) for _ in range(2)]
+        outer = aio.gather(*children, return_exceptions=True)
+        await aio.sleep(0)
+        outer.cancel()
+        try:
+            result: object = await outer
+        except aio.CancelledError:
+            result = "CancelledError"
+        return result, outer.cancelled(), [c.cancelled() for c in children]
+
+    assert same_on_both(scenario) == ("CancelledError", False, [True, True])
+
+
+def test_wait_for_returns_what_an_inner_task_returns_after_swallowing_its_timeout() -> None:
+    async def scenario(aio: types.ModuleType) -> object:
+        async def stubborn() -> str:
+            try:
+                await aio.sleep(10)
+            except aio.CancelledError:
+                return "swallowed"
+            return "slept"
+
+        return await aio.wait_for(stubborn(), 0.01)
+
+    assert same_on_both(scenario) == "swallowed"
+
+
+def test_wait_and_as_completed_count_a_repeated_future_once() -> None:
+    async def scenario(aio: types.ModuleType) -> object:
+        fut = aio.get_running_loop().create_future()
+        fut.set_result(1)
+        done, pending = await aio.wait([fut, fut])
+        return [await x for x in aio.as_completed([fut, fut])], len(done), len(pending)
+
+    assert same_on_both(scenario) == ([1], 1, 0)
+
+
+# -- Loop services ----------------------------------------------------------------------
+
+
+def test_loop_services_signals_readers_asyncgens_and_handles() -> None:
+    import os
+    import signal
+
+    def scenario(aio: types.ModuleType, loop: Any) -> object:
+        observed: list[object] = []
+        finalized: list[str] = []
+
+        async def agen() -> Any:
+            try:
+                yield 1
+                yield 2
+            finally:
+                finalized.append("finalized")
+
+        async def start_agen() -> Any:
+            gen = agen()
+            await gen.__anext__()
+            return gen
+
+        gen = loop.run_until_complete(start_agen())
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        observed.append(finalized)
+        del gen
+
+        got: list[str] = []
+        loop.add_signal_handler(signal.SIGUSR1, got.append, "usr1")
+        loop.call_soon(os.kill, os.getpid(), signal.SIGUSR1)
+        loop.call_later(0.05, loop.stop)
+        loop.run_forever()
+        observed.append(
+            (
+                got,
+                loop.remove_signal_handler(signal.SIGUSR1),
+                loop.remove_signal_handler(signal.SIGUSR1),
+            )
+        )
+
+        r, w = os.pipe()
+        try:
+            data: list[bytes] = []
+
+            def on_readable() -> None:
+                data.append(os.read(r, 10))
+                loop.stop()
+
+            loop.add_reader(r, on_readable)
+            os.write(w, b"hi")
+            loop.run_forever()
+            observed.append((data, loop.remove_reader(r), loop.remove_reader(r)))
+        finally:
+            os.close(r)
+            os.close(w)
+
+        refused: list[str] = []
+
+        def close_while_running() -> None:
+            try:
+                loop.close()
+            except RuntimeError:
+                refused.append("close refused while running")
+            loop.stop()
+
+        loop.call_soon(close_while_running)
+        loop.run_forever()
+        observed.append(refused)
+
+        ran: list[str] = []
+        handle = loop.call_soon(ran.append, "never")
+        handle.cancel()
+        loop.call_soon(loop.stop)
+        loop.run_forever()
+        timer = loop.call_later(10, print)
+        in_ten = 9 < timer.when() - loop.time() <= 10
+        timer.cancel()
+        observed.append((ran, handle.cancelled(), in_ten, timer.cancelled()))
+        loop.run_until_complete(loop.shutdown_default_executor())
+        return observed
+
+    ref, ours = with_loop_on_both(scenario)
+    assert (
+        ours
+        == ref
+        == [
+            ["finalized"],
+            (["usr1"], True, False),
+            ([b"hi"], True, False),
+            ["close refused while running"],
+            ([], True, True, True),
+        ]
+    )
+
+
+def test_debug_mode_refuses_calls_from_another_thread() -> None:
+    import threading
+
+    def scenario(aio: types.ModuleType, loop: Any) -> object:
+        loop.set_debug(True)
+        observed: list[str] = []
+
+        def from_other_thread() -> None:
+            for call in (
+                lambda: loop.call_soon(print),
+                lambda: loop.call_later(1, print),
+                lambda: loop.call_soon_threadsafe(lambda: None),
+            ):
+                observed.append(_raised(call))
+
+        async def main() -> None:
+            thread = threading.Thread(target=from_other_thread)
+            thread.start()
+            thread.join()
+            await aio.sleep(0)
+
+        loop.run_until_complete(main())
+        return observed
+
+    ref, ours = with_loop_on_both(scenario)
+    assert ours == ref == ["RuntimeError", "RuntimeError", "no error"]
+
+
+def test_abstract_policy_methods_raise_not_implemented() -> None:
+    results = []
+    for aio in (asyncio, loopcore):
+        policy = aio.AbstractEventLoopPolicy()
+        results.append(
+            [
+                _raised(policy.get_event_loop),
+                _raised(policy.new_event_loop),
+                _raised(lambda policy=policy: policy.set_event_loop(None)),
+            ]
+        )
+    assert results[1] == results[0] == ["NotImplementedError"] * 3
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="asyncio.run(loop_factory=) is 3.12+")
+def test_runner_details() -> None:
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("runner_var", default="unset")
+    results = []
+    for aio in (asyncio, loopcore):
+        observed: list[object] = []
+
+        async def info(aio: types.ModuleType = aio) -> object:
+            return aio.get_running_loop().get_debug(), var.get()
+
+        runner = aio.Runner(debug=True)
+        ctx = contextvars.Context()
+        ctx.run(var.set, "ctx")
+        observed.append(runner.run(info(), context=ctx))
+        observed.append(runner.run(info()))
+        runner.close()
+        runner.close()
+        coro = info()
+        observed.append(_raised(lambda runner=runner, coro=coro: runner.run(coro)))
+        coro.close()
+        observed.append(_raised(runner.get_loop))
+        made: list[Any] = []
+
+        def factory(aio: types.ModuleType = aio, made: list[Any] = made) -> Any:
+            made.append(aio.new_event_loop())
+            return made[-1]
+
+        observed.append(aio.run(info(), loop_factory=factory))
+        observed.append((len(made), made[0].is_closed()))
+        observed.append(aio.run(info(), debug=True))
+        with aio.Runner() as runner:
+            observed.append(_raised(lambda runner=runner: runner.run(42)))
+        results.append(observed)
+    assert results[1] == results[0]
+    assert results[1] == [
+        (True, "ctx"),
+        (True, "unset"),
+        "RuntimeError",
+        "RuntimeError",
+        (False, "unset"),
+        (1, True),
+        (True, "unset"),
+        "ValueError",
+    ]
+
+
+def test_thread_helpers_propagate_context_cancellation_and_errors() -> None:
+    import concurrent.futures
+    import threading
+
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("thread_var", default="unset")
+
+    async def scenario(aio: types.ModuleType) -> object:
+        loop = aio.get_running_loop()
+        observed: list[object] = []
+        var.set("main ctx")
+        observed.append(await aio.to_thread(var.get))
+        started = threading.Event()
+
+        async def long() -> None:
+            started.set()
+            await aio.sleep(10)
+
+        cf = aio.run_coroutine_threadsafe(long(), loop)
+        await loop.run_in_executor(None, started.wait, 5)
+        cf.cancel()
+        for _ in range(3):
+            await aio.sleep(0)
+        observed.append(cf.cancelled())
+
+        async def fails() -> None:
+            raise ValueError("ts")
+
+        cf2 = aio.run_coroutine_threadsafe(fails(), loop)
+        for _ in range(3):
+            await aio.sleep(0)
+        observed.append(type(cf2.exception(timeout=1)).__name__)
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            release = threading.Event()
+            pool.submit(release.wait, 5)
+            queued = pool.submit(lambda: 1)
+            wrapped = aio.wrap_future(queued)
+            wrapped.cancel()
+            await aio.sleep(0)
+            observed.append((queued.cancelled(), wrapped.cancelled()))
+            release.set()
+        return observed
+
+    assert same_on_both(scenario) == ["main ctx", True, "ValueError", (True, True)]
