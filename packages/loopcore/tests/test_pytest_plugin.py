@@ -315,3 +315,25 @@ def test_wider_scoped_async_fixture_is_refused_with_a_reason(pytester):
     result = pytester.runpytest(*_ARGS)
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*must be function-scoped*"])
+
+
+def test_resource_left_open_fails_the_test(pytester):
+    _auto(pytester)
+    pytester.makepyfile(
+        """
+        from loopcore import introspect
+
+        class Conn:
+            def is_closing(self):
+                return False
+
+        KEEP = []
+
+        async def test_leaves_it_open(loopcore_loop):
+            KEEP.append(Conn())
+            introspect.register_resource(loopcore_loop, KEEP[-1], "connection")
+        """
+    )
+    result = pytester.runpytest(*_ARGS)
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*the test left resources open:*", "*connection: <*Conn object*"])

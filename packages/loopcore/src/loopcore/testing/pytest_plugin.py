@@ -26,8 +26,9 @@ Fixtures (always available, prefixed so that they never shadow another plugin's)
 
 - ``loopcore_loop``: the fresh loop the test runs on (also the thread's current
   event loop). At teardown the test fails if it left tasks pending (they are
-  cancelled first), callbacks or timers scheduled, coroutines never awaited, or
-  errors in the loop's default exception handler (for example a future exception
+  cancelled first), callbacks or timers scheduled, transports or servers open
+  (registered with :func:`loopcore.introspect.register_resource`), coroutines never
+  awaited, or errors in the loop's default exception handler (for example a future exception
   nobody retrieved); the report says where each was created when debug mode
   recorded it.
 - ``loopcore_clock``: the :class:`~loopcore.testing.VirtualClock` of the test's loop;
@@ -460,6 +461,12 @@ def loopcore_loop(request: pytest.FixtureRequest) -> Iterator[BaseEventLoop]:
                 loop.run_until_complete(loop.shutdown_asyncgens())
                 loop.run_until_complete(loop.shutdown_default_executor())
             gc.collect()
+            still_open = introspect.open_resources(loop)
+            if still_open:
+                problems.append(
+                    "the test left resources open:\n  "
+                    + "\n  ".join(f"{r['kind']}: {r['repr']}" for r in still_open)
+                )
             unawaited = request.node.stash.get(_unawaited_key, [])
             if unawaited:
                 problems.append(
