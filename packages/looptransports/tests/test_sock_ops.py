@@ -212,3 +212,36 @@ def test_numeric_fast_path_declines_what_it_cannot_answer() -> None:
     assert _numeric_addrinfo("127.0.0.1", 70000, 0, stream, 0) is None  # bad port
     assert _numeric_addrinfo("127.0.0.1", 80, socket.AF_INET6, stream, 0) is None
     assert _numeric_addrinfo(None, 80, 0, stream, 0) is None
+
+
+async def test_fd_of_an_open_transport_is_refused_by_fd_methods_and_sock_ops() -> None:
+    from lt_support import accepted_pair
+
+    loop = running_loop()
+    transport, proto, peer = await accepted_pair()
+    sock = transport.get_extra_info("socket")
+    for call in (
+        lambda: loop.add_reader(sock, lambda: None),
+        lambda: loop.add_writer(sock.fileno(), lambda: None),
+        lambda: loop.remove_reader(sock),
+        lambda: loop.remove_writer(sock.fileno()),
+    ):
+        with pytest.raises(RuntimeError, match="used by the transport"):
+            call()
+    with pytest.raises(RuntimeError, match="used by the transport"):
+        await loop.sock_recv(sock, 10)
+    # The transport still works: nothing was replaced.
+    await loop.sock_sendall(peer, b"still mine")
+    while not proto.data:
+        await loopcore.sleep(0)
+    assert bytes(proto.data) == b"still mine"
+    transport.close()
+    await proto.lost
+    # Once the transport is gone, its fd number is free for anyone.
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    loop.add_reader(a, lambda: None)
+    assert loop.remove_reader(a)
+    a.close()
+    b.close()
+    peer.close()

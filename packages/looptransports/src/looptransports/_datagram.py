@@ -94,6 +94,9 @@ class SocketDatagramTransport(_FlowControlMixin, DatagramTransport):
         self._writes_after_close = 0
         self._buffer: collections.deque[tuple[bytes, _Address | None]] = collections.deque()
         self._buffer_size = 0
+        owners = getattr(loop, "_fd_owners", None)
+        if owners is not None:
+            owners[self._fileno] = self
         loop.call_soon(self._call_connection_made)
         if waiter is not None:
             loop.call_soon(_set_result_unless_cancelled, waiter)
@@ -298,5 +301,8 @@ class SocketDatagramTransport(_FlowControlMixin, DatagramTransport):
         finally:
             sock = self._sock
             self._sock = None
+            owners = getattr(self._loop, "_fd_owners", None)
+            if owners is not None and owners.get(self._fileno) is self:
+                del owners[self._fileno]
             if sock is not None:
                 sock.close()

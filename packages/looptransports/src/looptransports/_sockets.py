@@ -166,6 +166,9 @@ class SocketTransport(_FlowControlMixin, Transport):
                 pass
         if server is not None:
             server._attach(self)
+        owners = getattr(loop, "_fd_owners", None)
+        if owners is not None:
+            owners[self._fileno] = self
         loop.call_soon(self._call_connection_made)
         if waiter is not None:
             loop.call_soon(_set_result_unless_cancelled, waiter)
@@ -532,6 +535,9 @@ class SocketTransport(_FlowControlMixin, Transport):
         finally:
             sock = self._sock
             self._sock = None
+            owners = getattr(self._loop, "_fd_owners", None)
+            if owners is not None and owners.get(self._fileno) is self:
+                del owners[self._fileno]
             if sock is not None:
                 sock.close()
             server = self._server

@@ -27,10 +27,12 @@ import selectors
 import socket
 import stat
 import sys
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar, TypeVarTuple, Unpack, cast, overload
 
 from loopcore.base_loop import BaseEventLoop
+from loopcore.events import FileDescriptorLike
 from loopcore.exceptions import SendfileNotAvailableError
 from loopcore.futures import Future
 
@@ -195,6 +197,13 @@ def _sendfile_fileno(file: IO[bytes]) -> int:
     return fileno
 
 
+def _fileno_or_none(fd: object) -> int | None:
+    try:
+        return int(fd.fileno())  # type: ignore[attr-defined]
+    except (AttributeError, TypeError, ValueError, OSError):
+        return None
+
+
 def _set_result_unless_done(fut: Future[object]) -> None:
     if not fut.done():
         fut.set_result(None)
@@ -220,6 +229,59 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         if selector is None:
             selector = selectors.DefaultSelector()
         super().__init__(selector)
+        # fd -> the open transport that owns it. The public fd methods and the
+        # sock_* coroutines refuse such an fd: a second reader would silently
+        # replace the transport's and steal its data.
+        self._fd_owners: weakref.WeakValueDictionary[int, BaseTransport] = (
+            weakref.WeakValueDictionary()
+        )
+
+    def _ensure_fd_no_transport(self, fd: FileDescriptorLike) -> None:
+        fileno = fd if isinstance(fd, int) else _fileno_or_none(fd)
+        if fileno is None:
+            return  # the base class reports a bad fd with its own message
+        transport = self._fd_owners.get(fileno)
+        if transport is not None and not transport.is_closing():
+            raise RuntimeError(
+                f"file descriptor {fd!r} is used by the transport {transport!r}: use "
+                "the transport (or pause it and use another fd), not the loop's fd methods"
+            )
+
+    def add_reader(
+        self, fd: FileDescriptorLike, callback: Callable[[Unpack[_Ts]], object], *args: *_Ts
+    ) -> None:
+        """As :meth:`loopcore.base_loop.BaseEventLoop.add_reader`.
+
+        :raises RuntimeError: also when *fd* belongs to an open transport.
+        """
+        self._ensure_fd_no_transport(fd)
+        super().add_reader(fd, callback, *args)
+
+    def remove_reader(self, fd: FileDescriptorLike) -> bool:
+        """As :meth:`loopcore.base_loop.BaseEventLoop.remove_reader`.
+
+        :raises RuntimeError: when *fd* belongs to an open transport.
+        """
+        self._ensure_fd_no_transport(fd)
+        return super().remove_reader(fd)
+
+    def add_writer(
+        self, fd: FileDescriptorLike, callback: Callable[[Unpack[_Ts]], object], *args: *_Ts
+    ) -> None:
+        """As :meth:`loopcore.base_loop.BaseEventLoop.add_writer`.
+
+        :raises RuntimeError: also when *fd* belongs to an open transport.
+        """
+        self._ensure_fd_no_transport(fd)
+        super().add_writer(fd, callback, *args)
+
+    def remove_writer(self, fd: FileDescriptorLike) -> bool:
+        """As :meth:`loopcore.base_loop.BaseEventLoop.remove_writer`.
+
+        :raises RuntimeError: when *fd* belongs to an open transport.
+        """
+        self._ensure_fd_no_transport(fd)
+        return super().remove_writer(fd)
 
     # -- Name resolution ---------------------------------------------------------------
 
@@ -339,6 +401,7 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         :raises ValueError: if *sock* is blocking.
         """
         _check_nonblocking(sock)
+        self._ensure_fd_no_transport(sock)
         return await self._sock_io(sock, False, sock.recv, nbytes)
 
     async def sock_recv_into(self, sock: socket.socket, buf: bytearray | memoryview) -> int:
@@ -347,6 +410,7 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         :raises ValueError: if *sock* is blocking.
         """
         _check_nonblocking(sock)
+        self._ensure_fd_no_transport(sock)
         return await self._sock_io(sock, False, sock.recv_into, buf)
 
     async def sock_recvfrom(self, sock: socket.socket, bufsize: int) -> tuple[bytes, object]:
@@ -355,6 +419,7 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         :raises ValueError: if *sock* is blocking.
         """
         _check_nonblocking(sock)
+        self._ensure_fd_no_transport(sock)
         return await self._sock_io(sock, False, sock.recvfrom, bufsize)
 
     async def sock_recvfrom_into(
@@ -366,6 +431,7 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         :raises ValueError: if *sock* is blocking.
         """
         _check_nonblocking(sock)
+        self._ensure_fd_no_transport(sock)
         if not nbytes:
             nbytes = len(buf)
         return await self._sock_io(sock, False, sock.recvfrom_into, buf, nbytes)
@@ -378,6 +444,7 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         :raises ValueError: if *sock* is blocking.
         """
         _check_nonblocking(sock)
+        self._ensure_fd_no_transport(sock)
         view = memoryview(data).cast("B")
         total = len(view)
         sent = 0
@@ -392,6 +459,7 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         :raises ValueError: if *sock* is blocking.
         """
         _check_nonblocking(sock)
+        self._ensure_fd_no_transport(sock)
         return await self._sock_io(sock, True, sock.sendto, data, address)
 
     async def sock_connect(self, sock: socket.socket, address: object) -> None:
@@ -401,6 +469,7 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         :raises OSError: when the connection fails (e.g. ConnectionRefusedError).
         """
         _check_nonblocking(sock)
+        self._ensure_fd_no_transport(sock)
         if sock.family in (socket.AF_INET, socket.AF_INET6) and not (
             isinstance(address, tuple)
             and len(address) >= 2
@@ -447,6 +516,7 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         :raises ValueError: if *sock* is blocking.
         """
         _check_nonblocking(sock)
+        self._ensure_fd_no_transport(sock)
         conn, address = await self._sock_io(sock, False, sock.accept)
         conn.setblocking(False)
         return conn, address
@@ -472,6 +542,7 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
             *fallback* is false.
         """
         _check_nonblocking(sock)
+        self._ensure_fd_no_transport(sock)
         if sock.type != socket.SOCK_STREAM:
             raise ValueError(f"sendfile needs a SOCK_STREAM socket, got {sock!r}")
         _check_sendfile_params(file, offset, count)
