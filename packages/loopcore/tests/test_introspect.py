@@ -190,6 +190,7 @@ async def test_debug_mode_records_where_each_task_was_created(loopcore_loop):
     await task
 
 
+@pytest.mark.loopcore(debug=False)
 async def test_without_debug_mode_creation_is_not_recorded(loopcore_loop):
     gate = loopcore_loop.create_future()
     task = loopcore_loop.create_task(_wait(gate), name="anon")
@@ -233,6 +234,7 @@ class _Resource:
         return self.closed
 
 
+@pytest.mark.loopcore(debug=False)
 def test_open_resources_lists_registered_objects_until_closed(loopcore_loop):
     res = _Resource()
     introspect.register_resource(loopcore_loop, res, "widget")
