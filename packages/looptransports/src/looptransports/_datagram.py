@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, cast
 
 from loopcore.futures import Future
+from loopcore.introspect import register_resource
 
 from ._sockets import (
     _CLOSED,
@@ -85,6 +86,8 @@ class SocketDatagramTransport(_FlowControlMixin, DatagramTransport):
         if extra:
             info.update(extra)
         self._loop = loop
+        # Known to loopcore.introspect: the monitor lists it, the leak report names it.
+        register_resource(loop, self, "datagram transport")
         self._protocol = protocol
         super().__init__(info, loop)
         self._sock: socket.socket | None = sock

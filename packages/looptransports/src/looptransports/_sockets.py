@@ -36,6 +36,7 @@ from itertools import islice
 from typing import TYPE_CHECKING
 
 from loopcore.futures import Future
+from loopcore.introspect import register_resource
 
 from .protocols import BaseProtocol, BufferedProtocol
 from .transports import Transport, _FlowControlMixin
@@ -141,6 +142,8 @@ class SocketTransport(_FlowControlMixin, Transport):
         if extra:
             info.update(extra)
         self._loop = loop
+        # Known to loopcore.introspect: the monitor lists it, the leak report names it.
+        register_resource(loop, self, "socket transport")
         self._protocol = protocol
         super().__init__(info, loop)
         self._sock: socket.socket | None = sock

@@ -39,6 +39,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from loopcore.base_loop import BaseEventLoop
+from loopcore.introspect import register_resource
 
 from .protocols import BaseProtocol, BufferedProtocol
 from .transports import ReadTransport, _FlowControlMixin
@@ -135,6 +136,8 @@ class ReadPipeTransport(ReadTransport):
         info["pipe"] = pipe
         super().__init__(info)
         self._loop = loop
+        # Known to loopcore.introspect: the monitor lists it, the leak report names it.
+        register_resource(loop, self, "read pipe transport")
         self._pipe: PipeLike | None = pipe
         self._fileno = fileno
         self._protocol = protocol
@@ -343,6 +346,8 @@ class WritePipeTransport(_FlowControlMixin):
         info = dict(extra) if extra else {}
         info["pipe"] = pipe
         self._loop = loop
+        # Known to loopcore.introspect: the monitor lists it, the leak report names it.
+        register_resource(loop, self, "write pipe transport")
         self._protocol = protocol
         super().__init__(info, loop)
         self._pipe: PipeLike | None = pipe

@@ -25,6 +25,7 @@ from loopcore import introspect
 from loopcore.events import AbstractEventLoop, AbstractServer
 from loopcore.exceptions import CancelledError
 from loopcore.futures import Future
+from loopcore.introspect import register_resource
 
 from .protocols import BaseProtocol
 
@@ -66,6 +67,8 @@ class Server(AbstractServer):
         unix_path: tuple[str | bytes, int] | None = None,
     ) -> None:
         self._loop = loop
+        # Known to loopcore.introspect: the monitor lists it, the leak report names it.
+        register_resource(loop, self, "server")
         self._sockets: list[socket.socket] | None = sockets
         self._protocol_factory = protocol_factory
         self._ssl_context = ssl_context

@@ -53,6 +53,7 @@ from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any, TypeVar, cast
 
 from loopcore.base_loop import BaseEventLoop
+from loopcore.introspect import register_resource
 
 from .protocols import BaseProtocol, Protocol, SubprocessProtocol
 from .transports import BaseTransport, SubprocessTransport
@@ -333,6 +334,8 @@ class ProcessTransport(SubprocessTransport):
     ) -> None:
         super().__init__()
         self._loop = loop
+        # Known to loopcore.introspect: the monitor lists it, the leak report names it.
+        register_resource(loop, self, "subprocess transport")
         self._protocol = protocol
         self._state = _STARTING
         self._closed = False
