@@ -36,21 +36,30 @@ _T = TypeVar("_T")
 _PENDING = futures.State.PENDING
 _FINISHED = futures.State.FINISHED
 
-# Strong references to every pending task, per loop. The loop is the weak key: a
-# loop that is dropped takes its (already reported) tasks with it.
-_pending_tasks: weakref.WeakKeyDictionary[AbstractEventLoop, set[Task[object]]] = (
-    weakref.WeakKeyDictionary()
-)
+# Strong references to every pending task, per loop, keyed by id(loop): every task
+# creation and completion looks its loop up here, and a plain dict does that in C
+# (a WeakKeyDictionary costs a Python call and a weak reference each time). The loop
+# itself is only weakly referenced (_loop_refs): when it is collected, its entry goes,
+# with its (already reported) tasks, before its id can be reused.
+_pending_tasks: dict[int, set[Task[object]]] = {}
+_loop_refs: dict[int, weakref.ref[AbstractEventLoop]] = {}
 # The task whose step is running, per loop.
 _current_tasks: dict[AbstractEventLoop, Task[object]] = {}
 
 _task_name_counter = itertools.count(1)
 
 
+def _forget_loop(key: int) -> None:
+    _pending_tasks.pop(key, None)
+    _loop_refs.pop(key, None)
+
+
 def _tasks_of(loop: AbstractEventLoop) -> set[Task[object]]:
-    tasks = _pending_tasks.get(loop)
+    key = id(loop)
+    tasks = _pending_tasks.get(key)
     if tasks is None:
-        tasks = _pending_tasks[loop] = set()
+        tasks = _pending_tasks[key] = set()
+        _loop_refs[key] = weakref.ref(loop, lambda _ref: _forget_loop(key))
     return tasks
 
 
@@ -60,7 +69,7 @@ def _register_task(task: Task[object]) -> None:
 
 
 def _unregister_task(task: Task[object]) -> None:
-    tasks = _pending_tasks.get(task._loop)
+    tasks = _pending_tasks.get(id(task._loop))
     if tasks is not None:
         tasks.discard(task)
 
@@ -89,7 +98,8 @@ def _report_pending_tasks(loop: AbstractEventLoop) -> None:
     Each is passed to the exception handler with the place it was created (in debug
     mode), then released, so that closing a loop never leaks its tasks silently.
     """
-    tasks = _pending_tasks.pop(loop, None)
+    tasks = _pending_tasks.get(id(loop))
+    _forget_loop(id(loop))
     if not tasks:
         return
     for task in list(tasks):
@@ -119,7 +129,7 @@ def all_tasks(loop: AbstractEventLoop | None = None) -> set[Task[object]]:
     """The tasks of *loop* (the running loop by default) that are not done yet."""
     if loop is None:
         loop = events.get_running_loop()
-    tasks = _pending_tasks.get(loop)
+    tasks = _pending_tasks.get(id(loop))
     if not tasks:
         return set()
     return {t for t in tasks if not t.done()}
