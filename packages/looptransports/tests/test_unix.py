@@ -142,3 +142,32 @@ async def test_connect_to_missing_path_raises() -> None:
     with pytest.raises(FileNotFoundError):
         await loop.create_unix_connection(Recorder, "/nonexistent/looptransports.sock")
     await loopcore.sleep(0)
+
+
+async def test_sock_connect_waits_for_room_in_a_full_unix_backlog(tmp_path: Path) -> None:
+    # A full AF_UNIX backlog makes connect() fail with EAGAIN; that must not be
+    # taken for a connection in progress (the socket would stay unconnected).
+    loop = loopcore.get_running_loop()
+    path = str(tmp_path / "full.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(1)
+    listener.setblocking(False)
+    clients = [socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(5)]
+    accepted: list[socket.socket] = []
+    try:
+        for client in clients:
+            client.setblocking(False)
+        connects = [loop.create_task(loop.sock_connect(c, path)) for c in clients]
+        while len(accepted) < len(clients):
+            conn, _ = await loop.sock_accept(listener)
+            accepted.append(conn)
+        await loopcore.gather(*connects)
+        for client in clients:
+            assert client.getpeername() == path
+            await loop.sock_sendall(client, b"x")
+        for conn in accepted:
+            assert await loop.sock_recv(conn, 1) == b"x"
+    finally:
+        for s in [*clients, *accepted, listener]:
+            s.close()

@@ -35,6 +35,7 @@ from loopcore.base_loop import BaseEventLoop
 from loopcore.events import FileDescriptorLike
 from loopcore.exceptions import SendfileNotAvailableError
 from loopcore.futures import Future
+from loopcore.task_functions import sleep
 
 from ._datagram import SocketDatagramTransport
 from ._sockets import SocketTransport
@@ -479,6 +480,9 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
                 cast(Address, address), family=sock.family, type=sock.type, proto=sock.proto
             )
             address = infos[0][4]
+        if sock.family == socket.AF_UNIX:
+            await self._sock_connect_unix(sock, address)
+            return
         try:
             sock.connect(cast(Address, address))
             return
@@ -489,6 +493,22 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         self._add_writer(fd, self._sock_connect_ready, fut, sock, address)
         fut.add_done_callback(functools.partial(self._sock_io_done, fd, True))
         await fut
+
+    async def _sock_connect_unix(self, sock: socket.socket, address: object) -> None:
+        # A non-blocking AF_UNIX connect() either completes at once or fails with
+        # EAGAIN when the listener's backlog is full. Unlike TCP's EINPROGRESS, that
+        # is not "in progress": writability later says nothing and the socket stays
+        # unconnected, so waiting for it (as for TCP) would report a connection that
+        # does not exist. Retry the connect itself, backing off, until the listener
+        # makes room (or fails with a real error).
+        delay = 0.0005
+        while True:
+            try:
+                sock.connect(cast(Address, address))
+                return
+            except (BlockingIOError, InterruptedError):
+                await sleep(delay)
+                delay = min(delay * 2, 0.05)
 
     def _sock_connect_ready(
         self, fut: Future[object], sock: socket.socket, address: Address
