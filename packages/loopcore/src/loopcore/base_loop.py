@@ -100,8 +100,8 @@ _BUILTIN_CALLABLE_TYPES = frozenset(
 
 # loopcore's own methods that are scheduled with call_soon on every task switch and
 # future resolution. They are plain methods, so call_soon does not inspect them
-# (that inspection is a third of its cost); anything else, including overrides of
-# these in subclasses, goes through _check_callback.
+# (that inspection is a third of its cost), nor callables implemented in C; anything
+# else, including overrides of these in subclasses, goes through _check_callback.
 _PLAIN_METHODS = frozenset(
     {
         tasks.Task._step,
@@ -696,7 +696,11 @@ class BaseEventLoop(AbstractEventLoop):
             raise RuntimeError("Event loop is closed")
         if self._debug:
             self._check_thread()
-        if type(callback) is not _MethodType or callback.__func__ not in _PLAIN_METHODS:
+        tp = type(callback)
+        if tp is _MethodType:
+            if callback.__func__ not in _PLAIN_METHODS:  # type: ignore[attr-defined]
+                _check_callback(callback, "call_soon")
+        elif tp not in _BUILTIN_CALLABLE_TYPES:
             _check_callback(callback, "call_soon")
         handle = Handle(callback, args, self, context)
         if handle._source_traceback:
