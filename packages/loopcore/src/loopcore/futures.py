@@ -304,7 +304,12 @@ class Future(Generic[_T]):
         if self._state is _PENDING:
             self._asyncio_future_blocking = True
             yield self  # Tells the task to wait for completion.
-        if self._state is _PENDING:
+        state = self._state
+        if state is _FINISHED and self._exception is None:
+            # The common outcome, read directly (as asyncio's C future does); the
+            # others (an exception, cancellation, misuse) go through result().
+            return self._result  # type: ignore[return-value]
+        if state is _PENDING:
             raise RuntimeError("await wasn't used with future")
         return self.result()
 
