@@ -263,3 +263,17 @@ def test_debug_mode_records_where_a_resource_was_registered(loopcore_loop):
 def test_register_resource_needs_a_weakly_referenceable_object(loopcore_loop):
     with pytest.raises(TypeError, match="weak references"):
         introspect.register_resource(loopcore_loop, 42, "number")
+
+
+async def test_a_task_waiting_for_an_executor_is_shown_waiting_on_a_thread(loopcore_loop):
+    import threading
+
+    release = threading.Event()
+    task = loopcore_loop.create_task(
+        _wait(loopcore_loop.run_in_executor(None, release.wait, 30)), name="exec"
+    )
+    await _settle()
+    node = _by_name(introspect.task_tree(loopcore_loop))["exec"][0]
+    assert node["awaiting"]["kind"] == "thread"
+    release.set()
+    await task

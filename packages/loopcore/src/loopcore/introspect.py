@@ -262,6 +262,14 @@ def describe_awaitable(obj: object, loop: AbstractEventLoop | None = None) -> De
                     f"at loop time {deadline:.3f} (in {left:.3f} s)"
                 )
             return {"kind": "sleep", "description": what, "deadline": deadline}
+        callbacks = getattr(obj, "_callbacks", ())
+        if any(getattr(cb, "__qualname__", "").startswith("chain_future.") for cb, _ in callbacks):
+            # wrap_future()/run_in_executor(): the result comes from another thread.
+            return {
+                "kind": "thread",
+                "description": "a result from another thread (concurrent.futures.Future, "
+                "e.g. run_in_executor or to_thread)",
+            }
         return {"kind": "future", "description": _short_repr(obj)}
     return {"kind": type(obj).__name__.lower(), "description": _short_repr(obj)}
 
