@@ -337,3 +337,30 @@ def test_resource_left_open_fails_the_test(pytester):
     result = pytester.runpytest(*_ARGS)
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*the test left resources open:*", "*connection: <*Conn object*"])
+
+
+def test_strict_mode_marker_on_a_class_covers_its_methods_and_fixtures(pytester):
+    pytester.makepyfile(
+        """
+        import pytest
+        import loopcore
+
+        @pytest.mark.loopcore(clock="virtual")
+        class TestService:
+            @pytest.fixture
+            async def service(self, loopcore_loop):
+                self.started = loopcore_loop.time()
+                yield "svc"
+                await loopcore.sleep(60)
+
+            async def test_method(self, service, loopcore_loop):
+                assert service == "svc" and self.started == 0.0
+                await loopcore.sleep(10)
+                assert loopcore_loop.time() == 10.0
+
+            @loopcore.coroutine
+            def test_generator_method(self, service):
+                yield from loopcore.sleep(1)
+        """
+    )
+    pytester.runpytest(*_ARGS).assert_outcomes(passed=2)

@@ -235,9 +235,12 @@ def pytest_fixture_setup(
         )
     loop = request.getfixturevalue("loopcore_loop")
     kwargs = {name: request.getfixturevalue(name) for name in fixturedef.argnames}
+    # Bind a fixture defined in a test class to the test's own instance (as pytest
+    # does for its fixtures), unless it belongs to another class (a plugin's).
     instance = getattr(request, "instance", None)
-    if instance is not None and not hasattr(func, "__self__"):
-        func = func.__get__(instance)
+    owner = getattr(func, "__self__", None)
+    if instance is not None and (owner is None or isinstance(instance, type(owner))):
+        func = getattr(func, "__func__", func).__get__(instance)
     cache_key = fixturedef.cache_key(request)  # type: ignore[arg-type]
     try:
         if is_agen:
