@@ -325,9 +325,9 @@ async def test_client_vanishing_during_the_tls_handshake_frees_the_server_side(
             reset(sock)
         await wait_fds(fds + 1)  # only the listening socket remains
         await settle()
-    # The application never saw a connection: the handshake never completed.
-    assert servers == [] or all(len(p.lost) == 1 for p in servers if p.made.done())
-    assert all(not p.made.done() for p in servers)
+    # The application never saw a connection: the handshake never completed, so
+    # neither connection_made nor connection_lost reached its protocol.
+    assert all(not p.made.done() and p.lost == [] for p in servers)
     assert open_transports() == []
     for context in errors:
         assert isinstance(context.get("exception"), (OSError, ssl.SSLError)), context
@@ -362,7 +362,7 @@ async def test_server_vanishing_during_the_tls_handshake_fails_the_client(tls: o
         await peer
     finally:
         listener.close()
-    assert all(not p.made.done() for p in made)
+    assert all(not p.made.done() and p.lost == [] for p in made)
     await wait_fds(fds)
     assert open_transports() == []
 
@@ -418,9 +418,65 @@ async def test_tls_peer_with_a_bad_certificate_is_refused(kind: str) -> None:
         expected = {"untrusted": "certificate", "expired": "expired", "wrong_hostname": "match"}
         assert expected[kind] in str(info.value).lower(), info.value
         await wait_fds(fds + 1)
-    assert all(not p.made.done() for p in clients + servers)  # refused, never accepted
+    # Refused, never accepted: no application protocol was connected (or lost).
+    assert all(not p.made.done() and p.lost == [] for p in clients + servers)
     await wait_fds(fds)
     assert open_transports() == []
+    for context in errors:
+        assert isinstance(context.get("exception"), (OSError, ssl.SSLError)), context
+
+
+@pytest.mark.parametrize("kind", ["untrusted", "expired"])
+async def test_tls_server_requiring_client_certificates_refuses_a_bad_one(kind: str) -> None:
+    loop = loopcore.get_running_loop()
+    errors = collect_errors(loop)
+    fds = fd_count()
+    ca = trustme.CA()
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost", "127.0.0.1").configure_cert(server_ctx)
+    ca.configure_trust(server_ctx)
+    server_ctx.verify_mode = ssl.CERT_REQUIRED
+    client_ctx = ssl.create_default_context()
+    ca.configure_trust(client_ctx)
+    if kind == "untrusted":
+        trustme.CA().issue_cert("client@example.org").configure_cert(client_ctx)
+    else:
+        now = datetime.datetime.now(datetime.UTC)
+        ca.issue_cert(
+            "client@example.org",
+            not_before=now - datetime.timedelta(days=30),
+            not_after=now - datetime.timedelta(days=1),
+        ).configure_cert(client_ctx)
+    servers: list[Recorder] = []
+
+    def server_factory() -> Recorder:
+        servers.append(Recorder())
+        return servers[-1]
+
+    async with serve(server_factory, ssl=server_ctx) as server:
+        try:
+            async with loopcore.timeout(10):
+                transport, client = await loop.create_connection(  # type: ignore[attr-defined]
+                    Recorder,
+                    *server.sockets[0].getsockname(),
+                    ssl=client_ctx,
+                    server_hostname="localhost",
+                )
+        except (ssl.SSLError, ConnectionError):
+            pass  # refused during the client's handshake (TLS 1.2)
+        else:
+            # TLS 1.3: the client's side of the handshake ends first; the server's
+            # refusal then arrives as an alert that fails the connection.
+            async with loopcore.timeout(10):
+                exc = await client.lost_fut
+            assert isinstance(exc, (ssl.SSLError, ConnectionError)), exc
+            await settle()
+            assert len(client.lost) == 1
+            assert client.data == b""
+            transport.close()
+        await wait_fds(fds + 1)
+    assert all(not p.made.done() and p.lost == [] for p in servers)
+    await wait_fds(fds)
     for context in errors:
         assert isinstance(context.get("exception"), (OSError, ssl.SSLError)), context
 
