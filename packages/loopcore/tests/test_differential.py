@@ -2072,3 +2072,85 @@ def test_thread_helpers_propagate_context_cancellation_and_errors() -> None:
         return observed
 
     assert same_on_both(scenario) == ["main ctx", True, "ValueError", (True, True)]
+
+
+# -- Scheduling details of the task functions ------------------------------------------
+
+
+def test_wait_suspends_even_when_its_condition_already_holds() -> None:
+    async def scenario(aio: types.ModuleType) -> object:
+        loop = aio.get_running_loop()
+        log: list[str] = []
+        done = loop.create_future()
+        done.set_result(None)
+
+        async def other() -> None:
+            log.append("other ran")
+
+        t = loop.create_task(other())
+        await aio.wait([done], return_when=aio.FIRST_COMPLETED)
+        log.append("wait returned")
+        await t
+        return log
+
+    assert same_on_both(scenario) == ["other ran", "wait returned"]
+
+
+def test_gather_of_finished_futures_is_finished_at_once() -> None:
+    # CPython 3.12+ counts the children already done inside gather(); awaiting the
+    # result then does not suspend (3.11 went through the ready queue).
+    async def scenario(aio: types.ModuleType) -> object:
+        loop = aio.get_running_loop()
+        log: list[object] = []
+        ok, failed = loop.create_future(), loop.create_future()
+        ok.set_result(1)
+        failed.set_exception(KeyError("k"))
+
+        async def other() -> None:
+            log.append("other ran")
+
+        t = loop.create_task(other())
+        outer = aio.gather(ok, failed, return_exceptions=True)
+        log.append(("done at once", outer.done()))
+        log.append([r if not isinstance(r, BaseException) else error(r) for r in await outer])
+        await t
+        return log
+
+    ref, ours = on_both(scenario)
+    expected = [("done at once", True), [1, ("KeyError", ("k",))], "other ran"]
+    assert ours == expected
+    if sys.version_info >= (3, 12):
+        assert ref == expected
+
+
+def test_gather_keeps_cancellation_messages() -> None:
+    # differences/tasks.rst: a cancelled child's CancelledError in the results, and
+    # the error of an outer future cancelled with a message, keep the message (the
+    # 3.11 docs: "msg is propagated from cancelled task to its awaiter"); CPython
+    # gives an empty message in these two cases.
+    async def scenario(aio: types.ModuleType) -> object:
+        loop = aio.get_running_loop()
+        child = loop.create_task(aio.sleep(3600))
+        outer = aio.gather(child, aio.sleep(0, 2), return_exceptions=True)
+        await aio.sleep(0)
+        child.cancel("child only")
+        results = await outer
+        finished = loop.create_future()
+        finished.set_result(1)
+        pending = loop.create_future()
+
+        async def waits() -> object:
+            return await aio.gather(pending, finished, return_exceptions=True)
+
+        t = loop.create_task(waits())
+        await aio.sleep(0)
+        t.cancel("stop")
+        try:
+            await t
+        except aio.CancelledError as exc:
+            raised = exc.args
+        return results[0].args, raised
+
+    ref, ours = on_both(scenario)
+    assert ref == (("",), ())
+    assert ours == (("child only",), ("stop",))

@@ -306,11 +306,16 @@ def gather(
         results: list[object] = []
         for fut in children:
             if fut.cancelled():
+                # The child's own CancelledError, so its message is kept (CPython
+                # makes a new one with an empty message when a task was cancelled
+                # through the future it awaited).
                 results.append(_cancelled_error_of(fut))
             else:
                 exc = fut.exception()
                 results.append(fut.result() if exc is None else exc)
         if outer._cancel_requested:
+            # With the message the outer future was cancelled with (CPython takes
+            # the last child's error, a bare one when that child had finished).
             msg = outer._requested_message
             outer.set_exception(
                 exceptions.CancelledError() if msg is None else exceptions.CancelledError(msg)
@@ -318,8 +323,17 @@ def gather(
         else:
             outer.set_result(results)
 
+    # As CPython (3.12+): the children already done are counted at once, so a
+    # gather of finished futures is itself finished when returned (awaiting it does
+    # not suspend); the others report through their done callbacks.
+    already_done: list[futures.Future[object]] = []
     for child in unique:
-        child.add_done_callback(_child_done)
+        if child.done():
+            already_done.append(child)
+        else:
+            child.add_done_callback(_child_done)
+    for child in already_done:
+        _child_done(child)
     return outer
 
 
@@ -377,18 +391,6 @@ def shield(arg: AwaitableLike[_T], *, loop: AbstractEventLoop | None = None) -> 
 # -- wait -------------------------------------------------------------------------------
 
 
-def _condition_met(
-    done: set[futures.Future[_T]], pending: set[futures.Future[_T]], return_when: str
-) -> bool:
-    if not pending:
-        return True
-    if return_when == FIRST_COMPLETED:
-        return bool(done)
-    if return_when == FIRST_EXCEPTION:
-        return any(not f.cancelled() and f.exception() is not None for f in done)
-    return False
-
-
 async def wait(
     fs: Iterable[AwaitableLike[_T]],
     *,
@@ -437,13 +439,11 @@ async def _wait(
     return_when: str,
     loop: AbstractEventLoop,
 ) -> tuple[set[futures.Future[_T]], set[futures.Future[_T]]]:
-    done = {f for f in fs if f.done()}
-    pending = fs - done
-    if _condition_met(done, pending, return_when):
-        return done, pending
-
+    # No shortcut when the condition already holds: as in CPython, wait() always
+    # suspends (the done futures' callbacks come through the ready queue), so the
+    # order in which tasks run does not depend on what was finished beforehand.
     waiter = loop.create_future()
-    remaining = len(pending)
+    remaining = len(fs)
 
     def _on_completion(f: futures.Future[_T]) -> None:
         nonlocal remaining
@@ -456,14 +456,14 @@ async def _wait(
             waiter.set_result(None)
 
     handle = None if timeout is None else loop.call_later(timeout, _release_waiter, waiter)
-    for f in pending:
+    for f in fs:
         f.add_done_callback(_on_completion)
     try:
         await waiter
     finally:
         if handle is not None:
             handle.cancel()
-        for f in pending:
+        for f in fs:
             f.remove_done_callback(_on_completion)
     done = {f for f in fs if f.done()}
     return done, fs - done
