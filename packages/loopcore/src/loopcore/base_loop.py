@@ -35,7 +35,9 @@ import contextvars
 import errno
 import heapq
 import logging
+import math
 import os
+import select
 import selectors
 import signal
 import socket
@@ -164,6 +166,31 @@ def _check_callback(callback: object, method: str) -> None:
         f"coroutine functions cannot be used with {method}(): got {callback!r}; "
         "call it and schedule the coroutine with loop.create_task() instead"
     )
+
+
+# Polling epoll directly (see BaseEventLoop._poll). The flags that mean "readable"
+# or "writable" for a selector: everything but EPOLLOUT counts as readable (errors and
+# hang-ups included, so that the reader sees them), everything but EPOLLIN as writable.
+_EPOLLIN = getattr(select, "EPOLLIN", 0)
+_EPOLLOUT = getattr(select, "EPOLLOUT", 0)
+
+
+def _raw_epoll(
+    selector: selectors.BaseSelector,
+) -> tuple[object, dict[int, selectors.SelectorKey]] | None:
+    """The epoll object and fd-to-key table of a stdlib ``EpollSelector``, else None.
+
+    Only an exact :class:`selectors.EpollSelector` qualifies (a subclass may change
+    how it polls); if its private layout is not the expected one, the loop simply
+    keeps calling ``select()``.
+    """
+    if type(selector) is not getattr(selectors, "EpollSelector", None):
+        return None
+    epoll = getattr(selector, "_selector", None)
+    fd_to_key = getattr(selector, "_fd_to_key", None)
+    if type(epoll) is not getattr(select, "epoll", None) or type(fd_to_key) is not dict:
+        return None
+    return epoll, fd_to_key
 
 
 def _stop_marker() -> None:
@@ -305,6 +332,10 @@ class BaseEventLoop(AbstractEventLoop):
         if selector is None:
             selector = selectors.DefaultSelector()
         self._selector: selectors.BaseSelector = selector
+        # epoll.poll() itself, when the selector is the stdlib's EpollSelector: its
+        # select() spends as long again in Python around the system call, on every
+        # iteration (see _poll).
+        self._epoll = _raw_epoll(selector)
         self._ssock: socket.socket | None = None
         self._csock: socket.socket | None = None
         self._make_self_pipe()
@@ -541,8 +572,39 @@ class BaseEventLoop(AbstractEventLoop):
 
         The one place where the loop blocks; a subclass may override it (to count,
         trace, or run on a virtual clock).
+
+        With the stdlib's ``EpollSelector`` this is what its ``select()`` does, without
+        its layers: the same rounding of the timeout up to epoll's millisecond, the
+        same events, and the same (key, mask) pairs.
         """
-        return self._selector.select(timeout)
+        raw = self._epoll
+        if raw is None:
+            return self._selector.select(timeout)
+        epoll, fd_to_key = raw
+        if timeout is None:
+            timeout = -1.0
+        elif timeout <= 0.0:
+            timeout = 0.0
+        else:
+            timeout = math.ceil(timeout * 1e3) * 1e-3
+        try:
+            fd_events = epoll.poll(timeout, len(fd_to_key) or 1)  # type: ignore[attr-defined]
+        except InterruptedError:
+            return []
+        if not fd_events:
+            return []
+        event_list = []
+        for fd, flags in fd_events:
+            key = fd_to_key.get(fd)
+            if key is None:
+                continue  # not registered (any more): nothing to report
+            mask = 0
+            if flags & ~_EPOLLOUT:
+                mask |= selectors.EVENT_READ
+            if flags & ~_EPOLLIN:
+                mask |= selectors.EVENT_WRITE
+            event_list.append((key, mask & key.events))
+        return event_list
 
     def _process_events(self, event_list: list[tuple[selectors.SelectorKey, int]]) -> None:
         """Queue the reader/writer callbacks of the fds in *event_list*."""
