@@ -207,3 +207,28 @@ def test_watch_needs_a_positive_interval(sock_path, capsys):
     with pytest.raises(SystemExit):
         main(["monitor", sock_path, "--watch", "0"])
     assert "--watch needs a positive number" in capsys.readouterr().err
+
+
+async def test_watch_refreshes_until_interrupted(loopcore_loop, sock_path):
+    loopcore_loop.enable_monitor(sock_path)
+
+    def watch_twice():
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "loopcore", "monitor", sock_path, "--watch", "0.05", "--json"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            seen = 0
+            for line in proc.stdout:
+                if line.startswith('  "answered": true'):
+                    seen += 1
+                    if seen == 2:
+                        return seen
+            return seen
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+            proc.stdout.close()
+
+    assert await loopcore_loop.run_in_executor(None, watch_twice) == 2

@@ -211,3 +211,17 @@ def test_debug_mode_still_logs_slow_callbacks_with_an_observer(caplog):
         assert any("took" in r.getMessage() for r in caplog.records if r.name == "loopcore")
     finally:
         loop.close()
+
+
+def test_a_loop_idle_in_its_poll_is_not_a_stall(caplog):
+    loop = BaseEventLoop()
+    try:
+        loop.set_telemetry(stall_threshold=0.05)
+        idle = threading.Event()
+        with caplog.at_level(logging.WARNING, logger="loopcore.stall"):
+            # The loop waits (in its poll) for a thread that takes several thresholds.
+            loop.run_until_complete(loop.run_in_executor(None, idle.wait, 0.3))
+        assert [r for r in caplog.records if r.name == "loopcore.stall"] == []
+        assert loop.get_telemetry()["stalls"] == []
+    finally:
+        loop.close()
