@@ -760,3 +760,31 @@ def test_queue_join_waits_for_unfinished_items_after_a_plain_shutdown() -> None:
         return observed
 
     assert same_on_both(scenario) == [False, "a", True]
+
+
+def test_condition_waiter_cancelled_before_notify_wakes_nobody() -> None:
+    # differences/loopsync.rst "No spurious wake-up from a cancelled Condition
+    # waiter": CPython 3.13 wakes the next waiter (allowed by the docs); loopsync not.
+    async def scenario(aio: Any) -> object:
+        cond = aio.Condition()
+        woken: list[str] = []
+
+        async def waiter(name: str) -> None:
+            async with cond:
+                await cond.wait()
+                woken.append(name)
+
+        first = aio.ensure_future(waiter("first"))
+        await settle(aio)
+        second = aio.ensure_future(waiter("second"))
+        await settle(aio)
+        first.cancel()
+        await settle(aio, 10)
+        observed = [list(woken), first.cancelled()]
+        await cancel_all(aio, [first, second])
+        return observed
+
+    ref, ours = on_both(scenario)
+    assert ours == [[], True]
+    if sys.version_info >= (3, 13):
+        assert ref == [["second"], True]
