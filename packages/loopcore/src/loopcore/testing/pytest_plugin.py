@@ -484,6 +484,9 @@ def loopcore_loop(request: pytest.FixtureRequest) -> Iterator[BaseEventLoop]:
                     + "\n  ".join(_describe_context(c) for c in recorder.contexts)
                 )
         finally:
+            # The checks above are this fixture's leak report; the debug-mode one of
+            # close() would repeat them (slowly: it walks every object) in the log.
+            loop._debug = False
             loop.close()
             policies.set_event_loop(None)
     if problems:
