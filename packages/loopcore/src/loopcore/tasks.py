@@ -183,7 +183,7 @@ class Task(futures.Future[_T]):
         if eager_start and self._loop.is_running():
             self._eager_start()
         else:
-            self._loop.call_soon(self._step, None, context=self._context)
+            self._loop.call_soon(self._step, context=self._context)
             _tasks_of(self._loop).add(self)  # type: ignore[arg-type]
 
     # -- Introspection -----------------------------------------------------------------
