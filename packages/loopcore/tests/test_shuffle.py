@@ -204,3 +204,19 @@ def test_seed_fixture_and_marker_agree(pytester):
 
 
 pytest_plugins = ["pytester"]
+
+
+def test_shuffled_timers_still_count_in_the_loop_telemetry():
+    loop = _loop(11)
+    try:
+        clock = loop._loopcore_testing_hooks.clock
+        for _ in range(3):
+            loop.call_later(2, int)
+        clock.advance(5)  # every timer fires 3 s late
+        loop.call_soon(loop.stop)
+        loop.run_forever()
+        stats = loop.get_telemetry()
+        assert stats["timers_fired"] == 3
+        assert stats["lag_max"] == 3.0 and stats["lag_mean"] == 3.0
+    finally:
+        loop.close()

@@ -173,7 +173,8 @@ class _Instrumentation:
         scheduled = loop._scheduled
         if not scheduled:
             return
-        end_time = loop.time() + loop._clock_resolution
+        now = loop.time()
+        end_time = now + loop._clock_resolution
         due: list[TimerHandle] = []
         while scheduled and scheduled[0]._when < end_time:
             timer = heapq.heappop(scheduled)
@@ -184,6 +185,14 @@ class _Instrumentation:
                 due.append(timer)
         if not due:
             return
+        # The loop's always-on telemetry, as its own timer phase would count it.
+        loop._timers_fired += len(due)
+        for timer in due:
+            lag = now - timer._when
+            if lag > 0.0:
+                loop._timer_lag_total += lag
+                if lag > loop._timer_lag_max:  # noqa: PLR1730
+                    loop._timer_lag_max = lag
         ready_append = loop._ready.append
         rng = shuffler._rng
         i = 0
