@@ -15,25 +15,15 @@ States as for the stream transport: OPEN -> CLOSING (close() with datagrams queu
 from __future__ import annotations
 
 import collections
-import logging
 import socket
-import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, cast
 
 from loopcore.futures import Future
 from loopcore.introspect import register_resource
 
-from ._sockets import (
-    _CLOSED,
-    _CLOSING,
-    _OPEN,
-    _TRANSITIONS,
-    LOG_THRESHOLD_FOR_CONNLOST_WRITES,
-    State,
-    _check_data,
-    _set_result_unless_cancelled,
-)
+from ._lifecycle import _CLOSED, _CLOSING, _OPEN, _FdTransportLifecycle, _socket_extra
+from ._sockets import _check_data
 from .protocols import DatagramProtocol
 from .transports import DatagramTransport, _FlowControlMixin
 
@@ -41,8 +31,6 @@ if TYPE_CHECKING:
     from loopcore.base_loop import BaseEventLoop as AbstractEventLoop
 
 __all__ = ["DATAGRAM_OVERHEAD", "SocketDatagramTransport"]
-
-logger = logging.getLogger("looptransports")
 
 #: Bytes counted per queued datagram on top of its payload, so that many empty
 #: datagrams still fill the buffer.
@@ -54,7 +42,7 @@ MAX_DATAGRAM_SIZE = 256 * 1024
 _Address = tuple[object, ...] | str | bytes
 
 
-class SocketDatagramTransport(_FlowControlMixin, DatagramTransport):
+class SocketDatagramTransport(_FdTransportLifecycle, _FlowControlMixin, DatagramTransport):
     """A datagram transport over a non-blocking socket.
 
     *address* is the connected peer, or ``None`` for an unconnected socket (then
@@ -71,15 +59,7 @@ class SocketDatagramTransport(_FlowControlMixin, DatagramTransport):
         waiter: Future[object] | None = None,
         extra: Mapping[str, object] | None = None,
     ) -> None:
-        info: dict[str, object] = {"socket": sock}
-        try:
-            info["sockname"] = sock.getsockname()
-        except OSError:
-            info["sockname"] = None
-        try:
-            info["peername"] = sock.getpeername()
-        except OSError:
-            pass  # not connected
+        info = _socket_extra(sock, None, peername_required=False)  # no peername: not connected
         if address is None and "peername" in info:
             # A socket given already connected (sock=): sendto(data) goes to its peer.
             address = cast(_Address, info["peername"])
@@ -97,31 +77,11 @@ class SocketDatagramTransport(_FlowControlMixin, DatagramTransport):
         self._writes_after_close = 0
         self._buffer: collections.deque[tuple[bytes, _Address | None]] = collections.deque()
         self._buffer_size = 0
-        owners = getattr(loop, "_fd_owners", None)
-        if owners is not None:
-            owners[self._fileno] = self
-        loop.call_soon(self._call_connection_made)
-        if waiter is not None:
-            loop.call_soon(_set_result_unless_cancelled, waiter)
-
-    def _set_state(self, new: State) -> None:
-        if new not in _TRANSITIONS[self._state]:
-            raise RuntimeError(
-                f"invalid transport state change {self._state.value} -> {new.value} for {self!r}"
-            )
-        self._state = new
+        self._claim_fd()
+        self._schedule_start(waiter)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} fd={self._fileno} {self._state.value.lower()}>"
-
-    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
-        sock = getattr(self, "_sock", None)
-        if sock is not None:
-            _warn(f"unclosed transport {self!r}", ResourceWarning, stacklevel=2, source=self)
-            sock.close()
-
-    def is_closing(self) -> bool:
-        return self._state is not _OPEN
 
     def get_protocol(self) -> DatagramProtocol:
         assert isinstance(self._protocol, DatagramProtocol)
@@ -134,17 +94,6 @@ class SocketDatagramTransport(_FlowControlMixin, DatagramTransport):
 
     def get_write_buffer_size(self) -> int:
         return self._buffer_size
-
-    def _call_connection_made(self) -> None:
-        try:
-            self._protocol.connection_made(self)
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            self._fatal_error(exc, "protocol.connection_made() failed")
-            return
-        if self._state is _OPEN:
-            self._loop._add_reader(self._fileno, self._read_ready)
 
     # -- receiving -------------------------------------------------------------------
 
@@ -200,10 +149,7 @@ class SocketDatagramTransport(_FlowControlMixin, DatagramTransport):
         elif addr is None:
             raise ValueError("sendto() needs an address: this endpoint is not connected")
         if self._state is not _OPEN:
-            self._writes_after_close += 1
-            count = self._writes_after_close
-            if count >= LOG_THRESHOLD_FOR_CONNLOST_WRITES and count & (count - 1) == 0:
-                logger.warning("%d datagrams were dropped: %r is closed", count, self)
+            self._drop_write_after_close("datagrams")
             return
         if not self._buffer:
             sock = self._sock
@@ -260,52 +206,3 @@ class SocketDatagramTransport(_FlowControlMixin, DatagramTransport):
             self._loop._remove_writer(self._fileno)
             if self._state is _CLOSING:
                 self._close_now(None)
-
-    # -- closing ---------------------------------------------------------------------
-
-    def close(self) -> None:
-        if self._state is not _OPEN:
-            return
-        self._loop._remove_reader(self._fileno)
-        if self._buffer:
-            self._set_state(_CLOSING)
-        else:
-            self._close_now(None)
-
-    def abort(self) -> None:
-        self._force_close(None)
-
-    def _close_now(self, exc: BaseException | None) -> None:
-        self._set_state(_CLOSED)
-        self._loop.call_soon(self._call_connection_lost, exc)
-
-    def _force_close(self, exc: BaseException | None) -> None:
-        if self._state is _CLOSED:
-            return
-        if self._buffer:
-            self._buffer.clear()
-            self._buffer_size = 0
-            self._loop._remove_writer(self._fileno)
-        if self._state is _OPEN:
-            self._loop._remove_reader(self._fileno)
-        self._close_now(exc)
-
-    def _fatal_error(self, exc: BaseException, message: str) -> None:
-        if self._state is _CLOSED:
-            return
-        self._loop.call_exception_handler(
-            {"message": message, "exception": exc, "transport": self, "protocol": self._protocol}
-        )
-        self._force_close(exc)
-
-    def _call_connection_lost(self, exc: BaseException | None) -> None:
-        try:
-            self._protocol.connection_lost(exc)  # type: ignore[arg-type]
-        finally:
-            sock = self._sock
-            self._sock = None
-            owners = getattr(self._loop, "_fd_owners", None)
-            if owners is not None and owners.get(self._fileno) is self:
-                del owners[self._fileno]
-            if sock is not None:
-                sock.close()

@@ -11,33 +11,35 @@ Some facts the design rests on:
 * ``recv`` returning ``b""`` is the peer's end of file; a reset comes as an
   :class:`OSError` from ``recv`` or ``send``, whichever runs first.
 
-The life of a transport is a small state machine (:data:`_TRANSITIONS`)::
-
-    OPEN --close() with data buffered--> CLOSING --buffer flushed--> CLOSED
-    OPEN --close() with empty buffer, abort(), error------------------> CLOSED
-    CLOSING --abort(), error----------------------------------------> CLOSED
-
-Entering CLOSED schedules ``connection_lost`` (exactly once) and, after it, closes
-the socket. Reading paused, end of file received and ``write_eof`` are flags: they
-do not change what the transport may still do on the other direction.
+The life of a transport is the state machine of :mod:`._lifecycle` (shared with
+datagram and pipe transports): entering CLOSED schedules ``connection_lost``
+(exactly once) and, after it, closes the socket. Reading paused, end of file
+received and ``write_eof`` are flags: they do not change what the transport may
+still do on the other direction.
 """
 
 from __future__ import annotations
 
 import collections
-import enum
 import errno
-import logging
 import os
 import socket
-import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from itertools import islice
 from typing import TYPE_CHECKING
 
 from loopcore.futures import Future
 from loopcore.introspect import register_resource
 
+from ._lifecycle import (
+    _CLOSED,
+    _CLOSING,
+    _OPEN,
+    LOG_THRESHOLD_FOR_CONNLOST_WRITES,
+    State,
+    _FdTransportLifecycle,
+    _socket_extra,
+)
 from .protocols import BaseProtocol, BufferedProtocol
 from .transports import Transport, _FlowControlMixin
 
@@ -47,12 +49,6 @@ if TYPE_CHECKING:
     from .server import Server
 
 __all__ = ["LOG_THRESHOLD_FOR_CONNLOST_WRITES", "SocketTransport", "State"]
-
-logger = logging.getLogger("looptransports")
-
-#: Writes to a closed transport are dropped silently up to this many times, then
-#: each further one is logged as a warning (a writer ignoring connection_lost).
-LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5
 
 #: How much one ``recv`` asks for when the protocol does not supply a buffer.
 MAX_RECV_SIZE = 256 * 1024
@@ -79,26 +75,6 @@ def _is_connection_error(exc: BaseException) -> bool:
     )
 
 
-class State(enum.Enum):
-    """Where a :class:`SocketTransport` is in its life."""
-
-    OPEN = "OPEN"
-    CLOSING = "CLOSING"
-    CLOSED = "CLOSED"
-
-
-_OPEN = State.OPEN
-_CLOSING = State.CLOSING
-_CLOSED = State.CLOSED
-
-#: Every allowed state change; anything else is a bug (RuntimeError).
-_TRANSITIONS: dict[State, frozenset[State]] = {
-    _OPEN: frozenset({_CLOSING, _CLOSED}),
-    _CLOSING: frozenset({_CLOSED}),
-    _CLOSED: frozenset(),
-}
-
-
 def _nbytes(data: bytes | bytearray | memoryview) -> int:
     return data.nbytes if isinstance(data, memoryview) else len(data)
 
@@ -111,7 +87,7 @@ def _check_data(data: object) -> None:
         )
 
 
-class SocketTransport(_FlowControlMixin, Transport):
+class SocketTransport(_FdTransportLifecycle, _FlowControlMixin, Transport):
     """A stream transport over a connected non-blocking socket (TCP or Unix).
 
     Created by the loop (``create_connection``, ``create_server``, ...), never by
@@ -130,17 +106,7 @@ class SocketTransport(_FlowControlMixin, Transport):
         extra: Mapping[str, object] | None = None,
         server: Server | None = None,
     ) -> None:
-        info: dict[str, object] = {"socket": sock}
-        try:
-            info["sockname"] = sock.getsockname()
-        except OSError:
-            info["sockname"] = None
-        try:
-            info["peername"] = sock.getpeername()
-        except OSError:
-            info["peername"] = None
-        if extra:
-            info.update(extra)
+        info = _socket_extra(sock, extra, peername_required=True)
         self._loop = loop
         # Known to loopcore.introspect: the monitor lists it, the leak report names it.
         register_resource(loop, self, "socket transport")
@@ -169,21 +135,10 @@ class SocketTransport(_FlowControlMixin, Transport):
                 pass
         if server is not None:
             server._attach(self)
-        owners = getattr(loop, "_fd_owners", None)
-        if owners is not None:
-            owners[self._fileno] = self
-        loop.call_soon(self._call_connection_made)
-        if waiter is not None:
-            loop.call_soon(_set_result_unless_cancelled, waiter)
+        self._claim_fd()
+        self._schedule_start(waiter)
 
     # -- state --------------------------------------------------------------------
-
-    def _set_state(self, new: State) -> None:
-        if new not in _TRANSITIONS[self._state]:
-            raise RuntimeError(
-                f"invalid transport state change {self._state.value} -> {new.value} for {self!r}"
-            )
-        self._state = new
 
     def __repr__(self) -> str:
         info = [type(self).__name__, f"fd={self._fileno}", self._state.value.lower()]
@@ -193,36 +148,15 @@ class SocketTransport(_FlowControlMixin, Transport):
             info.append(f"buffered={self._buffer_size}")
         return f"<{' '.join(info)}>"
 
-    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
-        # The default argument keeps `warnings` reachable at interpreter shutdown.
-        sock = getattr(self, "_sock", None)
-        if sock is not None:
-            _warn(f"unclosed transport {self!r}", ResourceWarning, stacklevel=2, source=self)
-            sock.close()
-
-    def is_closing(self) -> bool:
-        return self._state is not _OPEN
-
-    def get_protocol(self) -> BaseProtocol:
-        return self._protocol
-
     def set_protocol(self, protocol: BaseProtocol) -> None:
         self._protocol = protocol
         self._buffered_reads = isinstance(protocol, BufferedProtocol)
 
     # -- the start ----------------------------------------------------------------
 
-    def _call_connection_made(self) -> None:
-        try:
-            self._protocol.connection_made(self)
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            self._fatal_error(exc, "protocol.connection_made() failed")
-            return
+    def _wants_reader(self) -> bool:
         # The protocol may have closed or paused us from connection_made.
-        if self._state is _OPEN and not self._reading_paused:
-            self._loop._add_reader(self._fileno, self._read_ready)
+        return self.is_reading()
 
     # -- reading --------------------------------------------------------------------
 
@@ -327,16 +261,7 @@ class SocketTransport(_FlowControlMixin, Transport):
         if self._empty_waiter is not None:
             raise RuntimeError(f"cannot write() while loop.sendfile() runs on {self!r}")
         if self._state is not _OPEN:
-            self._writes_after_close += 1
-            count = self._writes_after_close
-            # Every power of two past the threshold: visible, not a log flood.
-            if count >= LOG_THRESHOLD_FOR_CONNLOST_WRITES and count & (count - 1) == 0:
-                logger.warning(
-                    "%d writes were dropped: %r is closed (did the protocol ignore "
-                    "connection_lost()?)",
-                    count,
-                    self,
-                )
+            self._drop_write_after_close()
             return False
         return True
 
@@ -481,74 +406,20 @@ class SocketTransport(_FlowControlMixin, Transport):
 
     # -- closing --------------------------------------------------------------------
 
-    def close(self) -> None:
-        if self._state is not _OPEN:
-            return
-        self._loop._remove_reader(self._fileno)
-        if self._buffer:
-            # connection_lost(None) comes when the buffer is flushed.
-            self._set_state(_CLOSING)
-        else:
-            self._close_now(None)
-
-    def abort(self) -> None:
-        self._force_close(None)
-
-    def _close_now(self, exc: BaseException | None) -> None:
-        self._set_state(_CLOSED)
+    def _on_closed(self, exc: BaseException | None) -> None:
         # A loop.sendfile() still waiting on this socket must fail now: its writer
         # registration goes before connection_lost closes the socket.
         for waiter in (self._empty_waiter, self._sendfile_wait):
             if waiter is not None and not waiter.done():
                 waiter.set_exception(exc or ConnectionError(f"{self!r} was closed"))
-        self._loop.call_soon(self._call_connection_lost, exc)
 
-    def _force_close(self, exc: BaseException | None) -> None:
-        if self._state is _CLOSED:
-            return
-        if self._buffer:
-            self._buffer.clear()
-            self._buffer_size = 0
-            self._loop._remove_writer(self._fileno)
-        if self._state is _OPEN:
-            self._loop._remove_reader(self._fileno)
-        self._close_now(exc)
+    def _is_ordinary_end(self, exc: BaseException) -> bool:
+        # The peer went away: an ordinary event, reported by connection_lost.
+        return _is_connection_error(exc)
 
-    def _fatal_error(self, exc: BaseException, message: str) -> None:
-        if self._state is _CLOSED:
-            return
-        if _is_connection_error(exc):
-            # The peer went away: an ordinary event, reported by connection_lost.
-            if self._loop.get_debug():
-                logger.debug("%r: %s", self, message, exc_info=True)
-        else:
-            self._loop.call_exception_handler(
-                {
-                    "message": message,
-                    "exception": exc,
-                    "transport": self,
-                    "protocol": self._protocol,
-                }
-            )
-        self._force_close(exc)
-
-    def _call_connection_lost(self, exc: BaseException | None) -> None:
-        try:
-            self._protocol.connection_lost(exc)  # type: ignore[arg-type]
-        finally:
-            sock = self._sock
-            self._sock = None
-            owners = getattr(self._loop, "_fd_owners", None)
-            if owners is not None and owners.get(self._fileno) is self:
-                del owners[self._fileno]
-            if sock is not None:
-                sock.close()
-            server = self._server
-            self._server = None
-            if server is not None:
-                server._detach(self)
-
-
-def _set_result_unless_cancelled(fut: Future[object]) -> None:
-    if not fut.cancelled():
-        fut.set_result(None)
+    def _release(self) -> None:
+        super()._release()
+        server = self._server
+        self._server = None
+        if server is not None:
+            server._detach(self)

@@ -17,30 +17,32 @@ Linux, ``EV_EOF`` with kqueue) exactly when the other side is closed. Then the
 transport closes: ``connection_lost(None)`` if nothing was waiting to be written,
 ``connection_lost(BrokenPipeError())`` if data was lost.
 
-States of both transports (:data:`_TRANSITIONS`)::
-
-    OPEN --close()/write_eof() with data buffered--> CLOSING --buffer written--> CLOSED
-    OPEN --close()/abort()/EOF/error---------------> CLOSED
-
-``connection_lost`` is scheduled when the state becomes ``CLOSED``; the pipe object
-is closed right after the protocol's ``connection_lost`` returns.
+Both transports follow the state machine of :mod:`._lifecycle` (shared with the
+socket transports; ``write_eof()`` also leads to CLOSING while data is buffered, end
+of file to CLOSED): ``connection_lost`` is scheduled when the state becomes
+``CLOSED``; the pipe object is closed right after the protocol's ``connection_lost``
+returns.
 """
 
 from __future__ import annotations
 
-import enum
 import errno
-import logging
 import os
 import stat
 import sys
-import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from loopcore.base_loop import BaseEventLoop
 from loopcore.introspect import register_resource
 
+from ._lifecycle import (
+    _CLOSED,
+    _CLOSING,
+    _OPEN,
+    State,
+    _FdTransportLifecycle,
+)
 from .protocols import BaseProtocol, BufferedProtocol
 from .transports import ReadTransport, _FlowControlMixin
 
@@ -49,14 +51,10 @@ if TYPE_CHECKING:
 
 __all__ = ["PipesMixin", "ReadPipeTransport", "State", "WritePipeTransport"]
 
-logger = logging.getLogger("looptransports")
-
 _P = TypeVar("_P", bound=BaseProtocol)
 
 # The most bytes read from a pipe in one go (the default Linux pipe holds 64 KiB).
 _MAX_READ = 256 * 1024
-# Writes on a closed transport are dropped; past this many, they are logged.
-_LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5
 
 BytesLike = bytes | bytearray | memoryview
 
@@ -67,26 +65,6 @@ class PipeLike(Protocol):
     def fileno(self) -> int: ...
 
     def close(self) -> None: ...
-
-
-class State(enum.Enum):
-    """Where a pipe transport is in its life."""
-
-    OPEN = "OPEN"
-    CLOSING = "CLOSING"
-    CLOSED = "CLOSED"
-
-
-_OPEN = State.OPEN
-_CLOSING = State.CLOSING
-_CLOSED = State.CLOSED
-
-#: Every allowed state change of a pipe transport.
-_TRANSITIONS: dict[State, frozenset[State]] = {
-    _OPEN: frozenset({_CLOSING, _CLOSED}),
-    _CLOSING: frozenset({_CLOSED}),
-    _CLOSED: frozenset(),
-}
 
 
 def _pipe_fileno(pipe: object, role: str) -> tuple[int, int]:
@@ -106,12 +84,7 @@ def _pipe_fileno(pipe: object, role: str) -> tuple[int, int]:
     return fileno, mode
 
 
-def _set_result_unless_cancelled(fut: Future[object]) -> None:
-    if not fut.cancelled():
-        fut.set_result(None)
-
-
-class ReadPipeTransport(ReadTransport):
+class ReadPipeTransport(_FdTransportLifecycle, ReadTransport):
     """The read end of a pipe, as made by ``loop.connect_read_pipe``.
 
     Calls ``protocol.connection_made(self)`` on the next loop iteration, then
@@ -144,16 +117,7 @@ class ReadPipeTransport(ReadTransport):
         self._state = _OPEN
         self._paused = False
         os.set_blocking(fileno, False)
-        loop.call_soon(self._call_connection_made)
-        if waiter is not None:
-            loop.call_soon(_set_result_unless_cancelled, waiter)
-
-    def _set_state(self, new: State) -> None:
-        if new not in _TRANSITIONS[self._state]:
-            raise RuntimeError(
-                f"cannot move {type(self).__name__} from {self._state.value} to {new.value}"
-            )
-        self._state = new
+        self._schedule_start(waiter)
 
     def __repr__(self) -> str:
         info = [type(self).__name__, f"fd={self._fileno}", self._state.value.lower()]
@@ -161,24 +125,10 @@ class ReadPipeTransport(ReadTransport):
             info.append("paused" if self._paused else "reading")
         return f"<{' '.join(info)}>"
 
-    def __del__(self, _warn: object = warnings.warn) -> None:
-        pipe = getattr(self, "_pipe", None)
-        if pipe is not None:
-            warnings.warn(
-                f"unclosed transport {self!r}", ResourceWarning, stacklevel=2, source=self
-            )
-            pipe.close()
+    _resource_attr = "_pipe"
 
-    def _call_connection_made(self) -> None:
-        try:
-            self._protocol.connection_made(self)
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            self._fatal_error(exc, "protocol.connection_made() failed")
-            return
-        if self._state is _OPEN and not self._paused:
-            self._loop._add_reader(self._fileno, self._read_ready)
+    def _wants_reader(self) -> bool:
+        return self.is_reading()
 
     def _read_ready(self) -> None:
         if self._state is not _OPEN or self._paused:
@@ -240,14 +190,7 @@ class ReadPipeTransport(ReadTransport):
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
-            self._loop.call_exception_handler(
-                {
-                    "message": "protocol.eof_received() failed",
-                    "exception": exc,
-                    "transport": self,
-                    "protocol": self._protocol,
-                }
-            )
+            self._report_error("protocol.eof_received() failed", exc)
         self._loop.call_soon(self._call_connection_lost, None)
 
     # -- ReadTransport ---------------------------------------------------------------------
@@ -269,58 +212,21 @@ class ReadPipeTransport(ReadTransport):
         self._paused = False
         self._loop._add_reader(self._fileno, self._read_ready)
 
-    # -- BaseTransport -----------------------------------------------------------------------
-    def set_protocol(self, protocol: BaseProtocol) -> None:
-        """Deliver the following callbacks to *protocol*."""
-        self._protocol = protocol
-
-    def get_protocol(self) -> BaseProtocol:
-        """The protocol the transport calls."""
-        return self._protocol
-
-    def is_closing(self) -> bool:
-        """True once the transport is closing or closed."""
-        return self._state is not _OPEN
-
+    # -- closing (the rest is in _FdTransportLifecycle) ----------------------------------------
     def close(self) -> None:
         """Stop reading and close the pipe; ``connection_lost(None)`` follows."""
         if self._state is _OPEN:
-            self._close(None)
+            self._force_close(None)
 
-    def _fatal_error(self, exc: BaseException, message: str) -> None:
-        if isinstance(exc, OSError) and exc.errno == errno.EIO:
-            # A pty whose other side closed reports EIO: that is its end of file.
-            if self._loop.get_debug():
-                logger.debug("%r: %s", self, message, exc_info=True)
-        else:
-            self._loop.call_exception_handler(
-                {
-                    "message": message,
-                    "exception": exc,
-                    "transport": self,
-                    "protocol": self._protocol,
-                }
-            )
-        self._close(exc)
-
-    def _close(self, exc: BaseException | None) -> None:
-        if self._state is _CLOSED:
-            return
-        self._set_state(_CLOSED)
+    def _drop_io(self) -> None:
         self._loop._remove_reader(self._fileno)
-        self._loop.call_soon(self._call_connection_lost, exc)
 
-    def _call_connection_lost(self, exc: BaseException | None) -> None:
-        try:
-            self._protocol.connection_lost(exc)  # type: ignore[arg-type]
-        finally:
-            pipe = self._pipe
-            self._pipe = None
-            if pipe is not None:
-                pipe.close()
+    def _is_ordinary_end(self, exc: BaseException) -> bool:
+        # A pty whose other side closed reports EIO: that is its end of file.
+        return isinstance(exc, OSError) and exc.errno == errno.EIO
 
 
-class WritePipeTransport(_FlowControlMixin):
+class WritePipeTransport(_FdTransportLifecycle, _FlowControlMixin):
     """The write end of a pipe, as made by ``loop.connect_write_pipe``.
 
     ``write()`` writes at once what the pipe takes and buffers the rest; the
@@ -362,16 +268,7 @@ class WritePipeTransport(_FlowControlMixin):
         self._watch_reader = stat.S_ISSOCK(mode) or (
             stat.S_ISFIFO(mode) and not sys.platform.startswith("aix")
         )
-        loop.call_soon(self._call_connection_made)
-        if waiter is not None:
-            loop.call_soon(_set_result_unless_cancelled, waiter)
-
-    def _set_state(self, new: State) -> None:
-        if new not in _TRANSITIONS[self._state]:
-            raise RuntimeError(
-                f"cannot move {type(self).__name__} from {self._state.value} to {new.value}"
-            )
-        self._state = new
+        self._schedule_start(waiter)
 
     def __repr__(self) -> str:
         info = [type(self).__name__, f"fd={self._fileno}", self._state.value.lower()]
@@ -379,33 +276,21 @@ class WritePipeTransport(_FlowControlMixin):
             info.append(f"buffered={len(self._buffer)}")
         return f"<{' '.join(info)}>"
 
-    def __del__(self, _warn: object = warnings.warn) -> None:
-        pipe = getattr(self, "_pipe", None)
-        if pipe is not None:
-            warnings.warn(
-                f"unclosed transport {self!r}", ResourceWarning, stacklevel=2, source=self
-            )
-            pipe.close()
+    _resource_attr = "_pipe"
 
-    def _call_connection_made(self) -> None:
-        try:
-            self._protocol.connection_made(self)
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            self._fatal_error(exc, "protocol.connection_made() failed")
-            return
-        if self._state is not _CLOSED and self._watch_reader:
-            self._loop._add_reader(self._fileno, self._read_ready)
+    def _wants_reader(self) -> bool:
+        return self._state is not _CLOSED and self._watch_reader
 
     def _read_ready(self) -> None:
         # The reader closed its end (see the module docstring).
         if self._state is _CLOSED:
             return
         if self._buffer:
-            self._close(BrokenPipeError(errno.EPIPE, "the reading end of the pipe was closed"))
+            self._force_close(
+                BrokenPipeError(errno.EPIPE, "the reading end of the pipe was closed")
+            )
         else:
-            self._close(None)
+            self._force_close(None)
 
     # -- WriteTransport -----------------------------------------------------------------------
     def get_write_buffer_size(self) -> int:
@@ -423,12 +308,7 @@ class WritePipeTransport(_FlowControlMixin):
         if self._eof:
             raise RuntimeError(f"cannot write() after write_eof() on {self!r}")
         if self._state is not _OPEN:
-            self._writes_after_close += 1
-            if self._writes_after_close >= _LOG_THRESHOLD_FOR_CONNLOST_WRITES:
-                logger.warning(
-                    "%r is closed (the reader is gone or close() was called): write ignored",
-                    self,
-                )
+            self._drop_write_after_close()
             return
         if not data:
             return
@@ -469,7 +349,7 @@ class WritePipeTransport(_FlowControlMixin):
             return
         self._loop._remove_writer(self._fileno)
         if self._state is _CLOSING:
-            self._close(None)
+            self._force_close(None)
 
     def can_write_eof(self) -> bool:
         """True: closing the write end is the pipe's end of file."""
@@ -495,60 +375,19 @@ class WritePipeTransport(_FlowControlMixin):
         if self._buffer:
             self._set_state(_CLOSING)
         else:
-            self._close(None)
+            self._force_close(None)
 
-    def abort(self) -> None:
-        """Close at once, dropping the buffer; ``connection_lost(None)`` follows."""
-        self._close(None)
+    # -- closing hooks of _FdTransportLifecycle -------------------------------------------------
+    def _is_ordinary_end(self, exc: BaseException) -> bool:
+        # The reader went away: ordinary, reported through connection_lost.
+        return isinstance(exc, (BrokenPipeError, ConnectionResetError))
 
-    # -- BaseTransport -----------------------------------------------------------------------
-    def set_protocol(self, protocol: BaseProtocol) -> None:
-        """Deliver the following callbacks to *protocol*."""
-        self._protocol = protocol
-
-    def get_protocol(self) -> BaseProtocol:
-        """The protocol the transport calls."""
-        return self._protocol
-
-    def is_closing(self) -> bool:
-        """True once ``close()``, ``write_eof()`` or ``abort()`` was called, or the pipe broke."""
-        return self._state is not _OPEN
-
-    def _fatal_error(self, exc: BaseException, message: str) -> None:
-        if isinstance(exc, (BrokenPipeError, ConnectionResetError)):
-            # The reader went away: ordinary, reported through connection_lost.
-            if self._loop.get_debug():
-                logger.debug("%r: %s", self, message, exc_info=True)
-        else:
-            self._loop.call_exception_handler(
-                {
-                    "message": message,
-                    "exception": exc,
-                    "transport": self,
-                    "protocol": self._protocol,
-                }
-            )
-        self._close(exc)
-
-    def _close(self, exc: BaseException | None) -> None:
-        if self._state is _CLOSED:
-            return
-        self._set_state(_CLOSED)
+    def _drop_io(self) -> None:
         if self._buffer:
             self._buffer.clear()
             self._loop._remove_writer(self._fileno)
         if self._watch_reader:
             self._loop._remove_reader(self._fileno)
-        self._loop.call_soon(self._call_connection_lost, exc)
-
-    def _call_connection_lost(self, exc: BaseException | None) -> None:
-        try:
-            self._protocol.connection_lost(exc)  # type: ignore[arg-type]
-        finally:
-            pipe = self._pipe
-            self._pipe = None
-            if pipe is not None:
-                pipe.close()
 
 
 class PipesMixin(BaseEventLoop):

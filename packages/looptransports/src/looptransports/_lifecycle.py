@@ -1,0 +1,264 @@
+"""The life of a file-descriptor transport, shared by sockets, datagrams and pipes.
+
+Every such transport is a small state machine (:data:`_TRANSITIONS`)::
+
+    OPEN --close() with data buffered--> CLOSING --buffer written--> CLOSED
+    OPEN --close() with empty buffer, abort(), error---------------> CLOSED
+    CLOSING --abort(), error--------------------------------------> CLOSED
+
+Entering CLOSED schedules ``connection_lost`` (exactly once); the file object
+(socket or pipe) is closed right after the protocol's ``connection_lost`` returns.
+
+:class:`_FdTransportLifecycle` holds that sequence once: ``_set_state``, the start
+(``connection_made``, then reading), ``close``/``abort``/``_force_close``,
+``_fatal_error``, ``connection_lost`` and the release of the file object, the
+:class:`ResourceWarning` of an unclosed transport and the count of writes dropped
+after close. The transports fill in what differs through a few hooks.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import socket
+import warnings
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from loopcore.base_loop import BaseEventLoop
+    from loopcore.futures import Future
+
+    from .protocols import BaseProtocol
+
+__all__ = ["LOG_THRESHOLD_FOR_CONNLOST_WRITES", "State"]
+
+logger = logging.getLogger("looptransports")
+
+#: Writes to a closed transport are dropped silently up to this many times, then
+#: each further one is logged as a warning (a writer ignoring connection_lost).
+LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5
+
+
+class State(enum.Enum):
+    """Where a socket, datagram or pipe transport is in its life."""
+
+    OPEN = "OPEN"
+    CLOSING = "CLOSING"
+    CLOSED = "CLOSED"
+
+
+_OPEN = State.OPEN
+_CLOSING = State.CLOSING
+_CLOSED = State.CLOSED
+
+#: Every allowed state change; anything else is a bug (RuntimeError).
+_TRANSITIONS: dict[State, frozenset[State]] = {
+    _OPEN: frozenset({_CLOSING, _CLOSED}),
+    _CLOSING: frozenset({_CLOSED}),
+    _CLOSED: frozenset(),
+}
+
+
+def _set_result_unless_cancelled(fut: Future[object]) -> None:
+    if not fut.cancelled():
+        fut.set_result(None)
+
+
+def _socket_extra(
+    sock: socket.socket, extra: Mapping[str, object] | None, *, peername_required: bool
+) -> dict[str, object]:
+    """The ``get_extra_info`` mapping of a socket transport, *extra* on top.
+
+    ``sockname`` is ``None`` when the socket has none; ``peername`` too, or absent
+    when not *peername_required* (an unconnected datagram socket).
+    """
+    info: dict[str, object] = {"socket": sock}
+    try:
+        info["sockname"] = sock.getsockname()
+    except OSError:
+        info["sockname"] = None
+    try:
+        info["peername"] = sock.getpeername()
+    except OSError:
+        if peername_required:
+            info["peername"] = None
+    if extra:
+        info.update(extra)
+    return info
+
+
+class _FdTransportLifecycle:
+    """The state machine and close sequence of a transport over one fd (a mixin).
+
+    The class using it sets ``_loop``, ``_protocol``, ``_fileno``, ``_state`` and
+    the attribute named by :attr:`_resource_attr` (the socket or pipe object closed
+    after ``connection_lost``), has a ``_buffer`` (anything with ``clear()`` and a
+    truth value) and ``_read_ready``, and may override the hooks
+    :meth:`_wants_reader`, :meth:`_drop_io` and :meth:`_is_ordinary_end`.
+    """
+
+    #: The attribute holding the file object closed after ``connection_lost``.
+    _resource_attr: ClassVar[str] = "_sock"
+
+    _loop: BaseEventLoop
+    _protocol: BaseProtocol
+    _fileno: int
+    _state: State
+    _buffer: Any
+    _buffer_size: int
+    _writes_after_close: int
+    _read_ready: Callable[[], None]
+
+    # -- state ----------------------------------------------------------------------
+
+    def _set_state(self, new: State) -> None:
+        if new not in _TRANSITIONS[self._state]:
+            raise RuntimeError(
+                f"invalid transport state change {self._state.value} -> {new.value} for {self!r}"
+            )
+        self._state = new
+
+    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
+        # The default argument keeps `warnings` reachable at interpreter shutdown.
+        resource = getattr(self, self._resource_attr, None)
+        if resource is not None:
+            _warn(f"unclosed transport {self!r}", ResourceWarning, stacklevel=2, source=self)
+            resource.close()
+
+    def is_closing(self) -> bool:
+        """True once ``close()``, ``write_eof()`` or ``abort()`` was called, or the fd broke."""
+        return self._state is not _OPEN
+
+    def get_protocol(self) -> BaseProtocol:
+        """The protocol the transport calls."""
+        return self._protocol
+
+    def set_protocol(self, protocol: BaseProtocol) -> None:
+        """Deliver the following callbacks to *protocol*."""
+        self._protocol = protocol
+
+    def _claim_fd(self) -> None:
+        """Tell the loop that our fd belongs to us (its fd methods then refuse it)."""
+        owners = getattr(self._loop, "_fd_owners", None)
+        if owners is not None:
+            owners[self._fileno] = self
+
+    # -- the start ------------------------------------------------------------------
+
+    def _schedule_start(self, waiter: Future[object] | None) -> None:
+        """``connection_made`` on the next iteration, then *waiter* resolved."""
+        self._loop.call_soon(self._call_connection_made)
+        if waiter is not None:
+            self._loop.call_soon(_set_result_unless_cancelled, waiter)
+
+    def _wants_reader(self) -> bool:
+        """Whether to watch the fd for reading once ``connection_made`` returned."""
+        return self._state is _OPEN
+
+    def _call_connection_made(self) -> None:
+        try:
+            self._protocol.connection_made(self)  # type: ignore[arg-type]
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "protocol.connection_made() failed")
+            return
+        # The protocol may have closed or paused us from connection_made.
+        if self._wants_reader():
+            self._loop._add_reader(self._fileno, self._read_ready)
+
+    # -- writes after close -----------------------------------------------------------
+
+    def _drop_write_after_close(self, what: str = "writes") -> None:
+        """Count a write to a closed transport; log every power of two past the threshold."""
+        self._writes_after_close += 1
+        count = self._writes_after_close
+        # Every power of two past the threshold: visible, not a log flood.
+        if count >= LOG_THRESHOLD_FOR_CONNLOST_WRITES and count & (count - 1) == 0:
+            logger.warning(
+                "%d %s were dropped: %r is closed (did the protocol ignore connection_lost()?)",
+                count,
+                what,
+                self,
+            )
+
+    # -- closing --------------------------------------------------------------------
+
+    def close(self) -> None:
+        if self._state is not _OPEN:
+            return
+        self._loop._remove_reader(self._fileno)
+        if self._buffer:
+            # connection_lost(None) comes when the buffer is flushed.
+            self._set_state(_CLOSING)
+        else:
+            self._close_now(None)
+
+    def abort(self) -> None:
+        """Close at once, dropping the buffer; ``connection_lost(None)`` follows."""
+        self._force_close(None)
+
+    def _drop_io(self) -> None:
+        """Drop the write buffer and stop watching the fd (before CLOSED)."""
+        if self._buffer:
+            self._buffer.clear()
+            self._buffer_size = 0
+            self._loop._remove_writer(self._fileno)
+        if self._state is _OPEN:
+            self._loop._remove_reader(self._fileno)
+
+    def _force_close(self, exc: BaseException | None) -> None:
+        if self._state is _CLOSED:
+            return
+        self._drop_io()
+        self._close_now(exc)
+
+    def _close_now(self, exc: BaseException | None) -> None:
+        self._set_state(_CLOSED)
+        self._on_closed(exc)
+        self._loop.call_soon(self._call_connection_lost, exc)
+
+    def _on_closed(self, exc: BaseException | None) -> None:
+        """Called on entering CLOSED, before ``connection_lost`` is scheduled."""
+
+    def _is_ordinary_end(self, exc: BaseException) -> bool:
+        """True for errors that are an ordinary end (logged in debug mode only)."""
+        return False
+
+    def _report_error(self, message: str, exc: BaseException) -> None:
+        self._loop.call_exception_handler(
+            {
+                "message": message,
+                "exception": exc,
+                "transport": self,
+                "protocol": self._protocol,
+            }
+        )
+
+    def _fatal_error(self, exc: BaseException, message: str) -> None:
+        if self._state is _CLOSED:
+            return
+        if self._is_ordinary_end(exc):
+            # An ordinary end, reported to the protocol by connection_lost.
+            if self._loop.get_debug():
+                logger.debug("%r: %s", self, message, exc_info=True)
+        else:
+            self._report_error(message, exc)
+        self._force_close(exc)
+
+    def _call_connection_lost(self, exc: BaseException | None) -> None:
+        try:
+            self._protocol.connection_lost(exc)  # type: ignore[arg-type]
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        """Close the file object and give the fd back to the loop."""
+        resource = getattr(self, self._resource_attr)
+        setattr(self, self._resource_attr, None)
+        owners = getattr(self._loop, "_fd_owners", None)
+        if owners is not None and owners.get(self._fileno) is self:
+            del owners[self._fileno]
+        if resource is not None:
+            resource.close()
