@@ -117,25 +117,27 @@ def test_replayed_seed_reproduces_the_order_of_io_events_of_one_poll():
     assert len({tuple(_io_order(seed)) for seed in range(6)}) > 1
 
 
-def _threadsafe_order(seed, n=16):
+def _threadsafe_order(seed, threads=4, per_thread=5):
     loop = _loop(seed, virtual=False)
     try:
         order = []
-        produced = threading.Event()
+        produced = threading.Barrier(threads + 1)
 
-        def producer():
-            for i in range(n):
-                loop.call_soon_threadsafe(order.append, i)
-            produced.set()
+        def producer(t):
+            for i in range(per_thread):
+                loop.call_soon_threadsafe(order.append, (t, i))
+            produced.wait(10)
 
         async def main():
-            thread = threading.Thread(target=producer)
-            thread.start()
+            workers = [threading.Thread(target=producer, args=(t,)) for t in range(threads)]
+            for w in workers:
+                w.start()
             # Hold the loop (on purpose) until every wake-up has arrived, so that
             # they all land in the same iteration.
-            assert produced.wait(10)
-            thread.join()
-            while len(order) < n:
+            produced.wait(10)
+            for w in workers:
+                w.join()
+            while len(order) < threads * per_thread:
                 await loopcore.sleep(0)
 
         loop.run_until_complete(main())
@@ -144,11 +146,18 @@ def _threadsafe_order(seed, n=16):
         loop.close()
 
 
-def test_replayed_seed_reproduces_the_order_of_wakeups_from_other_threads():
+def test_replayed_seed_reproduces_the_interleaving_of_wakeups_from_threads():
     first = _threadsafe_order(5)
-    assert sorted(first) == list(range(16))
+    assert sorted(first) == [(t, i) for t in range(4) for i in range(5)]
     assert _threadsafe_order(5) == first
     assert len({tuple(_threadsafe_order(seed)) for seed in range(6)}) > 1
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_wakeups_from_one_thread_keep_their_order(seed):
+    order = _threadsafe_order(seed)
+    for t in range(4):
+        assert [i for (tt, i) in order if tt == t] == list(range(5))
 
 
 def test_call_soon_threadsafe_from_the_loop_thread_stays_fifo_with_call_soon():

@@ -30,9 +30,10 @@ How the shuffler perturbs (only what no documented rule fixes):
 * the order of the I/O events returned by one poll;
 * the order of timers due at the same instant (timers due at different instants
   still run in deadline order);
-* the order of wake-ups arriving from other threads (``call_soon_threadsafe`` called
-  from another thread while the loop runs): they are collected and shuffled once per
-  iteration.
+* the interleaving of wake-ups arriving from different threads
+  (``call_soon_threadsafe`` called from other threads while the loop runs): they are
+  collected once per iteration and the threads' sequences merged in random order;
+  the calls of one thread keep their order.
 
 It never touches the order of ``call_soon`` callbacks, done callbacks, or anything
 built on them (the FIFO wake-ups of locks and queues): those orders are documented.
@@ -88,7 +89,7 @@ class _Instrumentation:
         # Handles given to call_soon_threadsafe from other threads while shuffling:
         # deque.append/popleft are atomic, so no lock is needed between the
         # producer threads and the loop thread.
-        self.inbox: deque[Handle] = deque()
+        self.inbox: deque[tuple[int, Handle]] = deque()
         #: True while the loop is blocked in the real poll (read by the stall
         #: detector of loopcore.telemetry: a loop waiting for I/O is not stalled).
         self.polling = False
@@ -144,23 +145,44 @@ class _Instrumentation:
             raise RuntimeError("Event loop is closed")
         _check_callback(callback, "call_soon_threadsafe")
         handle = Handle(callback, args, loop, context)
-        self.inbox.append(handle)
+        self.inbox.append((threading.get_ident(), handle))
         loop._write_to_self()
         return handle
 
     # -- Helpers -------------------------------------------------------------------
     def _drain_inbox(self) -> None:
+        """Move the wake-ups that arrived from other threads to the ready queue.
+
+        Calls made by one thread keep their order (that thread made them one after
+        the other: FIFO holds); only the interleaving of different threads is drawn
+        at random.
+        """
         inbox = self.inbox
-        batch: list[Handle] = []
+        lanes: dict[int, deque[Handle]] = {}
         while inbox:
             try:
-                batch.append(inbox.popleft())
+                thread_id, handle = inbox.popleft()
             except IndexError:  # pragma: no cover - drained concurrently: impossible
                 break
+            lane = lanes.get(thread_id)
+            if lane is None:
+                lane = lanes[thread_id] = deque()
+            lane.append(handle)
+        ready_append = self.loop._ready.append
+        queues = list(lanes.values())
         shuffler = self.shuffler
-        if shuffler is not None and len(batch) > 1:
-            shuffler._rng.shuffle(batch)
-        self.loop._ready.extend(batch)
+        if shuffler is None or len(queues) == 1:
+            for lane in queues:
+                for handle in lane:
+                    ready_append(handle)
+            return
+        randrange = shuffler._rng.randrange
+        while queues:
+            i = randrange(len(queues))
+            lane = queues[i]
+            ready_append(lane.popleft())
+            if not lane:
+                queues.pop(i)
 
     def _queue_due_timers(self, shuffler: Shuffler) -> None:
         """Move the timers due now to the ready queue, ties in shuffled order.
@@ -367,10 +389,12 @@ class Shuffler:
     """Deterministic perturbation of the orders that no documented rule fixes.
 
     With the same *seed*, the same program sees the same orders, so a failure found
-    with one seed can be replayed. What is shuffled: the I/O events of one poll,
-    timers due at the same instant, and wake-ups that arrive from other threads in
-    the same iteration. What is never shuffled: ``call_soon`` FIFO order, done
-    callbacks, and everything built on them (lock and queue wake-ups).
+    with one seed can be replayed (given the same arrivals of real I/O and of
+    wake-ups from threads in each iteration). What is shuffled: the I/O events of one
+    poll, timers due at the same instant, and the interleaving of wake-ups that
+    arrive from different threads in the same iteration. What is never shuffled:
+    ``call_soon`` FIFO order (also among the calls of one thread), done callbacks,
+    and everything built on them (lock and queue wake-ups).
 
     :param seed: any value :class:`random.Random` accepts; ``None`` picks a random
         integer seed (read it back from :attr:`seed` to replay).
@@ -425,7 +449,7 @@ def get_shuffler(loop: AbstractEventLoop) -> Shuffler | None:
 def _pending_threadsafe_handles(loop: AbstractEventLoop) -> list[Handle]:
     """Wake-ups from other threads not yet moved to the ready queue (leak checks)."""
     hooks = getattr(loop, _ATTR, None)
-    return list(hooks.inbox) if isinstance(hooks, _Instrumentation) else []
+    return [h for _, h in hooks.inbox] if isinstance(hooks, _Instrumentation) else []
 
 
 def virtual_clock_loop(
