@@ -156,11 +156,7 @@ def _interleave_addrinfos(infos: Sequence[AddrInfo], first_count: int = 1) -> li
 
 
 def _check_nonblocking(sock: socket.socket) -> None:
-    if ssl_module is not None and isinstance(sock, ssl_module.SSLSocket):
-        raise TypeError(
-            f"an ssl.SSLSocket cannot be used here ({sock!r}): pass the plain socket "
-            "and ssl= to the loop"
-        )
+    _check_not_ssl_socket(sock)
     if sock.gettimeout() != 0:
         raise ValueError(
             f"the socket must be non-blocking: call sock.setblocking(False) first (got {sock!r})"
@@ -203,6 +199,13 @@ def _fileno_or_none(fd: object) -> int | None:
         return int(fd.fileno())  # type: ignore[attr-defined]
     except (AttributeError, TypeError, ValueError, OSError):
         return None
+
+
+def _connect_result(sock: socket.socket, address: object) -> None:
+    """Raise the error of a finished non-blocking connect, if any (``SO_ERROR``)."""
+    err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    if err:
+        raise OSError(err, f"Connect call failed {address!r}: {os.strerror(err)}")
 
 
 def _set_result_unless_done(fut: Future[object]) -> None:
@@ -363,14 +366,21 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
             return func(*args)
         except (BlockingIOError, InterruptedError):
             pass
+        return cast(_T, await self._wait_fd(sock, write, self._sock_io_ready, func, args))
+
+    def _wait_fd(
+        self, sock: socket.socket, write: bool, callback: Callable[..., object], *args: object
+    ) -> Future[object]:
+        """A future that ``callback(fut, *args)`` settles when *sock* is readable (with
+        *write*: writable); the socket is no longer watched once the future is done."""
         fut = self.create_future()
         fd = sock.fileno()
         if write:
-            self._add_writer(fd, self._sock_io_ready, fut, func, args)
+            self._add_writer(fd, callback, fut, *args)
         else:
-            self._add_reader(fd, self._sock_io_ready, fut, func, args)
+            self._add_reader(fd, callback, fut, *args)
         fut.add_done_callback(functools.partial(self._sock_io_done, fd, write))
-        return cast(_T, await fut)
+        return fut
 
     def _sock_io_done(self, fd: int, write: bool, fut: Future[object]) -> None:
         if write:
@@ -488,11 +498,7 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
             return
         except (BlockingIOError, InterruptedError):
             pass
-        fut = self.create_future()
-        fd = sock.fileno()
-        self._add_writer(fd, self._sock_connect_ready, fut, sock, address)
-        fut.add_done_callback(functools.partial(self._sock_io_done, fd, True))
-        await fut
+        await self._wait_fd(sock, True, self._sock_io_ready, _connect_result, (sock, address))
 
     async def _sock_connect_unix(self, sock: socket.socket, address: object) -> None:
         # A non-blocking AF_UNIX connect() either completes at once or fails with
@@ -509,24 +515,6 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
             except (BlockingIOError, InterruptedError):
                 await sleep(delay)
                 delay = min(delay * 2, 0.05)
-
-    def _sock_connect_ready(
-        self, fut: Future[object], sock: socket.socket, address: Address
-    ) -> None:
-        if fut.done():
-            return
-        try:
-            err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-            if err:
-                raise OSError(err, f"Connect call failed {address!r}: {os.strerror(err)}")
-        except (BlockingIOError, InterruptedError):
-            return
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            fut.set_exception(exc)
-        else:
-            fut.set_result(None)
 
     async def sock_accept(self, sock: socket.socket) -> tuple[socket.socket, object]:
         """Accept a connection on the listening socket *sock*.
@@ -617,10 +605,7 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
     async def _wait_writable(
         self, sock: socket.socket, transport: SocketTransport | None = None
     ) -> None:
-        fut = self.create_future()
-        fd = sock.fileno()
-        self._add_writer(fd, _set_result_unless_done, fut)
-        fut.add_done_callback(functools.partial(self._sock_io_done, fd, True))
+        fut = self._wait_fd(sock, True, _set_result_unless_done)
         if transport is not None:
             # The transport fails this future if it is closed meanwhile.
             transport._sendfile_wait = fut
@@ -908,9 +893,7 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
                     f"{', '.join(conflicts)} can not be given with sock= (the socket is "
                     "already made)"
                 )
-            if sock.type != socket.SOCK_STREAM:
-                raise ValueError(f"a stream socket was expected, got {sock!r}")
-            _check_not_ssl_socket(sock)
+            _check_stream_socket(sock)
         return await self._create_connection_transport(
             sock,
             protocol_factory,
@@ -1203,9 +1186,7 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         else:
             if sock is None:
                 raise ValueError("neither host/port nor sock were specified")
-            if sock.type != socket.SOCK_STREAM:
-                raise ValueError(f"a stream socket was expected, got {sock!r}")
-            _check_not_ssl_socket(sock)
+            _check_stream_socket(sock)
             sockets = [sock]
         for listener in sockets:
             listener.setblocking(False)
@@ -1235,9 +1216,7 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
 
         :raises ValueError: if *sock* is not a stream socket.
         """
-        if sock.type != socket.SOCK_STREAM:
-            raise ValueError(f"a stream socket was expected, got {sock!r}")
-        _check_not_ssl_socket(sock)
+        _check_stream_socket(sock)
         self._check_ssl_args(ssl, ssl_handshake_timeout, ssl_shutdown_timeout)
         return await self._create_connection_transport(
             sock,
@@ -1289,9 +1268,7 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         else:
             if sock is None:
                 raise ValueError("no path and sock were specified")
-            if sock.family != socket.AF_UNIX or sock.type != socket.SOCK_STREAM:
-                raise ValueError(f"a Unix stream socket was expected, got {sock!r}")
-            _check_not_ssl_socket(sock)
+            _check_stream_socket(sock, unix=True)
         return await self._create_connection_transport(
             sock,
             protocol_factory,
@@ -1349,9 +1326,7 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         else:
             if sock is None:
                 raise ValueError("path was not specified, and no sock specified")
-            if sock.family != socket.AF_UNIX or sock.type != socket.SOCK_STREAM:
-                raise ValueError(f"a Unix stream socket was expected, got {sock!r}")
-            _check_not_ssl_socket(sock)
+            _check_stream_socket(sock, unix=True)
             if cleanup_socket:
                 name = sock.getsockname()
                 if name and name[:1] not in ("\0", b"\0"):
@@ -1646,6 +1621,16 @@ def _check_not_ssl_socket(sock: socket.socket) -> None:
             f"an ssl.SSLSocket cannot be used here ({sock!r}): pass the plain socket "
             "and ssl= to the loop"
         )
+
+
+def _check_stream_socket(sock: socket.socket, *, unix: bool = False) -> None:
+    """Refuse a *sock=* argument that is not a plain stream socket (of AF_UNIX with *unix*)."""
+    if unix and sock.family != socket.AF_UNIX:
+        raise ValueError(f"a Unix stream socket was expected, got {sock!r}")
+    if sock.type != socket.SOCK_STREAM:
+        kind = "a Unix stream socket" if unix else "a stream socket"
+        raise ValueError(f"{kind} was expected, got {sock!r}")
+    _check_not_ssl_socket(sock)
 
 
 def _remove_stale_unix_socket(path: str | bytes) -> None:
