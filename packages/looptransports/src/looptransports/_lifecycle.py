@@ -23,7 +23,7 @@ import logging
 import socket
 import warnings
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 if TYPE_CHECKING:
     from loopcore.base_loop import BaseEventLoop
@@ -60,9 +60,23 @@ _TRANSITIONS: dict[State, frozenset[State]] = {
 }
 
 
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
 def _set_result_unless_cancelled(fut: Future[object]) -> None:
     if not fut.cancelled():
         fut.set_result(None)
+
+
+async def _wait_connection_made(transport: _Closable, waiter: Future[object]) -> None:
+    """Wait for *waiter* (resolved after ``connection_made``); close *transport* if
+    the wait fails or is cancelled."""
+    try:
+        await waiter
+    except BaseException:
+        transport.close()
+        raise
 
 
 def _socket_extra(

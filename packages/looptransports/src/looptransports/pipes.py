@@ -42,6 +42,7 @@ from ._lifecycle import (
     _OPEN,
     State,
     _FdTransportLifecycle,
+    _wait_connection_made,
 )
 from .protocols import BaseProtocol, BufferedProtocol
 from .transports import ReadTransport, _FlowControlMixin
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
 __all__ = ["PipesMixin", "ReadPipeTransport", "State", "WritePipeTransport"]
 
 _P = TypeVar("_P", bound=BaseProtocol)
+_T = TypeVar("_T", "ReadPipeTransport", "WritePipeTransport")
 
 # The most bytes read from a pipe in one go (the default Linux pipe holds 64 KiB).
 _MAX_READ = 256 * 1024
@@ -409,15 +411,7 @@ class PipesMixin(BaseEventLoop):
         :raises ValueError: when *pipe* is a regular file (or anything that is not a
             pipe, socket or character device).
         """
-        protocol = protocol_factory()
-        waiter = self.create_future()
-        transport = ReadPipeTransport(self, pipe, protocol, waiter)
-        try:
-            await waiter
-        except BaseException:
-            transport.close()
-            raise
-        return transport, protocol
+        return await self._connect_pipe(ReadPipeTransport, protocol_factory, pipe)
 
     async def connect_write_pipe(  # type: ignore[override]
         self, protocol_factory: Callable[[], _P], pipe: PipeLike
@@ -431,12 +425,13 @@ class PipesMixin(BaseEventLoop):
         :raises ValueError: when *pipe* is a regular file (or anything that is not a
             pipe, socket or character device).
         """
+        return await self._connect_pipe(WritePipeTransport, protocol_factory, pipe)
+
+    async def _connect_pipe(
+        self, transport_class: type[_T], protocol_factory: Callable[[], _P], pipe: PipeLike
+    ) -> tuple[_T, _P]:
         protocol = protocol_factory()
         waiter = self.create_future()
-        transport = WritePipeTransport(self, pipe, protocol, waiter)
-        try:
-            await waiter
-        except BaseException:
-            transport.close()
-            raise
+        transport = transport_class(self, pipe, protocol, waiter)
+        await _wait_connection_made(transport, waiter)
         return transport, protocol

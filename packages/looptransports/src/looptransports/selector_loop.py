@@ -38,6 +38,7 @@ from loopcore.futures import Future
 from loopcore.task_functions import sleep
 
 from ._datagram import SocketDatagramTransport
+from ._lifecycle import _wait_connection_made
 from ._sockets import SocketTransport
 from .pipes import PipesMixin
 from .protocols import BaseProtocol, DatagramProtocol, Protocol
@@ -718,11 +719,7 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
             )
         else:
             transport = SocketTransport(self, sock, protocol, waiter)
-        try:
-            await waiter
-        except BaseException:
-            transport.close()
-            raise
+        await _wait_connection_made(transport, waiter)
         return transport, protocol
 
     def _check_ssl_args(
@@ -1411,11 +1408,7 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
             raise TypeError(f"the protocol factory must make a DatagramProtocol, made {protocol!r}")
         waiter = self.create_future()
         transport = SocketDatagramTransport(self, sock, protocol, r_addr, waiter)
-        try:
-            await waiter
-        except BaseException:
-            transport.close()
-            raise
+        await _wait_connection_made(transport, waiter)
         return transport, protocol
 
     async def _make_datagram_socket(
