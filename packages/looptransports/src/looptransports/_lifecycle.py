@@ -25,6 +25,8 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from .protocols import BufferedProtocol
+
 if TYPE_CHECKING:
     from loopcore.base_loop import BaseEventLoop
     from loopcore.futures import Future
@@ -276,3 +278,74 @@ class _FdTransportLifecycle:
             del owners[self._fileno]
         if resource is not None:
             resource.close()
+
+
+class _FdReadLifecycle(_FdTransportLifecycle):
+    """:class:`_FdTransportLifecycle` with a read side that can be paused (a mixin).
+
+    The class using it also sets ``_reading_paused``, ``_eof_received`` and
+    :attr:`_read_error_message`, and has ``_read_eof``.
+    """
+
+    #: The exception handler's message for a failed read.
+    _read_error_message: ClassVar[str]
+
+    _reading_paused: bool
+    _eof_received: bool
+    _read_eof: Callable[[], None]
+
+    def is_reading(self) -> bool:
+        """True while data is delivered (open and not paused)."""
+        return self._state is _OPEN and not self._reading_paused
+
+    def pause_reading(self) -> None:
+        """Stop reading until :meth:`resume_reading`. Idempotent."""
+        if self._state is not _OPEN or self._reading_paused:
+            return
+        self._reading_paused = True
+        self._loop._remove_reader(self._fileno)
+
+    def resume_reading(self) -> None:
+        """Read again (unless the end of file came). Idempotent."""
+        if self._state is not _OPEN or not self._reading_paused:
+            return
+        self._reading_paused = False
+        if not self._eof_received:
+            self._loop._add_reader(self._fileno, self._read_ready)
+
+    def _wants_reader(self) -> bool:
+        # The protocol may have closed or paused us from connection_made.
+        return self.is_reading()
+
+    def _read_into_buffer(self, read_into: Callable[[Any], int]) -> None:
+        """Read with ``read_into(buf)`` straight into a :class:`BufferedProtocol`'s
+        buffer (zero-copy)."""
+        protocol = self._protocol
+        assert isinstance(protocol, BufferedProtocol)
+        try:
+            buf = protocol.get_buffer(-1)
+            if not len(buf):
+                raise RuntimeError("get_buffer() returned an empty buffer")
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "protocol.get_buffer() failed")
+            return
+        try:
+            nbytes = read_into(buf)
+        except (BlockingIOError, InterruptedError):
+            return
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, self._read_error_message)
+            return
+        if not nbytes:
+            self._read_eof()
+            return
+        try:
+            protocol.buffer_updated(nbytes)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "protocol.buffer_updated() failed")

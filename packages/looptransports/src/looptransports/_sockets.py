@@ -37,7 +37,7 @@ from ._lifecycle import (
     _OPEN,
     LOG_THRESHOLD_FOR_CONNLOST_WRITES,
     State,
-    _FdTransportLifecycle,
+    _FdReadLifecycle,
     _socket_extra,
 )
 from .protocols import BaseProtocol, BufferedProtocol
@@ -87,7 +87,7 @@ def _check_data(data: object) -> None:
         )
 
 
-class SocketTransport(_FdTransportLifecycle, _FlowControlMixin, Transport):
+class SocketTransport(_FdReadLifecycle, _FlowControlMixin, Transport):
     """A stream transport over a connected non-blocking socket (TCP or Unix).
 
     Created by the loop (``create_connection``, ``create_server``, ...), never by
@@ -152,29 +152,9 @@ class SocketTransport(_FdTransportLifecycle, _FlowControlMixin, Transport):
         self._protocol = protocol
         self._buffered_reads = isinstance(protocol, BufferedProtocol)
 
-    # -- the start ----------------------------------------------------------------
+    # -- reading (pausing and zero-copy reads: _FdReadLifecycle) -------------------
 
-    def _wants_reader(self) -> bool:
-        # The protocol may have closed or paused us from connection_made.
-        return self.is_reading()
-
-    # -- reading --------------------------------------------------------------------
-
-    def is_reading(self) -> bool:
-        return self._state is _OPEN and not self._reading_paused
-
-    def pause_reading(self) -> None:
-        if self._state is not _OPEN or self._reading_paused:
-            return
-        self._reading_paused = True
-        self._loop._remove_reader(self._fileno)
-
-    def resume_reading(self) -> None:
-        if self._state is not _OPEN or not self._reading_paused:
-            return
-        self._reading_paused = False
-        if not self._eof_received:
-            self._loop._add_reader(self._fileno, self._read_ready)
+    _read_error_message = "Fatal read error on socket transport"
 
     def _read_ready(self) -> None:
         # A readiness event can be queued before pause_reading()/close() removed
@@ -184,7 +164,7 @@ class SocketTransport(_FdTransportLifecycle, _FlowControlMixin, Transport):
         sock = self._sock
         assert sock is not None
         if self._buffered_reads:
-            self._read_into_buffer(sock)
+            self._read_into_buffer(sock.recv_into)
             return
         try:
             data = sock.recv(MAX_RECV_SIZE)
@@ -204,37 +184,6 @@ class SocketTransport(_FdTransportLifecycle, _FlowControlMixin, Transport):
             raise
         except BaseException as exc:
             self._fatal_error(exc, "protocol.data_received() failed")
-
-    def _read_into_buffer(self, sock: socket.socket) -> None:
-        protocol = self._protocol
-        assert isinstance(protocol, BufferedProtocol)
-        try:
-            buf = protocol.get_buffer(-1)
-            if not len(buf):
-                raise RuntimeError("get_buffer() returned an empty buffer")
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            self._fatal_error(exc, "protocol.get_buffer() failed")
-            return
-        try:
-            nbytes = sock.recv_into(buf)
-        except (BlockingIOError, InterruptedError):
-            return
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            self._fatal_error(exc, "Fatal read error on socket transport")
-            return
-        if not nbytes:
-            self._read_eof()
-            return
-        try:
-            protocol.buffer_updated(nbytes)
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            self._fatal_error(exc, "protocol.buffer_updated() failed")
 
     def _read_eof(self) -> None:
         self._eof_received = True

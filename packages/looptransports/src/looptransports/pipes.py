@@ -31,7 +31,7 @@ import os
 import stat
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from loopcore.base_loop import BaseEventLoop
 from loopcore.introspect import register_resource
@@ -41,6 +41,7 @@ from ._lifecycle import (
     _CLOSING,
     _OPEN,
     State,
+    _FdReadLifecycle,
     _FdTransportLifecycle,
     _wait_connection_made,
 )
@@ -86,7 +87,7 @@ def _pipe_fileno(pipe: object, role: str) -> tuple[int, int]:
     return fileno, mode
 
 
-class ReadPipeTransport(_FdTransportLifecycle, ReadTransport):
+class ReadPipeTransport(_FdReadLifecycle, ReadTransport):
     """The read end of a pipe, as made by ``loop.connect_read_pipe``.
 
     Calls ``protocol.connection_made(self)`` on the next loop iteration, then
@@ -117,26 +118,25 @@ class ReadPipeTransport(_FdTransportLifecycle, ReadTransport):
         self._fileno = fileno
         self._protocol = protocol
         self._state = _OPEN
-        self._paused = False
+        self._reading_paused = False
+        self._eof_received = False
         os.set_blocking(fileno, False)
         self._schedule_start(waiter)
 
     def __repr__(self) -> str:
         info = [type(self).__name__, f"fd={self._fileno}", self._state.value.lower()]
         if self._state is _OPEN:
-            info.append("paused" if self._paused else "reading")
+            info.append("paused" if self._reading_paused else "reading")
         return f"<{' '.join(info)}>"
 
     _resource_attr = "_pipe"
-
-    def _wants_reader(self) -> bool:
-        return self.is_reading()
+    _read_error_message = "Fatal read error on pipe transport"
 
     def _read_ready(self) -> None:
-        if self._state is not _OPEN or self._paused:
+        if self._state is not _OPEN or self._reading_paused:
             return
         if isinstance(self._protocol, BufferedProtocol):
-            self._read_into_buffer(self._protocol)
+            self._read_into_buffer(self._readv)
             return
         try:
             data = os.read(self._fileno, _MAX_READ)
@@ -155,36 +155,12 @@ class ReadPipeTransport(_FdTransportLifecycle, ReadTransport):
             return
         self._read_eof()
 
-    def _read_into_buffer(self, protocol: BufferedProtocol) -> None:
-        """Read straight into the protocol's buffer (zero-copy, as for sockets)."""
-        try:
-            buf = protocol.get_buffer(-1)
-            if not len(buf):
-                raise RuntimeError("get_buffer() returned an empty buffer")
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            self._fatal_error(exc, "protocol.get_buffer() failed")
-            return
-        try:
-            nbytes = os.readv(self._fileno, [buf])
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError as exc:
-            self._fatal_error(exc, "Fatal read error on pipe transport")
-            return
-        if not nbytes:
-            self._read_eof()
-            return
-        try:
-            protocol.buffer_updated(nbytes)
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            self._fatal_error(exc, "protocol.buffer_updated() failed")
+    def _readv(self, buf: Any) -> int:
+        return os.readv(self._fileno, [buf])
 
     def _read_eof(self) -> None:
         # End of file: every writer closed its end.
+        self._eof_received = True
         self._loop._remove_reader(self._fileno)
         self._set_state(_CLOSED)
         try:
@@ -194,25 +170,6 @@ class ReadPipeTransport(_FdTransportLifecycle, ReadTransport):
         except BaseException as exc:
             self._report_error("protocol.eof_received() failed", exc)
         self._loop.call_soon(self._call_connection_lost, None)
-
-    # -- ReadTransport ---------------------------------------------------------------------
-    def is_reading(self) -> bool:
-        """True while data is delivered (open and not paused)."""
-        return self._state is _OPEN and not self._paused
-
-    def pause_reading(self) -> None:
-        """Stop reading from the pipe until :meth:`resume_reading`. Idempotent."""
-        if self._state is not _OPEN or self._paused:
-            return
-        self._paused = True
-        self._loop._remove_reader(self._fileno)
-
-    def resume_reading(self) -> None:
-        """Read from the pipe again. Idempotent."""
-        if self._state is not _OPEN or not self._paused:
-            return
-        self._paused = False
-        self._loop._add_reader(self._fileno, self._read_ready)
 
     # -- closing (the rest is in _FdTransportLifecycle) ----------------------------------------
     def close(self) -> None:
