@@ -331,25 +331,31 @@ class AbstractEventLoop:
 
 
 class _RunningLoop(threading.local):
-    # The pid guards against a loop inherited through fork(): the child must not
-    # believe its parent's loop is running there.
-    loop_pid: tuple[AbstractEventLoop | None, int | None] = (None, None)
+    loop: AbstractEventLoop | None = None
 
 
 _running_loop = _RunningLoop()
 
 
+def _forget_running_loop_after_fork() -> None:
+    # A child made by fork() inherits the forking thread's state, including the
+    # loop that was running in the parent; it must not believe that loop runs
+    # there. Resetting once at fork time keeps _get_running_loop() free of a
+    # getpid() call, which matters: it runs on every lock, queue and sleep call.
+    _running_loop.loop = None
+
+
+os.register_at_fork(after_in_child=_forget_running_loop_after_fork)
+
+
 def _get_running_loop() -> AbstractEventLoop | None:
     """The running loop of this thread, or ``None`` (no error)."""
-    loop, pid = _running_loop.loop_pid
-    if loop is not None and pid == os.getpid():
-        return loop
-    return None
+    return _running_loop.loop
 
 
 def _set_running_loop(loop: AbstractEventLoop | None) -> None:
     """Record *loop* as running in this thread (``None`` when it stops)."""
-    _running_loop.loop_pid = (loop, os.getpid())
+    _running_loop.loop = loop
 
 
 def get_running_loop() -> AbstractEventLoop:
