@@ -50,6 +50,33 @@ def settled_rss_bytes() -> int:
     return rss_bytes()
 
 
+def pymalloc_arenas() -> int | None:
+    """How many arenas Python's small-object allocator holds now (None if unknown).
+
+    Read from ``sys._debugmallocstats()``, which writes to the C-level stderr.
+    """
+    import re
+    import sys
+    import tempfile
+
+    debug_stats = getattr(sys, "_debugmallocstats", None)
+    if debug_stats is None:
+        return None
+    with tempfile.TemporaryFile() as tmp:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            os.dup2(tmp.fileno(), 2)
+            debug_stats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        tmp.seek(0)
+        text = tmp.read().decode(errors="replace")
+    found = re.search(r"# arenas allocated current\s*=\s*([\d,]+)", text)
+    return int(found.group(1).replace(",", "")) if found else None
+
+
 def raise_nofile(wanted: int | None = None) -> int:
     """Raise the soft RLIMIT_NOFILE to *wanted* (or the hard limit), never above it.
 

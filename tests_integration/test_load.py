@@ -31,6 +31,7 @@ from _reliability import (
     leftovers,
     live_transports,
     open_transports,
+    pymalloc_arenas,
     raise_nofile,
     record,
     selector_keys,
@@ -194,10 +195,12 @@ async def test_echo_server_holds_every_connection_and_leaves_nothing_behind() ->
         # arenas sized for the peak); rounds 2 and 3 are identical and measured.
         warmups = []
         rss_rounds = []
+        arenas = []
         for seed in (0, 1):
             warmups.append(await run_round(port, state, seed=seed))
             await settle()
             rss_rounds.append(settled_rss_bytes())
+            arenas.append(pymalloc_arenas())
         first = await run_round(port, state, seed=2)
         await settle()
         fds_after_first = fd_count()
@@ -205,6 +208,7 @@ async def test_echo_server_holds_every_connection_and_leaves_nothing_behind() ->
         assert leftovers(loop, keys) == {}
         assert open_transports() == []
         rss_first = settled_rss_bytes()
+        arenas.append(pymalloc_arenas())
 
         second = await run_round(port, state, seed=2)
         await settle()
@@ -212,6 +216,7 @@ async def test_echo_server_holds_every_connection_and_leaves_nothing_behind() ->
         assert fds_after_second == fds_start
         assert leftovers(loop, keys) == {}
         rss_second = settled_rss_bytes()
+        arenas.append(pymalloc_arenas())
         growth = (rss_second - rss_first) / rss_first
 
         # Rounds 3 and 4 under tracemalloc: what the project's code allocated during
@@ -259,6 +264,7 @@ async def test_echo_server_holds_every_connection_and_leaves_nothing_behind() ->
         "rss_before_round_mib": round(rss_first / 2**20, 1),
         "rss_after_identical_round_mib": round(rss_second / 2**20, 1),
         "rss_growth_percent": round(growth * 100, 2),
+        "pymalloc_arenas_after_rounds": arenas,
         "tracemalloc_project_growth_bytes": held_bytes,
         "tracemalloc_project_growth_blocks": held_blocks,
         "tracemalloc_all_growth_bytes": all_bytes,
