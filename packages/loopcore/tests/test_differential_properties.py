@@ -4,7 +4,8 @@ Hypothesis writes small programs for a few tasks out of steps that need no timer
 (``sleep(0)``, awaiting and resolving shared futures, cancelling a task, awaiting
 an earlier task (two tasks awaiting each other would recurse in ``cancel()`` on
 both), shielding, done callbacks, ``call_soon``, ``gather``, ``wait``,
-``uncancel``), runs each program on stdlib asyncio and on loopcore, and
+``as_completed``, ``uncancel``, ``TaskGroup``, and ``timeout(0)``/``wait_for(.., 0)``,
+whose deadline is due at once), runs each program on stdlib asyncio and on loopcore, and
 compares the logs: which step ran when, what each await gave back, how each task
 ended. Any difference in the order callbacks and task steps run, or in how a
 cancellation travels, shows up as a different log.
@@ -50,6 +51,10 @@ step = st.one_of(
     st.tuples(st.just("gather"), st.integers(0, N_FUTURES - 1), st.booleans()),
     st.tuples(st.just("wait_first"), st.integers(0, N_FUTURES - 1)),
     st.tuples(st.just("uncancel")),
+    st.tuples(st.just("timeout_0"), st.integers(0, N_FUTURES - 1)),
+    st.tuples(st.just("wait_for_0"), st.integers(0, N_FUTURES - 1)),
+    st.tuples(st.just("taskgroup"), st.integers(0, N_FUTURES - 1), st.booleans()),
+    st.tuples(st.just("as_completed"), st.integers(0, N_FUTURES - 1)),
 )
 programs = st.lists(st.lists(step, max_size=5), min_size=N_TASKS, max_size=N_TASKS)
 
@@ -107,6 +112,44 @@ def run_program(aio: types.ModuleType, program: list[list[tuple[Any, ...]]]) -> 
                         both = (futs[arg[0]], futs[(arg[0] + 1) % N_FUTURES])
                         done, _ = await aio.wait(both, return_when=aio.FIRST_COMPLETED)
                         got = sorted(futs.index(f) for f in done)
+                    elif op == "timeout_0":
+                        try:
+                            async with aio.timeout(0):
+                                got = await futs[arg[0]]
+                        except TimeoutError:
+                            got = "TimeoutError"
+                    elif op == "wait_for_0":
+                        try:
+                            got = await aio.wait_for(aio.shield(futs[arg[0]]), 0)
+                        except TimeoutError:
+                            got = "TimeoutError"
+                    elif op == "taskgroup":
+                        fut = futs[arg[0]]
+
+                        async def child(fut: Any = fut, fail: bool = arg[1]) -> object:
+                            await aio.sleep(0)
+                            if fail:
+                                raise ValueError("child")
+                            return await fut
+
+                        try:
+                            async with aio.TaskGroup() as tg:
+                                a = tg.create_task(child())
+                                b = tg.create_task(aio.sleep(0, "b"))
+                            got = (a.result(), b.result())
+                        except BaseExceptionGroup as eg:
+                            got = sorted(_comparable(e) for e in eg.exceptions)  # type: ignore[type-var]
+                    elif op == "as_completed":
+                        both = (futs[arg[0]], futs[(arg[0] + 1) % N_FUTURES])
+                        results = []
+                        for next_done in aio.as_completed(both):
+                            try:
+                                results.append(await next_done)
+                            except ValueError as exc:
+                                results.append(_comparable(exc))
+                        # Futures already done come in set order (by id) in
+                        # both, which differs between the two: compare contents.
+                        got = sorted(results, key=repr)
                     elif op == "uncancel":
                         got = (tasks[me].cancelling(), tasks[me].uncancel())
                     elif arg[0] < me:  # await_task: only earlier tasks, so no await cycle
