@@ -33,7 +33,7 @@ from collections.abc import Callable, Generator
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal, TypeVar
 
-from loopcore.events import AbstractEventLoop, get_running_loop
+from loopcore.events import AbstractEventLoop, _get_running_loop, get_running_loop
 from loopcore.exceptions import BrokenBarrierError, CancelledError
 
 if TYPE_CHECKING:
@@ -55,13 +55,6 @@ _R = TypeVar("_R")
 # -- Loop binding ---------------------------------------------------------------------
 
 
-def _running_loop_or_none() -> AbstractEventLoop | None:
-    try:
-        return get_running_loop()
-    except RuntimeError:
-        return None
-
-
 class _LoopBound:
     """Binds a primitive to one event loop, lazily (the 3.4 ``loop=`` keyword binds it
     at once).
@@ -78,7 +71,7 @@ class _LoopBound:
                 raise TypeError(
                     f"loop= must be a loopcore event loop (an AbstractEventLoop), got {loop!r}"
                 )
-            running = _running_loop_or_none()
+            running = _get_running_loop()
             if running is not None and running is not loop:
                 raise ValueError(
                     f"{type(self).__name__} was given loop={loop!r} but the running loop is "
@@ -99,14 +92,21 @@ class _LoopBound:
         :raises RuntimeError: when no loop is running, or when the primitive is bound
             to another loop.
         """
-        running = get_running_loop()
+        running = _get_running_loop()
+        if running is self._loop and running is not None:
+            return running  # the common case: ours, and running (so not closed)
+        return self._bind(running)
+
+    def _bind(self, running: AbstractEventLoop | None) -> AbstractEventLoop:
+        """_get_loop()'s slow path: no loop runs, or the primitive is not bound to it."""
+        if running is None:
+            return get_running_loop()  # raises the "no running event loop" error
         if self._loop is None or self._loop.is_closed():
             # A closed loop can never wake a waiter again, so a primitive it left
             # behind (a module-level lock used by successive run() calls) moves on.
             self._loop = running
-        elif self._loop is not running:
-            raise self._mismatch(running)
-        return running
+            return running
+        raise self._mismatch(running)
 
     def _check_loop(self) -> None:
         """For the synchronous methods: fail if a loop runs and it is not ours.
@@ -114,9 +114,10 @@ class _LoopBound:
         They may be called with no loop running (3.4 code prepares its objects before
         ``run_until_complete``), and they never bind: only waiting needs a loop.
         """
-        if self._loop is not None and not self._loop.is_closed():
-            running = _running_loop_or_none()
-            if running is not None and running is not self._loop:
+        bound = self._loop
+        if bound is not None:
+            running = _get_running_loop()
+            if running is not bound and running is not None and not bound.is_closed():
                 raise self._mismatch(running)
 
 

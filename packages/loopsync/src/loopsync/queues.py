@@ -31,7 +31,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from loopcore import sleep
-from loopcore.events import AbstractEventLoop
+from loopcore.events import AbstractEventLoop, _get_running_loop
 from loopcore.exceptions import QueueEmpty, QueueFull, QueueShutDown
 
 from .locks import Event, _LoopBound
@@ -61,10 +61,10 @@ class _WaitLine:
     slot).
     """
 
-    __slots__ = ("_entries", "_next_ticket", "woken")
+    __slots__ = ("_next_ticket", "entries", "woken")
 
     def __init__(self) -> None:
-        self._entries: collections.deque[tuple[int, Future[object]]] = collections.deque()
+        self.entries: collections.deque[tuple[int, Future[object]]] = collections.deque()
         self._next_ticket = 0
         self.woken = 0
 
@@ -73,7 +73,7 @@ class _WaitLine:
         return self._next_ticket
 
     def enter(self, ticket: int, fut: Future[object]) -> None:
-        entries = self._entries
+        entries = self.entries
         if not entries or entries[-1][0] < ticket:
             entries.append((ticket, fut))
             return
@@ -87,23 +87,23 @@ class _WaitLine:
 
     def leave(self, fut: Future[object]) -> None:
         """Remove a waiter that was not woken (it was cancelled)."""
-        for position, (_, other) in enumerate(self._entries):
+        for position, (_, other) in enumerate(self.entries):
             if other is fut:
-                del self._entries[position]
+                del self.entries[position]
                 return
 
     def has_waiters(self) -> bool:
         """True if a task is waiting (woken or not) in this line."""
         if self.woken:
             return True
-        entries = self._entries
+        entries = self.entries
         while entries and entries[0][1].done():
             entries.popleft()  # cancelled, its task will find it gone
         return bool(entries)
 
     def wake(self, limit: int) -> None:
         """Wake waiters, first come first served, until *limit* are woken."""
-        entries = self._entries
+        entries = self.entries
         while self.woken < limit and entries:
             _, fut = entries.popleft()
             if not fut.done():  # skip the cancelled
@@ -111,7 +111,7 @@ class _WaitLine:
                 self.woken += 1
 
     def wake_all(self) -> None:
-        entries = self._entries
+        entries = self.entries
         while entries:
             _, fut = entries.popleft()
             if not fut.done():
@@ -120,7 +120,7 @@ class _WaitLine:
 
     def count(self) -> int:
         """Waiters not woken yet, for reprs."""
-        return sum(1 for _, fut in self._entries if not fut.done())
+        return sum(1 for _, fut in self.entries if not fut.done())
 
 
 class Queue(_LoopBound, Generic[_T]):
@@ -259,12 +259,17 @@ class Queue(_LoopBound, Generic[_T]):
         :raises CancelledError: when cancelled while waiting; *item* was then not
             inserted.
         """
-        loop = self._get_loop()
+        loop = _get_running_loop()
+        if loop is not self._loop or loop is None:
+            loop = self._bind(loop)  # first use, or not ours (raises)
         if self._is_shutdown:
             raise QueueShutDown(f"put() on a queue that was shut down: {self!r}")
-        if self.full() or self._putters.has_waiters():
-            await self._wait_turn(loop, self._putters, self.full, self._wake_putters)
-        self.put_nowait(item)
+        putters = self._putters
+        if self.full() or ((putters.woken or putters.entries) and putters.has_waiters()):
+            await self._wait_turn(loop, putters, self.full, self._wake_putters)
+            self.put_nowait(item)  # checks again: the queue may have been shut down
+        else:
+            self._insert(item)
 
     def put_nowait(self, item: _T) -> None:
         """Put *item* in the queue without waiting.
@@ -277,10 +282,15 @@ class Queue(_LoopBound, Generic[_T]):
             raise QueueShutDown(f"put_nowait() on a queue that was shut down: {self!r}")
         if self.full():
             raise QueueFull(f"put_nowait() on a full queue: {self!r}")
+        self._insert(item)
+
+    def _insert(self, item: _T) -> None:
+        """Store *item* (the queue is open, not full, and it is the caller's turn)."""
         self._put(item)
         self._unfinished_tasks += 1
         self._finished.clear()
-        self._wake_getters()
+        if self._getters.entries:  # someone may need waking
+            self._wake_getters()
 
     # -- Getting -----------------------------------------------------------------------
     async def get(self) -> _T:
@@ -290,9 +300,14 @@ class Queue(_LoopBound, Generic[_T]):
             waiting).
         :raises CancelledError: when cancelled while waiting; no item was then taken.
         """
-        loop = self._get_loop()
-        if not self._is_shutdown and (self.empty() or self._getters.has_waiters()):
-            await self._wait_turn(loop, self._getters, self.empty, self._wake_getters)
+        loop = _get_running_loop()
+        if loop is not self._loop or loop is None:
+            loop = self._bind(loop)  # first use, or not ours (raises)
+        getters = self._getters
+        if self._qsize() and not ((getters.woken or getters.entries) and getters.has_waiters()):
+            return self._take()  # an item is there and nobody is ahead of us
+        if not self._is_shutdown:
+            await self._wait_turn(loop, getters, self.empty, self._wake_getters)
         return self.get_nowait()
 
     def get_nowait(self) -> _T:
@@ -306,8 +321,13 @@ class Queue(_LoopBound, Generic[_T]):
             if self._is_shutdown:
                 raise QueueShutDown(f"get_nowait() on a queue that was shut down: {self!r}")
             raise QueueEmpty(f"get_nowait() on an empty queue: {self!r}")
+        return self._take()
+
+    def _take(self) -> _T:
+        """Remove and return an item (there is one, and it is the caller's turn)."""
         item = self._get()
-        self._wake_putters()
+        if self._putters.entries:  # someone may need waking
+            self._wake_putters()
         return item
 
     # -- Tracking work done ------------------------------------------------------------
