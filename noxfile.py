@@ -160,6 +160,8 @@ def docs(session: nox.Session) -> None:
         str(ROOT / "docs"),
         str(ROOT / "docs" / "_build" / "html"),
     )
+    # Every public name of every distribution must appear in the site.
+    session.run("python", str(ROOT / "docs" / "_tools" / "check_coverage.py"))
 
 
 @nox.session(python=DEFAULT_PYTHON)
