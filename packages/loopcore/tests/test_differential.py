@@ -2154,3 +2154,46 @@ def test_gather_keeps_cancellation_messages() -> None:
     ref, ours = on_both(scenario)
     assert ref == (("",), ())
     assert ours == (("child only",), ("stop",))
+
+
+def test_taskgroup_and_timeout_misuse_raises_runtime_error() -> None:
+    async def scenario(aio: types.ModuleType) -> object:
+        observed: list[object] = []
+        tg = aio.TaskGroup()
+        coro = aio.sleep(0)
+        try:
+            tg.create_task(coro)
+            observed.append("accepted before entering")
+        except RuntimeError:
+            observed.append(("not entered", coro.cr_frame is None))
+            coro.close()
+        async with tg:
+            try:
+                async with tg:
+                    pass
+            except RuntimeError:
+                observed.append("entered twice")
+        cm = aio.timeout(1)
+        async with cm:
+            pass
+        try:
+            async with cm:
+                pass
+        except RuntimeError:
+            observed.append("timeout entered twice")
+        try:
+            cm.reschedule(1)
+        except RuntimeError:
+            observed.append("reschedule after exit")
+        return observed
+
+    ref, ours = on_both(scenario)
+    expected = [
+        ("not entered", True),
+        "entered twice",
+        "timeout entered twice",
+        "reschedule after exit",
+    ]
+    assert ours == expected
+    if sys.version_info >= (3, 13):  # 3.11/3.12 leave the refused coroutine open
+        assert ref == expected
