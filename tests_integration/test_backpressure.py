@@ -126,8 +126,9 @@ async def test_protocol_write_buffer_stops_at_the_high_water_mark() -> None:
             iterations = loop._iterations  # type: ignore[attr-defined]
             await loopcore.sleep(0.2)
             assert loop._iterations - iterations < 50  # type: ignore[attr-defined]
-            assert producer.sent == sent_at_pause
-            assert producer.transport.get_write_buffer_size() == buffered
+            assert producer.transport.get_write_buffer_size() <= buffered
+            if producer.resumes == 0:  # the kernel took nothing more: no write at all
+                assert producer.sent == sent_at_pause
             assert producer.sent < total
 
             # The peer reads: everything arrives intact, in order.
@@ -155,6 +156,7 @@ async def test_streams_drain_blocks_while_the_peer_does_not_read() -> None:
     progress = {"written": 0, "in_drain": False, "max_buffer": 0}
 
     async def handler(reader: StreamReader, writer: StreamWriter) -> None:
+        writers.append(writer)
         writer.transport.set_write_buffer_limits(high=HIGH)
         while progress["written"] < total:
             size = min(len(CHUNK), total - int(progress["written"]))
@@ -171,6 +173,11 @@ async def test_streams_drain_blocks_while_the_peer_does_not_read() -> None:
         await writer.wait_closed()
         finished.set_result(int(progress["written"]))
 
+    writers: list[StreamWriter] = []
+
+    def writer_buffer() -> int:
+        return writers[0].transport.get_write_buffer_size()
+
     server = await loopstreams.start_server(handler, "127.0.0.1", 0)
     async with server:
         client = non_reading_client(server.sockets[0].getsockname())
@@ -180,7 +187,10 @@ async def test_streams_drain_blocks_while_the_peer_does_not_read() -> None:
             written = progress["written"]
             await loopcore.sleep(0.2)
             assert progress["in_drain"] is True
-            assert progress["written"] == written  # drain() has not returned
+            # drain() has not returned, or only for the little room the kernel
+            # found meanwhile: the writer is held back, not writing on.
+            assert int(progress["written"]) - int(written) <= 4 * len(CHUNK)
+            assert writer_buffer() <= HIGH + len(CHUNK)
             assert HIGH < written < total
             async with loopcore.timeout(60):
                 data = await read_exactly(client, total)
