@@ -33,7 +33,8 @@ from collections.abc import Callable, Generator
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal, TypeVar
 
-from loopcore.events import AbstractEventLoop, _get_running_loop, get_running_loop
+from loopcore.events import AbstractEventLoop, get_running_loop
+from loopcore.events import _running_loop as _this_thread
 from loopcore.exceptions import BrokenBarrierError, CancelledError
 
 if TYPE_CHECKING:
@@ -54,6 +55,11 @@ _R = TypeVar("_R")
 
 # -- Loop binding ---------------------------------------------------------------------
 
+# The loop running in this thread is ``_this_thread.loop`` (None when none runs):
+# loopcore keeps it in that thread-local. Every lock, event and queue operation reads
+# it, and an attribute read costs less than half the call to
+# ``loopcore.events._get_running_loop()`` that returns the same thing.
+
 
 class _LoopBound:
     """Binds a primitive to one event loop, lazily (the 3.4 ``loop=`` keyword binds it
@@ -71,7 +77,7 @@ class _LoopBound:
                 raise TypeError(
                     f"loop= must be a loopcore event loop (an AbstractEventLoop), got {loop!r}"
                 )
-            running = _get_running_loop()
+            running = _this_thread.loop
             if running is not None and running is not loop:
                 raise ValueError(
                     f"{type(self).__name__} was given loop={loop!r} but the running loop is "
@@ -92,7 +98,7 @@ class _LoopBound:
         :raises RuntimeError: when no loop is running, or when the primitive is bound
             to another loop.
         """
-        running = _get_running_loop()
+        running = _this_thread.loop
         if running is self._loop and running is not None:
             return running  # the common case: ours, and running (so not closed)
         return self._bind(running)
@@ -116,7 +122,7 @@ class _LoopBound:
         """
         bound = self._loop
         if bound is not None:
-            running = _get_running_loop()
+            running = _this_thread.loop
             if running is not bound and running is not None and not bound.is_closed():
                 raise self._mismatch(running)
 
@@ -265,7 +271,9 @@ class Lock(_ContextManagerMixin, _LoopBound):
         :raises RuntimeError: when the lock is not locked.
         """
         if not self._locked:
-            raise RuntimeError(f"Lock.release() called on an unlocked lock: {self!r}")
+            raise RuntimeError(
+                f"Lock is not acquired: release() called on an unlocked lock {self!r}"
+            )
         self._check_loop()
         waiters = self._waiters
         while waiters:
@@ -410,9 +418,10 @@ class Condition(_ContextManagerMixin, _LoopBound):
 
     def _require_lock(self, method: str) -> None:
         if not self._lock.locked():
+            verb = "notify" if method.startswith("notify") else "wait"
             raise RuntimeError(
-                f"Condition.{method}() needs the condition's lock held: "
-                f"use it inside 'async with condition:' ({self!r})"
+                f"cannot {verb} on un-acquired lock: Condition.{method}() needs the "
+                f"condition's lock held: use it inside 'async with condition:' ({self!r})"
             )
 
     async def wait(self) -> Literal[True]:
@@ -647,7 +656,7 @@ class Barrier(_LoopBound):
 
     def __init__(self, parties: int, *, loop: AbstractEventLoop | None = None) -> None:
         if parties < 1:
-            raise ValueError(f"Barrier parties must be >= 1, got {parties!r}")
+            raise ValueError(f"Barrier parties must be > 0, got {parties!r}")
         super().__init__(loop)
         self._cond = Condition(loop=loop)
         self._parties = parties

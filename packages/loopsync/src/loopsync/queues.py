@@ -31,7 +31,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from loopcore import sleep
-from loopcore.events import AbstractEventLoop, _get_running_loop
+from loopcore.events import AbstractEventLoop
+from loopcore.events import _running_loop as _this_thread  # see locks.py
 from loopcore.exceptions import QueueEmpty, QueueFull, QueueShutDown
 
 from .locks import Event, _LoopBound
@@ -259,7 +260,7 @@ class Queue(_LoopBound, Generic[_T]):
         :raises CancelledError: when cancelled while waiting; *item* was then not
             inserted.
         """
-        loop = _get_running_loop()
+        loop = _this_thread.loop
         if loop is not self._loop or loop is None:
             loop = self._bind(loop)  # first use, or not ours (raises)
         if self._is_shutdown:
@@ -288,7 +289,8 @@ class Queue(_LoopBound, Generic[_T]):
         """Store *item* (the queue is open, not full, and it is the caller's turn)."""
         self._put(item)
         self._unfinished_tasks += 1
-        self._finished.clear()
+        if self._unfinished_tasks == 1:
+            self._finished.clear()  # (it is set exactly while no task is unfinished)
         if self._getters.entries:  # someone may need waking
             self._wake_getters()
 
@@ -300,7 +302,7 @@ class Queue(_LoopBound, Generic[_T]):
             waiting).
         :raises CancelledError: when cancelled while waiting; no item was then taken.
         """
-        loop = _get_running_loop()
+        loop = _this_thread.loop
         if loop is not self._loop or loop is None:
             loop = self._bind(loop)  # first use, or not ours (raises)
         getters = self._getters
@@ -341,7 +343,8 @@ class Queue(_LoopBound, Generic[_T]):
         """
         if self._unfinished_tasks <= 0:
             raise ValueError(
-                f"task_done() called more times than items were put in the queue: {self!r}"
+                "task_done() called too many times (more times than items were put in "
+                f"the queue): {self!r}"
             )
         self._check_loop()
         self._unfinished_tasks -= 1
