@@ -1107,39 +1107,11 @@ class BaseEventLoop(AbstractEventLoop):
 
         For transports: no thread or ownership checks. Returns the handle.
         """
-        self._check_closed()
-        handle = Handle(callback, args, self, None)
-        selector = self._selector
-        try:
-            key = selector.get_key(fd)
-        except KeyError:
-            selector.register(fd, selectors.EVENT_READ, (handle, None))
-        else:
-            reader, writer = key.data
-            selector.modify(fd, key.events | selectors.EVENT_READ, (handle, writer))
-            if reader is not None:
-                reader.cancel()
-        return handle
+        return self._watch_fd(fd, selectors.EVENT_READ, Handle(callback, args, self, None))
 
     def _remove_reader(self, fd: FileDescriptorLike) -> bool:
         """Stop watching *fd* for readability; True if a reader was registered."""
-        if self._closed:
-            return False
-        selector = self._selector
-        try:
-            key = selector.get_key(fd)
-        except KeyError:
-            return False
-        reader, writer = key.data
-        mask = key.events & ~selectors.EVENT_READ
-        if mask:
-            selector.modify(fd, mask, (None, writer))
-        else:
-            selector.unregister(fd)
-        if reader is not None:
-            reader.cancel()
-            return True
-        return False
+        return self._unwatch_fd(fd, selectors.EVENT_READ)
 
     def _add_writer(
         self, fd: FileDescriptorLike, callback: Callable[..., object], *args: object
@@ -1148,22 +1120,35 @@ class BaseEventLoop(AbstractEventLoop):
 
         For transports: no thread or ownership checks. Returns the handle.
         """
+        return self._watch_fd(fd, selectors.EVENT_WRITE, Handle(callback, args, self, None))
+
+    def _remove_writer(self, fd: FileDescriptorLike) -> bool:
+        """Stop watching *fd* for writability; True if a writer was registered."""
+        return self._unwatch_fd(fd, selectors.EVENT_WRITE)
+
+    def _watch_fd(self, fd: FileDescriptorLike, event: int, handle: Handle) -> Handle:
+        """Register *handle* for *event* (``EVENT_READ`` or ``EVENT_WRITE``) of *fd*,
+        cancelling the handle it replaces. The selector data is ``(reader, writer)``."""
         self._check_closed()
-        handle = Handle(callback, args, self, None)
         selector = self._selector
         try:
             key = selector.get_key(fd)
         except KeyError:
-            selector.register(fd, selectors.EVENT_WRITE, (None, handle))
+            data = (handle, None) if event == selectors.EVENT_READ else (None, handle)
+            selector.register(fd, event, data)
+            return handle
+        reader, writer = key.data
+        if event == selectors.EVENT_READ:
+            replaced, data = reader, (handle, writer)
         else:
-            reader, writer = key.data
-            selector.modify(fd, key.events | selectors.EVENT_WRITE, (reader, handle))
-            if writer is not None:
-                writer.cancel()
+            replaced, data = writer, (reader, handle)
+        selector.modify(fd, key.events | event, data)
+        if replaced is not None:
+            replaced.cancel()
         return handle
 
-    def _remove_writer(self, fd: FileDescriptorLike) -> bool:
-        """Stop watching *fd* for writability; True if a writer was registered."""
+    def _unwatch_fd(self, fd: FileDescriptorLike, event: int) -> bool:
+        """Stop watching *fd* for *event*; True if a handle was registered for it."""
         if self._closed:
             return False
         selector = self._selector
@@ -1172,13 +1157,17 @@ class BaseEventLoop(AbstractEventLoop):
         except KeyError:
             return False
         reader, writer = key.data
-        mask = key.events & ~selectors.EVENT_WRITE
+        if event == selectors.EVENT_READ:
+            removed, data = reader, (None, writer)
+        else:
+            removed, data = writer, (reader, None)
+        mask = key.events & ~event
         if mask:
-            selector.modify(fd, mask, (reader, None))
+            selector.modify(fd, mask, data)
         else:
             selector.unregister(fd)
-        if writer is not None:
-            writer.cancel()
+        if removed is not None:
+            removed.cancel()
             return True
         return False
 
