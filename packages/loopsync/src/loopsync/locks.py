@@ -247,7 +247,9 @@ class Lock(_ContextManagerMixin, _LoopBound):
             by this task (if it had just been handed over, it is passed on).
         :raises RuntimeError: when the lock belongs to another loop.
         """
-        loop = self._get_loop()
+        loop = _this_thread.loop
+        if loop is not self._loop or loop is None:
+            loop = self._bind(loop)  # first use, or not ours (raises)
         if not self._locked:
             # Unlocked means nobody is waiting: release() hands over while anybody is.
             self._locked = True
@@ -274,7 +276,8 @@ class Lock(_ContextManagerMixin, _LoopBound):
             raise RuntimeError(
                 f"Lock is not acquired: release() called on an unlocked lock {self!r}"
             )
-        self._check_loop()
+        if _this_thread.loop is not self._loop:
+            self._check_loop()  # no loop runs, or another one
         waiters = self._waiters
         while waiters:
             fut = waiters.popleft()
@@ -321,7 +324,8 @@ class Event(_LoopBound):
         iterations). Tasks calling :meth:`wait` afterwards do not block."""
         if self._value:
             return
-        self._check_loop()
+        if _this_thread.loop is not self._loop:
+            self._check_loop()  # no loop runs, or another one
         self._value = True
         waiters = self._waiters
         while waiters:
@@ -341,7 +345,9 @@ class Event(_LoopBound):
 
         :raises RuntimeError: when the event belongs to another loop.
         """
-        loop = self._get_loop()
+        loop = _this_thread.loop
+        if loop is not self._loop or loop is None:
+            loop = self._bind(loop)  # first use, or not ours (raises)
         if self._value:
             return True
         fut = loop.create_future()
@@ -556,7 +562,9 @@ class Semaphore(_ContextManagerMixin, _LoopBound):
         :raises CancelledError: when cancelled while waiting; no permit is then held
             (one just handed over is given back).
         """
-        loop = self._get_loop()
+        loop = _this_thread.loop
+        if loop is not self._loop or loop is None:
+            loop = self._bind(loop)  # first use, or not ours (raises)
         if self._value > 0:
             # A free permit means nobody is waiting: release() hands over while anybody is.
             self._value -= 1
@@ -579,7 +587,8 @@ class Semaphore(_ContextManagerMixin, _LoopBound):
         A plain :class:`Semaphore` may be released more often than it was acquired
         (its value then grows); :class:`BoundedSemaphore` refuses that.
         """
-        self._check_loop()
+        if _this_thread.loop is not self._loop:
+            self._check_loop()  # no loop runs, or another one
         waiters = self._waiters
         while waiters:
             fut = waiters.popleft()
