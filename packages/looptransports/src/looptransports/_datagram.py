@@ -22,8 +22,7 @@ from typing import TYPE_CHECKING, cast
 from loopcore.futures import Future
 from loopcore.introspect import register_resource
 
-from ._lifecycle import _CLOSED, _CLOSING, _OPEN, _FdTransportLifecycle, _socket_extra
-from ._sockets import _check_data
+from ._lifecycle import _CLOSED, _CLOSING, _OPEN, _check_data, _FdTransportLifecycle, _socket_extra
 from .protocols import DatagramProtocol
 from .transports import DatagramTransport, _FlowControlMixin
 

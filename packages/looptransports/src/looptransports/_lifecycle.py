@@ -62,6 +62,27 @@ _TRANSITIONS: dict[State, frozenset[State]] = {
 }
 
 
+def _check_data(data: object) -> None:
+    """Refuse what ``write``/``sendto`` cannot send (TypeError naming its type)."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise TypeError(
+            f"data argument must be a bytes-like object (bytes, bytearray or memoryview), "
+            f"not {type(data).__name__!r}"
+        )
+
+
+def _log_dropped_write(count: int, transport: object, what: str = "writes") -> None:
+    """Log the *count*-th write dropped by a closed *transport*: every power of two
+    from :data:`LOG_THRESHOLD_FOR_CONNLOST_WRITES` on (visible, not a log flood)."""
+    if count >= LOG_THRESHOLD_FOR_CONNLOST_WRITES and count & (count - 1) == 0:
+        logger.warning(
+            "%d %s were dropped: %r is closed (did the protocol ignore connection_lost()?)",
+            count,
+            what,
+            transport,
+        )
+
+
 class _Closable(Protocol):
     def close(self) -> None: ...
 
@@ -187,17 +208,9 @@ class _FdTransportLifecycle:
     # -- writes after close -----------------------------------------------------------
 
     def _drop_write_after_close(self, what: str = "writes") -> None:
-        """Count a write to a closed transport; log every power of two past the threshold."""
+        """Count a write to a closed transport (see :func:`_log_dropped_write`)."""
         self._writes_after_close += 1
-        count = self._writes_after_close
-        # Every power of two past the threshold: visible, not a log flood.
-        if count >= LOG_THRESHOLD_FOR_CONNLOST_WRITES and count & (count - 1) == 0:
-            logger.warning(
-                "%d %s were dropped: %r is closed (did the protocol ignore connection_lost()?)",
-                count,
-                what,
-                self,
-            )
+        _log_dropped_write(self._writes_after_close, self, what)
 
     # -- closing --------------------------------------------------------------------
 

@@ -37,6 +37,7 @@ from ._lifecycle import (
     _OPEN,
     LOG_THRESHOLD_FOR_CONNLOST_WRITES,
     State,
+    _check_data,
     _FdReadLifecycle,
     _socket_extra,
 )
@@ -77,14 +78,6 @@ def _is_connection_error(exc: BaseException) -> bool:
 
 def _nbytes(data: bytes | bytearray | memoryview) -> int:
     return data.nbytes if isinstance(data, memoryview) else len(data)
-
-
-def _check_data(data: object) -> None:
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise TypeError(
-            f"data argument must be a bytes-like object (bytes, bytearray or memoryview), "
-            f"not {type(data).__name__!r}"
-        )
 
 
 class SocketTransport(_FdReadLifecycle, _FlowControlMixin, Transport):

@@ -44,6 +44,7 @@ import warnings
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, cast
 
+from ._lifecycle import _check_data, _log_dropped_write
 from .protocols import BaseProtocol, BufferedProtocol, Protocol
 from .transports import BaseTransport, Transport
 
@@ -63,8 +64,6 @@ SSL_SHUTDOWN_TIMEOUT = 30.0
 _MAX_READ = 256 * 1024
 # The size of one decryption (a TLS record carries at most 16 KiB of plaintext).
 _READ_CHUNK = 64 * 1024
-# Writes on a closed transport are dropped; past this many, each one is logged.
-_LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5
 
 BytesLike = bytes | bytearray | memoryview
 
@@ -217,8 +216,7 @@ class _SSLTransport(Transport):
 
     def write(self, data: BytesLike) -> None:
         """Encrypt and send *data*; ignored (with a warning after a few) once closing."""
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise TypeError(f"data: expecting a bytes-like instance, got {type(data).__name__}")
+        _check_data(data)
         if data:
             self._write_chunks((data,))
 
@@ -226,8 +224,7 @@ class _SSLTransport(Transport):
         """Encrypt and send every chunk, in order, without joining them first."""
         chunks = list(list_of_data)
         for data in chunks:
-            if not isinstance(data, (bytes, bytearray, memoryview)):
-                raise TypeError(f"data: expecting a bytes-like instance, got {type(data).__name__}")
+            _check_data(data)
         chunks = [data for data in chunks if data]
         if chunks:
             self._write_chunks(chunks)
@@ -237,8 +234,7 @@ class _SSLTransport(Transport):
         # data can never be sent: drop it rather than buffer it forever.
         if self._closed or not self._ssl_protocol._can_write():
             self._conn_lost_writes += 1
-            if self._conn_lost_writes >= _LOG_THRESHOLD_FOR_CONNLOST_WRITES:
-                logger.warning("TLS transport %r is closing: write ignored", self)
+            _log_dropped_write(self._conn_lost_writes, self)
             return
         self._ssl_protocol._write_appdata(chunks)
 

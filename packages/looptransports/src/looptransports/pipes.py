@@ -41,6 +41,7 @@ from ._lifecycle import (
     _CLOSING,
     _OPEN,
     State,
+    _check_data,
     _FdReadLifecycle,
     _FdTransportLifecycle,
     _wait_connection_made,
@@ -262,8 +263,7 @@ class WritePipeTransport(_FdTransportLifecycle, _FlowControlMixin):
         :raises TypeError: when *data* is not bytes-like.
         :raises RuntimeError: after :meth:`write_eof`.
         """
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise TypeError(f"data: expecting a bytes-like instance, got {type(data).__name__}")
+        _check_data(data)
         if self._eof:
             raise RuntimeError(f"cannot write() after write_eof() on {self!r}")
         if self._state is not _OPEN:
