@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import collections
 import heapq
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from loopcore import sleep
@@ -220,19 +219,18 @@ class Queue(_LoopBound, Generic[_T]):
         elif self._maxsize > 0:
             self._putters.wake(self._maxsize - self._qsize())
 
-    async def _wait_turn(
-        self,
-        loop: AbstractEventLoop,
-        line: _WaitLine,
-        blocked: Callable[[], bool],
-        wake: Callable[[], None],
-    ) -> None:
-        """Wait in *line* until woken and not *blocked*, or until shut down."""
+    async def _wait_turn(self, loop: AbstractEventLoop, line: _WaitLine, getting: bool) -> None:
+        """Wait in *line* until woken with an item (*getting*) or a free slot (not
+        *getting*) there for us, or until the queue is shut down."""
         ticket = line.ticket()
         while True:
             fut = loop.create_future()
             line.enter(ticket, fut)
-            wake()  # a wake-up may be due at once (e.g. we queued behind woken waiters)
+            # A wake-up may be due at once: we queued behind woken waiters, and there
+            # is enough for them and for us. (The queue is not shut down here: that
+            # wakes every waiter, and we return below.)
+            available = self._qsize() if getting else self._maxsize - self._qsize()
+            line.wake(available)
             try:
                 if fut.done():
                     # Woken at once. `await fut` would not suspend, and we would take
@@ -244,12 +242,15 @@ class Queue(_LoopBound, Generic[_T]):
                 if fut.done() and not fut.cancelled():
                     # Woken, then cancelled before running: our turn goes to the next.
                     line.woken -= 1
-                    wake()
+                    if getting:
+                        self._wake_getters()
+                    else:
+                        self._wake_putters()
                 else:
                     line.leave(fut)
                 raise
             line.woken -= 1
-            if not blocked() or self._is_shutdown:
+            if self._is_shutdown or not (self.empty() if getting else self.full()):
                 return
 
     # -- Putting -----------------------------------------------------------------------
@@ -267,10 +268,10 @@ class Queue(_LoopBound, Generic[_T]):
             raise QueueShutDown(f"put() on a queue that was shut down: {self!r}")
         putters = self._putters
         if self.full() or ((putters.woken or putters.entries) and putters.has_waiters()):
-            await self._wait_turn(loop, putters, self.full, self._wake_putters)
-            self.put_nowait(item)  # checks again: the queue may have been shut down
-        else:
-            self._insert(item)
+            await self._wait_turn(loop, putters, getting=False)
+            if self._is_shutdown:  # while we waited
+                raise QueueShutDown(f"put() on a queue that was shut down: {self!r}")
+        self._insert(item)  # (our turn, and not full: _wait_turn returned)
 
     def put_nowait(self, item: _T) -> None:
         """Put *item* in the queue without waiting.
@@ -291,8 +292,8 @@ class Queue(_LoopBound, Generic[_T]):
         self._unfinished_tasks += 1
         if self._unfinished_tasks == 1:
             self._finished.clear()  # (it is set exactly while no task is unfinished)
-        if self._getters.entries:  # someone may need waking
-            self._wake_getters()
+        if self._getters.entries:  # someone may need waking (the queue is not shut down)
+            self._getters.wake(self._qsize())
 
     # -- Getting -----------------------------------------------------------------------
     async def get(self) -> _T:
@@ -309,8 +310,10 @@ class Queue(_LoopBound, Generic[_T]):
         if self._qsize() and not ((getters.woken or getters.entries) and getters.has_waiters()):
             return self._take()  # an item is there and nobody is ahead of us
         if not self._is_shutdown:
-            await self._wait_turn(loop, getters, self.empty, self._wake_getters)
-        return self.get_nowait()
+            await self._wait_turn(loop, getters, getting=True)
+            if self._qsize():  # our turn (items left after a shutdown are still handed out)
+                return self._take()
+        return self.get_nowait()  # raises QueueShutDown, or hands out what is left
 
     def get_nowait(self) -> _T:
         """Remove and return an item without waiting.
