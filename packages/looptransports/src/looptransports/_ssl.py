@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, cast
 
 from ._lifecycle import _check_data, _log_dropped_write
 from .protocols import BaseProtocol, BufferedProtocol, Protocol
-from .transports import BaseTransport, Transport
+from .transports import BaseTransport, BytesLike, Transport
 
 if TYPE_CHECKING:
     from loopcore import AbstractEventLoop, Future, TimerHandle
@@ -64,8 +64,6 @@ SSL_SHUTDOWN_TIMEOUT = 30.0
 _MAX_READ = 256 * 1024
 # The size of one decryption (a TLS record carries at most 16 KiB of plaintext).
 _READ_CHUNK = 64 * 1024
-
-BytesLike = bytes | bytearray | memoryview
 
 
 class State(enum.Enum):

@@ -47,7 +47,7 @@ from ._lifecycle import (
     _wait_connection_made,
 )
 from .protocols import BaseProtocol, BufferedProtocol
-from .transports import ReadTransport, _FlowControlMixin
+from .transports import BytesLike, ReadTransport, _FlowControlMixin
 
 if TYPE_CHECKING:
     from loopcore import Future
@@ -59,8 +59,6 @@ _T = TypeVar("_T", "ReadPipeTransport", "WritePipeTransport")
 
 # The most bytes read from a pipe in one go (the default Linux pipe holds 64 KiB).
 _MAX_READ = 256 * 1024
-
-BytesLike = bytes | bytearray | memoryview
 
 
 class PipeLike(Protocol):

@@ -55,6 +55,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar, cast
 from loopcore.base_loop import BaseEventLoop
 from loopcore.introspect import register_resource
 
+from ._lifecycle import _set_result_unless_cancelled
 from .protocols import BaseProtocol, Protocol, SubprocessProtocol
 from .transports import BaseTransport, SubprocessTransport
 
@@ -564,11 +565,6 @@ class ProcessTransport(SubprocessTransport):
     def get_protocol(self) -> SubprocessProtocol:
         """The subprocess protocol the transport calls."""
         return self._protocol
-
-
-def _set_result_unless_cancelled(fut: Future[object]) -> None:
-    if not fut.cancelled():
-        fut.set_result(None)
 
 
 def _check_text_args(
