@@ -230,7 +230,8 @@ class Queue(_LoopBound, Generic[_T]):
             # is enough for them and for us. (The queue is not shut down here: that
             # wakes every waiter, and we return below.)
             available = self._qsize() if getting else self._maxsize - self._qsize()
-            line.wake(available)
+            if available > line.woken:
+                line.wake(available)
             try:
                 if fut.done():
                     # Woken at once. `await fut` would not suspend, and we would take
@@ -311,9 +312,9 @@ class Queue(_LoopBound, Generic[_T]):
             return self._take()  # an item is there and nobody is ahead of us
         if not self._is_shutdown:
             await self._wait_turn(loop, getters, getting=True)
-            if self._qsize():  # our turn (items left after a shutdown are still handed out)
-                return self._take()
-        return self.get_nowait()  # raises QueueShutDown, or hands out what is left
+            if not self._is_shutdown:
+                return self._take()  # our turn, and an item is there: _wait_turn returned
+        return self.get_nowait()  # after a shutdown: what is left, or QueueShutDown
 
     def get_nowait(self) -> _T:
         """Remove and return an item without waiting.
