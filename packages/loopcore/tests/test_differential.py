@@ -2197,3 +2197,21 @@ def test_taskgroup_and_timeout_misuse_raises_runtime_error() -> None:
     assert ours == expected
     if sys.version_info >= (3, 13):  # 3.11/3.12 leave the refused coroutine open
         assert ref == expected
+
+
+def test_wait_error_messages_contain_asyncio_wording() -> None:
+    async def scenario(aio: types.ModuleType) -> object:
+        messages: list[str] = []
+        fut = aio.get_running_loop().create_future()
+        for fs, return_when in (([], aio.ALL_COMPLETED), ([fut], "bogus")):
+            try:
+                await aio.wait(fs, return_when=return_when)
+            except ValueError as exc:
+                messages.append(str(exc))
+        fut.cancel()
+        return messages
+
+    ref, ours = on_both(scenario)
+    assert len(ours) == len(ref) == 2  # type: ignore[arg-type]
+    for text, mine in zip(ref, ours, strict=True):  # type: ignore[call-overload]
+        assert text.rstrip(".") in mine

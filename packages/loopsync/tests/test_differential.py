@@ -788,3 +788,36 @@ def test_condition_waiter_cancelled_before_notify_wakes_nobody() -> None:
     assert ours == [[], True]
     if sys.version_info >= (3, 13):
         assert ref == [["second"], True]
+
+
+def test_error_messages_contain_asyncio_wording() -> None:
+    # loopsync's messages say more (the object, what to do) but keep asyncio's
+    # wording, so code and tests that match on it keep working.
+    async def scenario(aio: Any) -> object:
+        messages: dict[str, str] = {}
+
+        def message(name: str, call: Callable[[], object]) -> None:
+            try:
+                call()
+            except (RuntimeError, ValueError) as exc:
+                messages[name] = str(exc)
+
+        message("lock release", aio.Lock().release)
+        message("semaphore value", lambda: aio.Semaphore(-1))
+        message("bounded release", aio.BoundedSemaphore(1).release)
+        message("task_done", aio.Queue().task_done)
+        cond = aio.Condition()
+        message("notify", cond.notify)
+        message("notify_all", cond.notify_all)
+        try:
+            await cond.wait()
+        except RuntimeError as exc:
+            messages["wait"] = str(exc)
+        if hasattr(aio, "Barrier"):
+            message("barrier parties", lambda: aio.Barrier(0))
+        return messages
+
+    ref, ours = on_both(scenario)
+    assert set(ours) >= set(ref)  # type: ignore[arg-type]
+    for name, text in ref.items():  # type: ignore[attr-defined]
+        assert text.rstrip(".") in ours[name], (name, text, ours[name])  # type: ignore[index]

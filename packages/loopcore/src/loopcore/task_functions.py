@@ -422,12 +422,15 @@ async def wait(
         raise TypeError(f"wait() expects an iterable of futures, not {type(fs).__name__}: {fs!r}")
     if return_when not in _RETURN_WHEN:
         raise ValueError(
-            f"invalid return_when value: {return_when!r}; use FIRST_COMPLETED, "
-            "FIRST_EXCEPTION or ALL_COMPLETED"
+            f"Invalid return_when value: {return_when}; use FIRST_COMPLETED, "
+            f"FIRST_EXCEPTION or ALL_COMPLETED, not {return_when!r}"
         )
     items = set(fs)
     if not items:
-        raise ValueError("wait() needs at least one future; the iterable given was empty")
+        raise ValueError(
+            "Set of Tasks/Futures is empty: wait() needs at least one future; the "
+            "iterable given was empty"
+        )
     the_loop = _loop_for(loop)
     todo = {_ensure_future(item, the_loop) for item in items}
     return await _wait(todo, timeout, return_when, the_loop)
