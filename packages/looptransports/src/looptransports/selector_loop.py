@@ -28,7 +28,7 @@ import socket
 import stat
 import sys
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar, TypeVarTuple, Unpack, cast, overload
 
 from loopcore.base_loop import BaseEventLoop
@@ -619,6 +619,20 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
     async def _sock_sendfile_fallback(
         self, sock: socket.socket, file: IO[bytes], offset: int, count: int | None
     ) -> int:
+        return await self._copy_file(
+            file, offset, count, functools.partial(self.sock_sendall, sock)
+        )
+
+    async def _copy_file(
+        self,
+        file: IO[bytes],
+        offset: int,
+        count: int | None,
+        send: Callable[[memoryview], Awaitable[None]],
+    ) -> int:
+        """The read-and-send fallback of sendfile: read *file* from *offset* (*count*
+        bytes, or to the end) in chunks, in the executor, and ``await send(chunk)``
+        each; the file position ends at ``offset + sent``. Returns the bytes sent."""
         if offset:
             file.seek(offset)
         blocksize = min(count, SENDFILE_FALLBACK_CHUNK) if count else SENDFILE_FALLBACK_CHUNK
@@ -634,7 +648,7 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
                 read = await self.run_in_executor(None, file.readinto, view)  # type: ignore[attr-defined]
                 if not read:
                     break
-                await self.sock_sendall(sock, view[:read])
+                await send(view[:read])
                 total += read
             return total
         finally:
@@ -1553,27 +1567,14 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         self, transport: Transport, file: IO[bytes], offset: int, count: int | None
     ) -> int:
         proto = _SendfileFallbackProtocol(transport)
-        blocksize = min(count, SENDFILE_FALLBACK_CHUNK) if count else SENDFILE_FALLBACK_CHUNK
-        buf = bytearray(blocksize)
-        total = 0
+
+        async def send(chunk: memoryview) -> None:
+            await proto.drain()
+            transport.write(bytes(chunk))
+
         try:
-            if offset:
-                file.seek(offset)
-            while True:
-                if count:
-                    blocksize = min(count - total, blocksize)
-                    if blocksize <= 0:
-                        return total
-                view = memoryview(buf)[:blocksize]
-                read = await self.run_in_executor(None, file.readinto, view)  # type: ignore[attr-defined]
-                if not read:
-                    return total
-                await proto.drain()
-                transport.write(bytes(view[:read]))
-                total += read
+            return await self._copy_file(file, offset, count, send)
         finally:
-            if total > 0 and hasattr(file, "seek"):
-                file.seek(offset + total)
             await proto.restore()
 
     async def start_tls(
