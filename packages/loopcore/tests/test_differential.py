@@ -795,8 +795,8 @@ def test_wait_return_when_and_timeout() -> None:
         for return_when in (aio.FIRST_COMPLETED, aio.FIRST_EXCEPTION, aio.ALL_COMPLETED):
             table = {
                 aio.ensure_future(_value_after(aio, 0, "a")): "a",
-                aio.ensure_future(_value_after(aio, 0.01, ValueError())): "err",
-                aio.ensure_future(_value_after(aio, 0.05, "slow")): "slow",
+                aio.ensure_future(_value_after(aio, 0.1, ValueError())): "err",
+                aio.ensure_future(_value_after(aio, 0.3, "slow")): "slow",
             }
             done, pending = await aio.wait(set(table), return_when=return_when)
             observed.append((return_when, names(done, table), names(pending, table)))
@@ -809,7 +809,7 @@ def test_wait_return_when_and_timeout() -> None:
             aio.ensure_future(_value_after(aio, 0, "quick")): "quick",
             aio.ensure_future(aio.sleep(10)): "long",
         }
-        done, pending = await aio.wait(set(table), timeout=0.02)
+        done, pending = await aio.wait(set(table), timeout=0.2)
         observed.append(("timeout", names(done, table), names(pending, table)))
         observed.append([t.cancelled() for t in pending])  # wait() cancels nothing
         for t in pending:
@@ -893,14 +893,14 @@ def test_wait_for_cancelled_caller_cancels_the_inner_task() -> None:
 def test_as_completed_yields_in_finishing_order_and_times_out() -> None:
     async def scenario(aio: types.ModuleType) -> object:
         observed: list[object] = []
-        aws = [_value_after(aio, d, v) for d, v in ((0.03, "c"), (0.0, "a"), (0.01, "b"))]
+        aws = [_value_after(aio, d, v) for d, v in ((0.3, "c"), (0.0, "a"), (0.1, "b"))]
         for next_done in aio.as_completed(aws):
             observed.append(await next_done)
         slow = aio.ensure_future(aio.sleep(10))
         fast = aio.ensure_future(_value_after(aio, 0, "fast"))
         got: list[object] = []
         try:
-            for next_done in aio.as_completed([slow, fast], timeout=0.02):
+            for next_done in aio.as_completed([slow, fast], timeout=0.2):
                 got.append(await next_done)
         except TimeoutError:
             got.append("TimeoutError")
@@ -918,7 +918,7 @@ def test_as_completed_yields_in_finishing_order_and_times_out() -> None:
 def test_as_completed_async_for_yields_the_original_futures() -> None:
     async def scenario(aio: types.ModuleType) -> object:
         tasks = {
-            aio.ensure_future(_value_after(aio, 0.01, "b")): "b",
+            aio.ensure_future(_value_after(aio, 0.1, "b")): "b",
             aio.ensure_future(_value_after(aio, 0, "a")): "a",
         }
         order = []
@@ -1874,10 +1874,16 @@ def test_loop_services_signals_readers_asyncgens_and_handles() -> None:
         del gen
 
         got: list[str] = []
-        loop.add_signal_handler(signal.SIGUSR1, got.append, "usr1")
+
+        def on_signal() -> None:
+            got.append("usr1")
+            loop.stop()
+
+        loop.add_signal_handler(signal.SIGUSR1, on_signal)
         loop.call_soon(os.kill, os.getpid(), signal.SIGUSR1)
-        loop.call_later(0.05, loop.stop)
+        guard = loop.call_later(30, loop.stop)  # only if the signal never came
         loop.run_forever()
+        guard.cancel()
         observed.append(
             (
                 got,
