@@ -121,6 +121,30 @@ def stress(session: nox.Session) -> None:
 
 
 @nox.session(python=DEFAULT_PYTHON)
+def shuffled(session: nox.Session) -> None:
+    """Every package suite in debug mode with a random shuffle seed (not run by default).
+
+    Perturbs only the orders no documented rule fixes (I/O events of one poll, timers
+    due at the same instant, wake-ups from other threads); a failure prints the seed,
+    and ``nox -s shuffled -- --loopcore-seed=N`` replays it.
+    """
+    _install_all(session)
+    session.install(*TEST_DEPS)
+    for name in ALL:
+        session.run(
+            "python",
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            str(PACKAGES / name / "tests"),
+            "--loopcore-debug",
+            "--loopcore-seed=random",
+            *session.posargs,
+        )
+
+
+@nox.session(python=DEFAULT_PYTHON)
 def lint(session: nox.Session) -> None:
     """ruff (check and format) and the import-linter layer contract."""
     # Pinned: a new ruff release may format differently and turn CI red by itself.
