@@ -12,8 +12,9 @@ from __future__ import annotations
 import contextvars
 import os
 import socket
+import ssl as _ssl
 import threading
-from collections.abc import Awaitable, Callable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from concurrent.futures import Executor
 from typing import IO, TYPE_CHECKING, Protocol, TypeVar, TypeVarTuple, Unpack
 
@@ -312,6 +313,203 @@ class AbstractEventLoop:
 
     async def sock_accept(self, sock: socket.socket) -> tuple[socket.socket, object]:
         """Accept a connection on a non-blocking listening socket."""
+        raise NotImplementedError
+
+    async def sock_recv_into(self, sock: socket.socket, buf: bytearray | memoryview) -> int:
+        """Receive into *buf* from a non-blocking socket; return the byte count."""
+        raise NotImplementedError
+
+    async def sock_recvfrom(self, sock: socket.socket, bufsize: int) -> tuple[bytes, object]:
+        """Receive a datagram of up to *bufsize* bytes; return ``(data, address)``."""
+        raise NotImplementedError
+
+    async def sock_recvfrom_into(
+        self, sock: socket.socket, buf: bytearray | memoryview, nbytes: int = 0
+    ) -> tuple[int, object]:
+        """Receive a datagram into *buf*; return ``(nbytes, address)``."""
+        raise NotImplementedError
+
+    async def sock_sendto(
+        self, sock: socket.socket, data: bytes | bytearray | memoryview, address: object
+    ) -> int:
+        """Send a datagram to *address*; return the byte count."""
+        raise NotImplementedError
+
+    async def sock_sendfile(
+        self,
+        sock: socket.socket,
+        file: IO[bytes],
+        offset: int = 0,
+        count: int | None = None,
+        *,
+        fallback: bool = True,
+    ) -> int:
+        """Send *file* over a connected socket (``os.sendfile`` where possible)."""
+        raise NotImplementedError
+
+    async def create_connection(
+        self,
+        protocol_factory: Callable[[], _T],
+        host: str | None = None,
+        port: int | str | None = None,
+        *,
+        ssl: bool | _ssl.SSLContext | None = None,
+        family: int = 0,
+        proto: int = 0,
+        flags: int = 0,
+        sock: socket.socket | None = None,
+        local_addr: tuple[str, int] | None = None,
+        server_hostname: str | None = None,
+        ssl_handshake_timeout: float | None = None,
+        ssl_shutdown_timeout: float | None = None,
+        happy_eyeballs_delay: float | None = None,
+        interleave: int | None = None,
+        all_errors: bool = False,
+    ) -> tuple[object, _T]:
+        """Open a stream connection; return ``(transport, protocol)``."""
+        raise NotImplementedError
+
+    async def create_server(
+        self,
+        protocol_factory: Callable[[], object],
+        host: str | Sequence[str] | None = None,
+        port: int | str | None = None,
+        *,
+        family: int = socket.AF_UNSPEC,
+        flags: int = socket.AI_PASSIVE,
+        sock: socket.socket | None = None,
+        backlog: int = 100,
+        ssl: _ssl.SSLContext | None = None,
+        reuse_address: bool | None = None,
+        reuse_port: bool | None = None,
+        ssl_handshake_timeout: float | None = None,
+        ssl_shutdown_timeout: float | None = None,
+        start_serving: bool = True,
+        keep_alive: bool | None = None,
+    ) -> AbstractServer:
+        """Listen for stream connections; return the server."""
+        raise NotImplementedError
+
+    async def connect_accepted_socket(
+        self,
+        protocol_factory: Callable[[], _T],
+        sock: socket.socket,
+        *,
+        ssl: _ssl.SSLContext | None = None,
+        ssl_handshake_timeout: float | None = None,
+        ssl_shutdown_timeout: float | None = None,
+    ) -> tuple[object, _T]:
+        """Wrap an already accepted connection in a transport."""
+        raise NotImplementedError
+
+    async def create_unix_connection(
+        self,
+        protocol_factory: Callable[[], _T],
+        path: str | bytes | os.PathLike[str] | None = None,
+        *,
+        ssl: bool | _ssl.SSLContext | None = None,
+        sock: socket.socket | None = None,
+        server_hostname: str | None = None,
+        ssl_handshake_timeout: float | None = None,
+        ssl_shutdown_timeout: float | None = None,
+    ) -> tuple[object, _T]:
+        """Open a Unix stream connection; return ``(transport, protocol)``."""
+        raise NotImplementedError
+
+    async def create_unix_server(
+        self,
+        protocol_factory: Callable[[], object],
+        path: str | bytes | os.PathLike[str] | None = None,
+        *,
+        sock: socket.socket | None = None,
+        backlog: int = 100,
+        ssl: _ssl.SSLContext | None = None,
+        ssl_handshake_timeout: float | None = None,
+        ssl_shutdown_timeout: float | None = None,
+        start_serving: bool = True,
+        cleanup_socket: bool = True,
+    ) -> AbstractServer:
+        """Listen on a Unix socket; return the server."""
+        raise NotImplementedError
+
+    async def create_datagram_endpoint(
+        self,
+        protocol_factory: Callable[[], _T],
+        local_addr: object = None,
+        remote_addr: object = None,
+        *,
+        family: int = 0,
+        proto: int = 0,
+        flags: int = 0,
+        reuse_port: bool | None = None,
+        allow_broadcast: bool | None = None,
+        sock: socket.socket | None = None,
+    ) -> tuple[object, _T]:
+        """Open a datagram endpoint; return ``(transport, protocol)``."""
+        raise NotImplementedError
+
+    async def sendfile(
+        self,
+        transport: object,
+        file: IO[bytes],
+        offset: int = 0,
+        count: int | None = None,
+        *,
+        fallback: bool = True,
+    ) -> int:
+        """Send *file* over *transport*; return the byte count."""
+        raise NotImplementedError
+
+    async def start_tls(
+        self,
+        transport: object,
+        protocol: object,
+        sslcontext: _ssl.SSLContext,
+        *,
+        server_side: bool = False,
+        server_hostname: str | None = None,
+        ssl_handshake_timeout: float | None = None,
+        ssl_shutdown_timeout: float | None = None,
+    ) -> object:
+        """Upgrade a live connection to TLS; return the new transport."""
+        raise NotImplementedError
+
+    async def subprocess_exec(
+        self,
+        protocol_factory: Callable[[], _T],
+        program: str | bytes | os.PathLike[str] | os.PathLike[bytes],
+        *args: str | bytes | os.PathLike[str] | os.PathLike[bytes],
+        stdin: int | IO[bytes] | None = -1,
+        stdout: int | IO[bytes] | None = -1,
+        stderr: int | IO[bytes] | None = -1,
+        universal_newlines: bool = False,
+        shell: bool = False,
+        bufsize: int = 0,
+        encoding: str | None = None,
+        errors: str | None = None,
+        text: bool | None = None,
+        **kwargs: object,
+    ) -> tuple[object, _T]:
+        """Run *program* with *args*; return ``(transport, protocol)``."""
+        raise NotImplementedError
+
+    async def subprocess_shell(
+        self,
+        protocol_factory: Callable[[], _T],
+        cmd: str | bytes,
+        *,
+        stdin: int | IO[bytes] | None = -1,
+        stdout: int | IO[bytes] | None = -1,
+        stderr: int | IO[bytes] | None = -1,
+        universal_newlines: bool = False,
+        shell: bool = True,
+        bufsize: int = 0,
+        encoding: str | None = None,
+        errors: str | None = None,
+        text: bool | None = None,
+        **kwargs: object,
+    ) -> tuple[object, _T]:
+        """Run *cmd* through the shell; return ``(transport, protocol)``."""
         raise NotImplementedError
 
     async def connect_read_pipe(

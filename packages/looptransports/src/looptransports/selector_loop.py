@@ -219,6 +219,9 @@ def _close_sockets(socks: Iterable[socket.socket]) -> None:
         sock.close()
 
 
+# loopcore's AbstractEventLoop states the network contract with the types loopcore
+# can name (object, callables); this loop narrows them to this layer's Transport and
+# Protocol classes, which is what the `# type: ignore[override]` marks below mean.
 class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
     """The event loop with sockets, servers, name resolution, TLS, pipes and subprocesses.
 
@@ -464,7 +467,10 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
             sent += await self._sock_io(sock, True, sock.send, view[sent:])
 
     async def sock_sendto(
-        self, sock: socket.socket, data: bytes | bytearray | memoryview, address: Address
+        self,
+        sock: socket.socket,
+        data: bytes | bytearray | memoryview,
+        address: Address,  # type: ignore[override]
     ) -> int:
         """Send the datagram *data* to *address*; return the number of bytes sent.
 
@@ -753,7 +759,7 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
             if value is not None and value <= 0:
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
 
-    @overload
+    @overload  # type: ignore[override]
     async def create_connection(
         self,
         protocol_factory: Callable[[], _ProtocolT],
@@ -1098,7 +1104,7 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
 
     async def create_server(
         self,
-        protocol_factory: Callable[[], BaseProtocol],
+        protocol_factory: Callable[[], BaseProtocol],  # type: ignore[override]
         host: str | Sequence[str] | None = None,
         port: int | str | None = None,
         *,
@@ -1214,7 +1220,7 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
             server._start_serving()
         return server
 
-    async def connect_accepted_socket(
+    async def connect_accepted_socket(  # type: ignore[override]
         self,
         protocol_factory: Callable[[], _ProtocolT],
         sock: socket.socket,
@@ -1241,7 +1247,7 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
 
     # -- Unix sockets ------------------------------------------------------------------------
 
-    async def create_unix_connection(
+    async def create_unix_connection(  # type: ignore[override]
         self,
         protocol_factory: Callable[[], _ProtocolT],
         path: str | bytes | os.PathLike[str] | None = None,
@@ -1291,7 +1297,7 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
 
     async def create_unix_server(
         self,
-        protocol_factory: Callable[[], BaseProtocol],
+        protocol_factory: Callable[[], BaseProtocol],  # type: ignore[override]
         path: str | bytes | os.PathLike[str] | None = None,
         *,
         sock: socket.socket | None = None,
@@ -1365,8 +1371,8 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
     async def create_datagram_endpoint(
         self,
         protocol_factory: Callable[[], _ProtocolT],
-        local_addr: Address | None = None,
-        remote_addr: Address | None = None,
+        local_addr: Address | None = None,  # type: ignore[override]
+        remote_addr: Address | None = None,  # type: ignore[override]
         *,
         family: int = 0,
         proto: int = 0,
@@ -1514,7 +1520,7 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
 
     async def sendfile(
         self,
-        transport: BaseTransport,
+        transport: BaseTransport,  # type: ignore[override]
         file: IO[bytes],
         offset: int = 0,
         count: int | None = None,
@@ -1579,8 +1585,8 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
 
     async def start_tls(
         self,
-        transport: BaseTransport,
-        protocol: BaseProtocol,
+        transport: BaseTransport,  # type: ignore[override]
+        protocol: BaseProtocol,  # type: ignore[override]
         sslcontext: SSLContext,
         *,
         server_side: bool = False,

@@ -595,7 +595,7 @@ class SubprocessMixin(BaseEventLoop):
     reaps the children still running (with a :class:`ResourceWarning`).
     """
 
-    async def subprocess_exec(
+    async def subprocess_exec(  # type: ignore[override]
         self,
         protocol_factory: Callable[[], _P],
         program: str | bytes | os.PathLike[str] | os.PathLike[bytes],
@@ -633,7 +633,7 @@ class SubprocessMixin(BaseEventLoop):
         )
         return transport, protocol
 
-    async def subprocess_shell(
+    async def subprocess_shell(  # type: ignore[override]
         self,
         protocol_factory: Callable[[], _P],
         cmd: str | bytes,
