@@ -71,7 +71,9 @@ _describers_lock = threading.Lock()
 # Open resources (transports, servers...) per loop; weak, so that registering never
 # keeps anything alive.
 _resources: weakref.WeakKeyDictionary[object, weakref.WeakSet[object]] = weakref.WeakKeyDictionary()
-_resource_kinds: weakref.WeakKeyDictionary[object, str] = weakref.WeakKeyDictionary()
+# Kinds are per class ("socket transport"), so a plain dict keyed by type is enough:
+# a per-object weak mapping would cost every connection two more weak references.
+_resource_kinds: dict[type, str] = {}
 _resource_origins: weakref.WeakKeyDictionary[object, traceback.StackSummary] = (
     weakref.WeakKeyDictionary()
 )
@@ -122,7 +124,9 @@ def register_resource(loop: AbstractEventLoop, resource: object, kind: str) -> N
         if refs is None:
             refs = _resources[loop] = weakref.WeakSet()
         refs.add(resource)
-        _resource_kinds[resource] = str(kind)
+        rtype = type(resource)
+        if _resource_kinds.get(rtype) != kind:
+            _resource_kinds[rtype] = str(kind)
     except TypeError:
         raise TypeError(
             f"register_resource() needs an object that supports weak references, got {resource!r}"
@@ -162,7 +166,7 @@ def open_resources(loop: AbstractEventLoop) -> list[dict[str, object]]:
         origin = _resource_origins.get(resource)
         found.append(
             {
-                "kind": _resource_kinds.get(resource, "resource"),
+                "kind": _resource_kinds.get(type(resource), "resource"),
                 "id": id(resource),
                 "repr": _short_repr(resource),
                 "created_at": _frames_of_summary(origin) if origin else None,
