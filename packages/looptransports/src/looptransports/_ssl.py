@@ -11,8 +11,15 @@ Unix sockets, or any transport that has ``write``/``pause_reading``/``close``, a
 
 The pieces::
 
-    app protocol  <-- data_received -----  SSLProtocol  <-- data_received -- socket transport
+    app protocol  <-- data_received -----  SSLProtocol  <-- buffer_updated -- socket transport
     app protocol  --- _SSLTransport.write -> SSLProtocol  --- transport.write -> socket transport
+
+:class:`SSLProtocol` is a :class:`BufferedProtocol`: the socket transport receives
+ciphertext straight into one buffer the protocol keeps for its whole life, and the
+same buffer then receives the plaintext decrypted for an application
+:class:`Protocol` (one ``bytes`` copy per ``data_received``). A
+:class:`BufferedProtocol` application gets the plaintext decrypted straight into its
+own buffer. No read allocates a buffer of its own.
 
 :class:`SSLProtocol` is the socket transport's protocol; :class:`_SSLTransport` is the
 transport the application sees (``ssl_protocol._app_transport``).
@@ -45,7 +52,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, cast
 
 from ._lifecycle import _check_data, _log_dropped_write
-from .protocols import BaseProtocol, BufferedProtocol, Protocol
+from .protocols import BaseProtocol, BufferedProtocol
 from .transports import BaseTransport, BytesLike, Transport
 
 if TYPE_CHECKING:
@@ -60,9 +67,11 @@ SSL_HANDSHAKE_TIMEOUT = 60.0
 #: Seconds to wait for the peer's ``close_notify`` after ours before aborting.
 SSL_SHUTDOWN_TIMEOUT = 30.0
 
-# The most plaintext handed to the application in one data_received call.
+# The most plaintext handed to the application in one data_received call, and the
+# size of the one buffer each connection reads ciphertext into and decrypts into.
 _MAX_READ = 256 * 1024
-# The size of one decryption (a TLS record carries at most 16 KiB of plaintext).
+# The buffer size asked of a BufferedProtocol application (a TLS record carries at
+# most 16 KiB of plaintext).
 _READ_CHUNK = 64 * 1024
 
 
@@ -248,10 +257,12 @@ class _SSLTransport(Transport):
         return False
 
 
-class SSLProtocol(Protocol):
+class SSLProtocol(BufferedProtocol):
     """The TLS engine between a stream transport and an application protocol.
 
-    Set it as the protocol of a socket transport (or give it to ``start_tls``); once
+    Set it as the protocol of a socket transport (or give it to ``start_tls``); it
+    takes ciphertext through ``get_buffer``/``buffer_updated`` (zero-copy) or, from a
+    transport that does not do buffered reads, ``data_received``. Once
     the handshake succeeds, *app_protocol* gets ``connection_made(app_transport)``
     (unless *call_connection_made* is false, for ``start_tls``) and *waiter* gets the
     result ``None``. A handshake that fails (bad certificate, wrong host name, garbage
@@ -342,7 +353,9 @@ class SSLProtocol(Protocol):
         self._incoming = ssl.MemoryBIO()
         self._outgoing = ssl.MemoryBIO()
         self._sslobj: ssl.SSLObject | None = None
-        self._read_buffer: bytearray | None = None
+        # Allocated on the first read: ciphertext is received into it, then (after
+        # it was fed to the engine) plaintext for a plain Protocol is decrypted into it.
+        self._read_buffer: memoryview | None = None
         self._extra: dict[str, object] = {"sslcontext": sslcontext}
         self._write_backlog: collections.deque[BytesLike] = collections.deque()
         self._write_backlog_size = 0
@@ -409,11 +422,31 @@ class SSLProtocol(Protocol):
         )
         self._do_handshake()
 
+    def get_buffer(self, sizehint: int) -> memoryview:
+        """The buffer the transport receives ciphertext into (the same one every time)."""
+        buf = self._read_buffer
+        if buf is None:
+            buf = self._read_buffer = memoryview(bytearray(_MAX_READ))
+        return buf
+
+    def buffer_updated(self, nbytes: int) -> None:
+        """*nbytes* encrypted bytes arrived in the buffer: feed the TLS engine."""
+        if self._sslobj is None:
+            return
+        buf = self._read_buffer
+        assert buf is not None
+        self._incoming.write(buf[:nbytes])
+        self._on_incoming()
+
     def data_received(self, data: bytes) -> None:
-        """Encrypted bytes arrived: feed the TLS engine and act on the state."""
+        """Encrypted bytes arrived (from a transport without buffered reads)."""
         if self._sslobj is None:
             return
         self._incoming.write(data)
+        self._on_incoming()
+
+    def _on_incoming(self) -> None:
+        """Act on the state after the engine got more ciphertext."""
         state = self._state
         if state is _DO_HANDSHAKE:
             self._do_handshake()
@@ -607,23 +640,21 @@ class SSLProtocol(Protocol):
 
         A TLS record holds at most 16 KiB, and the engine returns one record per
         read: the records decrypted in one go (up to :data:`_MAX_READ` bytes) are
-        joined into one ``data_received`` call. Returns None when the engine needs
-        more input (or the app paused or closed), True at the peer's close_notify,
-        False at an end of file without it.
+        decrypted side by side into the connection's buffer and copied once into
+        the ``bytes`` of one ``data_received`` call. Returns None when the engine
+        needs more input (or the app paused or closed), True at the peer's
+        close_notify, False at an end of file without it.
         """
         sslobj = self._sslobj
         assert sslobj is not None
-        buf = self._read_buffer
-        if buf is None:
-            buf = self._read_buffer = bytearray(_READ_CHUNK)
-        view = memoryview(buf)
+        # The ciphertext in it was already fed to the engine, so it is free.
+        view = self.get_buffer(-1)
         while self._can_deliver():
-            chunks: list[bytes] = []
             total = 0
             end: bool | None = None
             while total < _MAX_READ:
                 try:
-                    count = cast(int, sslobj.read(_READ_CHUNK, buf))
+                    count = cast(int, sslobj.read(_MAX_READ - total, view[total:]))
                 except ssl.SSLWantReadError:
                     break
                 except ssl.SSLZeroReturnError:
@@ -637,11 +668,9 @@ class SSLProtocol(Protocol):
                 if not count:
                     end = True
                     break
-                chunks.append(bytes(view[:count]))
                 total += count
-            if chunks:
-                data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-                self._app_protocol.data_received(data)  # type: ignore[attr-defined]
+            if total:
+                self._app_protocol.data_received(bytes(view[:total]))  # type: ignore[attr-defined]
             if end is not None or total < _MAX_READ:
                 return end
         return None
@@ -823,8 +852,9 @@ class SSLProtocol(Protocol):
         try:
             # The application closed: whatever it still receives is dropped. The
             # engine must still read it to reach the peer's close_notify.
+            view = self.get_buffer(-1)
             while True:
-                if not sslobj.read(_READ_CHUNK):
+                if not sslobj.read(len(view), view):
                     break
         except (ssl.SSLWantReadError, ssl.SSLZeroReturnError, ssl.SSLEOFError):
             pass
