@@ -864,3 +864,79 @@ async def test_tls_echo_over_ipv6_loopback(ca: trustme.CA, client_ctx: ssl.SSLCo
     assert await proto.lost is None
     assert await (await accepting.first).lost is None
     await server.wait_closed()
+
+
+async def test_tls_reads_reuse_one_buffer_and_hand_the_app_independent_bytes(
+    server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext
+) -> None:
+    class Chunks(Peer):
+        def __init__(self) -> None:
+            super().__init__()
+            self.chunks: list[bytes] = []
+
+        def data_received(self, data: bytes) -> None:
+            self.chunks.append(data)
+            super().data_received(data)
+
+    payload = os.urandom(1024 * 1024)
+    transport, proto, server_proto = await tls_pair(server_ctx, client_ctx, server_factory=Chunks)
+    ssl_proto = server_proto.transport._ssl_protocol
+    assert isinstance(ssl_proto, SSLProtocol) and isinstance(ssl_proto, BufferedProtocol)
+    # The handshake was already received through the connection's one buffer.
+    buffer = ssl_proto.get_buffer(-1)
+    assert len(buffer) == 256 * 1024 and ssl_proto.get_buffer(-1) is buffer
+    transport.write(payload)
+    assert await server_proto.wait_data(len(payload)) == payload
+    assert ssl_proto.get_buffer(-1) is buffer  # never replaced by a fresh one
+    assert isinstance(server_proto, Chunks) and len(server_proto.chunks) > 1
+    # Each chunk is a bytes copy of its own: later reads into the shared buffer
+    # did not change what the application already got.
+    assert all(type(chunk) is bytes and len(chunk) <= 256 * 1024 for chunk in server_proto.chunks)
+    assert b"".join(server_proto.chunks) == payload
+    transport.close()
+    assert await proto.lost is None
+    await server_proto.lost
+
+
+async def test_sslprotocol_also_takes_ciphertext_through_data_received(
+    server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext
+) -> None:
+    loop = running_loop()
+
+    class Forwarder(Protocol):
+        """A plain protocol that passes everything on: the TLS layer sees only
+        data_received, as behind a transport without buffered reads."""
+
+        def __init__(self, target: SSLProtocol) -> None:
+            self.target = target
+
+        def connection_made(self, transport: Any) -> None:
+            self.target.connection_made(transport)
+
+        def data_received(self, data: bytes) -> None:
+            self.target.data_received(data)
+
+        def eof_received(self) -> bool:
+            return self.target.eof_received()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self.target.connection_lost(exc)
+
+    accepting = Accepting(Echo)
+    server = await loop.create_server(accepting, "127.0.0.1", 0, ssl=server_ctx)
+    try:
+        port = server.sockets[0].getsockname()[1]
+        app = Peer()
+        waiter: loopcore.Future[object] = loop.create_future()
+        ssl_proto = SSLProtocol(loop, app, client_ctx, waiter, server_hostname="localhost")
+        await loop.create_connection(lambda: Forwarder(ssl_proto), "127.0.0.1", port)
+        await waiter
+        payload = os.urandom(300_000)
+        app.transport.write(payload)
+        assert await app.wait_data(len(payload)) == payload
+        app.transport.close()
+        assert await app.lost is None
+        server_proto = await accepting.first
+        assert await server_proto.lost is None
+    finally:
+        server.close()
