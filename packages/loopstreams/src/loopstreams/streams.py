@@ -22,6 +22,7 @@ the generator able to delegate to native coroutines).
 from __future__ import annotations
 
 import collections
+import threading
 import types
 from collections.abc import Awaitable, Callable, Generator, Iterable
 from typing import TYPE_CHECKING, cast
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING, cast
 from loopcore import coroutines
 from loopcore.events import AbstractEventLoop, get_running_loop
 from loopcore.exceptions import IncompleteReadError, LimitOverrunError
-from looptransports.protocols import Protocol
+from looptransports.protocols import BufferedProtocol, Protocol
 from looptransports.transports import BaseTransport, ReadTransport, Transport
 
 if TYPE_CHECKING:
@@ -81,6 +82,25 @@ def _check_limit(limit: object, what: str = "limit") -> int:
     return limit
 
 
+#: How much one receive asks for (as a socket transport's own ``recv`` does).
+_RECEIVE_SIZE = 256 * 1024
+
+
+class _ReceiveBuffer(threading.local):
+    """One receive buffer per thread, shared by every stream protocol of the thread.
+
+    The transport receives into it and calls ``buffer_updated()`` at once, which
+    copies the bytes out: so the buffer is free again before the next receive. It is
+    per thread because a receive runs without the GIL.
+    """
+
+    def __init__(self) -> None:
+        self.view = memoryview(bytearray(_RECEIVE_SIZE))
+
+
+_receive_buffer = _ReceiveBuffer()
+
+
 @types.coroutine
 def _yield_once() -> Generator[None, None, None]:
     # A bare yield: the task gives every ready callback one turn, then continues.
@@ -106,6 +126,7 @@ class StreamReader:
     __slots__ = (
         "_buffer",
         "_call_limit",
+        "_chunk",
         "_eof",
         "_exception",
         "_limit",
@@ -119,6 +140,13 @@ class StreamReader:
         self._limit = _check_limit(limit)
         self._loop = _resolve_loop(loop)
         self._buffer = bytearray()
+        # The bytes object the transport delivered, kept as it is while it is all
+        # there is to read (then _buffer is empty): read() hands it out without a
+        # copy. Any other use of the buffer first moves it into _buffer (_flush).
+        # Copying every received chunk into the bytearray and out again cost two
+        # large allocations per message, and the heap churn made the allocator
+        # map and unmap fresh pages for the transport's receive buffers.
+        self._chunk: bytes | None = None
         self._eof = False
         self._waiter: Future[None] | None = None
         self._exception: BaseException | None = None
@@ -131,8 +159,9 @@ class StreamReader:
 
     def __repr__(self) -> str:
         info = [type(self).__name__]
-        if self._buffer:
-            info.append(f"{len(self._buffer)} bytes")
+        size = self._size()
+        if size:
+            info.append(f"{size} bytes")
         if self._eof:
             info.append("eof")
         if self._limit != _DEFAULT_LIMIT:
@@ -189,7 +218,7 @@ class StreamReader:
 
     def at_eof(self) -> bool:
         """True when the end of the stream was fed and the buffer is empty."""
-        return self._eof and not self._buffer
+        return self._eof and self._chunk is None and not self._buffer
 
     def feed_data(self, data: BytesLike) -> None:
         """Append *data* to the buffer and wake a waiting reader.
@@ -203,16 +232,32 @@ class StreamReader:
             raise RuntimeError(f"feed_data() called after feed_eof() on {self!r}")
         if not data:
             return
-        self._buffer.extend(data)
+        if self._chunk is None and not self._buffer and type(data) is bytes:
+            self._chunk = data
+        else:
+            self._flush()
+            self._buffer.extend(data)
         self._wakeup_waiter()
         self._maybe_pause_transport()
+
+    def _size(self) -> int:
+        """The number of bytes buffered."""
+        chunk = self._chunk
+        return len(self._buffer) if chunk is None else len(chunk)
+
+    def _flush(self) -> None:
+        """Move the chunk kept aside by feed_data() into the bytearray buffer."""
+        chunk = self._chunk
+        if chunk is not None:
+            self._chunk = None
+            self._buffer += chunk
 
     def _threshold(self) -> int:
         return self._limit if self._limit >= self._call_limit else self._call_limit
 
     def _maybe_pause_transport(self) -> None:
         transport = self._transport
-        if transport is not None and not self._paused and len(self._buffer) > 2 * self._threshold():
+        if transport is not None and not self._paused and self._size() > 2 * self._threshold():
             try:
                 transport.pause_reading()
             except NotImplementedError:
@@ -223,7 +268,7 @@ class StreamReader:
                 self._paused = True
 
     def _maybe_resume_transport(self) -> None:
-        if self._paused and len(self._buffer) <= self._threshold():
+        if self._paused and self._size() <= self._threshold():
             self._paused = False
             assert self._transport is not None
             self._transport.resume_reading()
@@ -253,6 +298,13 @@ class StreamReader:
 
     def _take(self, n: int) -> bytes:
         """Remove and return the first *n* bytes of the buffer."""
+        chunk = self._chunk
+        if chunk is not None:
+            if n >= len(chunk):
+                self._chunk = None
+                self._maybe_resume_transport()
+                return chunk
+            self._flush()
         buffer = self._buffer
         if n >= len(buffer):
             data = bytes(buffer)
@@ -287,7 +339,7 @@ class StreamReader:
                     break
                 blocks.append(block)
             return b"".join(blocks)
-        if not self._buffer and not self._eof:
+        if self._chunk is None and not self._buffer and not self._eof:
             await self._wait_for_data("read")
         return self._take(n)
 
@@ -309,6 +361,7 @@ class StreamReader:
         # The buffer must be able to hold n bytes before they can be returned.
         self._call_limit = max(previous, (n + 1) // 2)
         try:
+            self._flush()
             while len(self._buffer) < n:
                 if self._eof:
                     partial = bytes(self._buffer)
@@ -316,6 +369,7 @@ class StreamReader:
                     self._maybe_resume_transport()
                     raise IncompleteReadError(partial, n)
                 await self._wait_for_data("readexactly")
+                self._flush()
             return self._take(n)
         finally:
             self._call_limit = previous
@@ -387,6 +441,7 @@ class StreamReader:
             # `offset` is where the next search starts: everything before it was
             # searched already and cannot hold the start of a separator.
             offset = 0
+            self._flush()
             buffer = self._buffer
             while True:
                 buflen = len(buffer)
@@ -420,6 +475,7 @@ class StreamReader:
                     self._maybe_resume_transport()
                     raise IncompleteReadError(partial, None)
                 await self._wait_for_data("readuntil")
+                self._flush()
                 buffer = self._buffer
             if match_start > call_limit:
                 raise LimitOverrunError(
@@ -464,11 +520,18 @@ def _normalize_separators(separator: object) -> list[bytes]:
     return separators
 
 
-class StreamReaderProtocol(Protocol):
+class StreamReaderProtocol(Protocol, BufferedProtocol):
     """The protocol between a transport and a :class:`StreamReader`/:class:`StreamWriter`.
 
     Feeds received data, end of stream and connection errors to the reader, and
     keeps the write-side flow-control state that :meth:`StreamWriter.drain` waits on.
+
+    It is both a :class:`~looptransports.Protocol` (``data_received``) and a
+    :class:`~looptransports.BufferedProtocol` (``get_buffer``/``buffer_updated``);
+    transports that can use the latter receive into one buffer per thread, and the
+    reader gets a ``bytes`` object of exactly the received size. (A ``recv`` of a
+    large maximum size per chunk instead makes the allocator map fresh pages for
+    every chunk that is still buffered when the next one arrives.)
 
     :param stream_reader: the reader to feed.
     :param client_connected_cb: for servers: called as ``cb(reader, writer)`` when
@@ -570,6 +633,19 @@ class StreamReaderProtocol(Protocol):
         """Feed *data* to the reader."""
         if self._stream_reader is not None:
             self._stream_reader.feed_data(data)
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        """The buffer to receive into (shared by the protocols of this thread).
+
+        Whatever is received must be passed to :meth:`buffer_updated` before the
+        next ``get_buffer()`` call of the thread, as transports do.
+        """
+        return _receive_buffer.view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        """Pass the first *nbytes* bytes of the buffer, as bytes, to :meth:`data_received`
+        (so that a subclass overriding it sees every byte, whichever way it came)."""
+        self.data_received(bytes(_receive_buffer.view[:nbytes]))
 
     def eof_received(self) -> bool:
         """Feed end of stream to the reader.
