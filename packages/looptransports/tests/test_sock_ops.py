@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import array
 import socket
+import struct
 from collections.abc import Iterator
 
 import pytest
@@ -245,3 +247,100 @@ async def test_fd_of_an_open_transport_is_refused_by_fd_methods_and_sock_ops() -
     a.close()
     b.close()
     peer.close()
+
+
+def _registered(loop: loopcore.AbstractEventLoop, sock: socket.socket) -> bool:
+    try:
+        loop._selector.get_key(sock.fileno())  # type: ignore[attr-defined]
+    except KeyError:
+        return False
+    return True
+
+
+async def test_sock_ops_leave_no_fd_registered_after_they_return() -> None:
+    loop = running_loop()
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    b.setblocking(False)
+    # Data already there: the call succeeds at once.
+    b.send(b"ready")
+    assert await loop.sock_recv(a, 100) == b"ready"
+    assert not _registered(loop, a)
+    # Nothing there yet: it waits for readability, then unregisters.
+    task = loop.create_task(loop.sock_recv(a, 100))
+    await loopcore.sleep(0)
+    assert _registered(loop, a)
+    await loop.sock_sendall(b, b"late")
+    assert await task == b"late"
+    assert not _registered(loop, a)
+    # A send buffer that fills up: sock_sendall waits for room, then unregisters.
+    payload = b"x" * 4_000_000
+    send = loop.create_task(loop.sock_sendall(b, payload))
+    await loopcore.sleep(0)
+    assert _registered(loop, b)
+    received = 0
+    while received < len(payload):
+        received += len(await loop.sock_recv(a, 1 << 20))
+    await send
+    assert not _registered(loop, a)
+    assert not _registered(loop, b)
+    a.close()
+    b.close()
+
+
+async def test_cancelled_sock_sendall_unregisters_its_writer() -> None:
+    loop = running_loop()
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    b.setblocking(False)
+    send = loop.create_task(loop.sock_sendall(b, b"x" * 4_000_000))  # nobody reads
+    await loopcore.sleep(0)
+    assert not send.done()
+    assert _registered(loop, b)
+    send.cancel()
+    with pytest.raises(loopcore.CancelledError):
+        await send
+    assert not _registered(loop, b)
+    a.close()
+    b.close()
+
+
+async def test_an_error_while_waiting_propagates_and_unregisters() -> None:
+    loop = running_loop()
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.setblocking(False)
+    client = socket.socket()
+    client.setblocking(False)
+    await loop.sock_connect(client, listener.getsockname())
+    conn, _ = await loop.sock_accept(listener)
+    recv = loop.create_task(loop.sock_recv(conn, 100))
+    await loopcore.sleep(0)
+    assert _registered(loop, conn)
+    # Close with a zero linger time: the peer gets a reset, not an end of file.
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    client.close()
+    with pytest.raises(ConnectionResetError):
+        await recv
+    assert not _registered(loop, conn)
+    conn.close()
+    listener.close()
+
+
+async def test_sock_sendall_sends_every_byte_of_a_multibyte_memoryview() -> None:
+    loop = running_loop()
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    b.setblocking(False)
+    items = array.array("i", range(100_000))  # several send() calls' worth of bytes
+    data = memoryview(items)
+    assert data.itemsize > 1
+    send = loop.create_task(loop.sock_sendall(b, data))
+    received = bytearray()
+    while len(received) < data.nbytes:
+        received += await loop.sock_recv(a, 1 << 16)
+    await send
+    assert bytes(received) == items.tobytes()
+    a.close()
+    b.close()

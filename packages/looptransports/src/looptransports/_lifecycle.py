@@ -22,6 +22,7 @@ import enum
 import logging
 import socket
 import warnings
+import weakref
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
@@ -179,7 +180,7 @@ class _FdTransportLifecycle:
         """Tell the loop that our fd belongs to us (its fd methods then refuse it)."""
         owners = getattr(self._loop, "_fd_owners", None)
         if owners is not None:
-            owners[self._fileno] = self
+            owners[self._fileno] = weakref.ref(self)
 
     # -- the start ------------------------------------------------------------------
 
@@ -287,8 +288,10 @@ class _FdTransportLifecycle:
         resource = getattr(self, self._resource_attr)
         setattr(self, self._resource_attr, None)
         owners = getattr(self._loop, "_fd_owners", None)
-        if owners is not None and owners.get(self._fileno) is self:
-            del owners[self._fileno]
+        if owners is not None:
+            owner = owners.get(self._fileno)
+            if owner is not None and owner() is self:
+                del owners[self._fileno]
         if resource is not None:
             resource.close()
 

@@ -9,10 +9,11 @@ subprocesses come from :class:`~looptransports.pipes.PipesMixin` and
 :class:`~looptransports.subprocess.SubprocessMixin`; TLS from
 :mod:`looptransports._ssl`.
 
-How a ``sock_*`` coroutine works: it first tries the operation at once (most
-calls succeed without waiting); only on ``EAGAIN`` does it register a reader or
-writer for the socket and wait for a future, which the callback resolves when a
-retry succeeds. Cancelling the coroutine removes the registration.
+How a ``sock_*`` coroutine works: it first tries the operation at once, inline
+(most calls succeed without waiting); only on ``EAGAIN`` does it register a reader
+or writer for the socket and wait for a future, which the callback resolves when a
+retry succeeds. The registration ends with the wait, however it ends (result,
+error, cancellation).
 """
 
 from __future__ import annotations
@@ -156,14 +157,6 @@ def _interleave_addrinfos(infos: Sequence[AddrInfo], first_count: int = 1) -> li
     return result
 
 
-def _check_nonblocking(sock: socket.socket) -> None:
-    _check_not_ssl_socket(sock)
-    if sock.gettimeout() != 0:
-        raise ValueError(
-            f"the socket must be non-blocking: call sock.setblocking(False) first (got {sock!r})"
-        )
-
-
 def _check_sendfile_params(file: IO[bytes], offset: int, count: int | None) -> None:
     if "b" not in getattr(file, "mode", "b"):
         raise ValueError(f"the file must be opened in binary mode, got mode {file.mode!r}")
@@ -237,18 +230,20 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         if selector is None:
             selector = selectors.DefaultSelector()
         super().__init__(selector)
-        # fd -> the open transport that owns it. The public fd methods and the
-        # sock_* coroutines refuse such an fd: a second reader would silently
-        # replace the transport's and steal its data.
-        self._fd_owners: weakref.WeakValueDictionary[int, BaseTransport] = (
-            weakref.WeakValueDictionary()
-        )
+        # fd -> a weak reference to the open transport that owns it (the transport
+        # claims and releases its fd, see _lifecycle). The public fd methods and the
+        # sock_* coroutines refuse such an fd: a second reader would silently replace
+        # the transport's and steal its data. A plain dict, not a
+        # WeakValueDictionary, because every sock_* call looks its fd up: a dead
+        # reference just means "free", and the next claim of the fd overwrites it.
+        self._fd_owners: dict[int, weakref.ref[BaseTransport]] = {}
 
     def _ensure_fd_no_transport(self, fd: FileDescriptorLike) -> None:
         fileno = fd if isinstance(fd, int) else _fileno_or_none(fd)
         if fileno is None:
             return  # the base class reports a bad fd with its own message
-        transport = self._fd_owners.get(fileno)
+        owner = self._fd_owners.get(fileno)
+        transport = None if owner is None else owner()
         if transport is not None and not transport.is_closing():
             raise RuntimeError(
                 f"file descriptor {fd!r} is used by the transport {transport!r}: use "
@@ -357,46 +352,61 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
 
     # -- Low-level socket operations -----------------------------------------------------
 
-    async def _sock_io(
+    def _check_sock(self, sock: socket.socket) -> None:
+        """Refuse what the sock_* coroutines cannot use: an :class:`ssl.SSLSocket`
+        (TypeError), a blocking socket (ValueError), the socket of an open transport
+        (RuntimeError).
+
+        Runs on every call, so a plain socket costs a type test, ``gettimeout()``
+        and one dict look-up.
+        """
+        if type(sock) is not socket.socket:
+            _check_not_ssl_socket(sock)
+        if sock.gettimeout() != 0:
+            raise ValueError(
+                f"the socket must be non-blocking: call sock.setblocking(False) first "
+                f"(got {sock!r})"
+            )
+        if self._fd_owners.get(sock.fileno()) is not None:
+            self._ensure_fd_no_transport(sock)  # owned, or a dead reference
+
+    async def _sock_wait(
         self,
         sock: socket.socket,
         write: bool,
         func: Callable[[Unpack[_Ts]], _T],
         *args: *_Ts,
     ) -> _T:
-        """Call ``func(*args)`` until it does not raise BlockingIOError, waiting for
-        the socket to be readable (or writable with *write*) in between."""
-        try:
-            return func(*args)
-        except (BlockingIOError, InterruptedError):
-            pass
-        return cast(_T, await self._wait_fd(sock, write, self._sock_io_ready, func, args))
+        """Wait until *sock* is readable (with *write*: writable) and ``func(*args)``
+        then stops raising BlockingIOError; return its result or raise its error.
 
-    def _wait_fd(
-        self, sock: socket.socket, write: bool, callback: Callable[..., object], *args: object
-    ) -> Future[object]:
-        """A future that ``callback(fut, *args)`` settles when *sock* is readable (with
-        *write*: writable); the socket is no longer watched once the future is done."""
+        The sock_* coroutines try their call once themselves and come here only when
+        it would block. The fd is watched for the wait only: the ``finally`` removes
+        the reader (writer) as soon as the wait ends, whether the call succeeded,
+        failed or the task was cancelled, so no fd stays registered after the
+        operation (a registered fd that nobody reads would wake every poll). Doing
+        it here rather than in a done callback of the future also spares a callback
+        per wait.
+        """
         fut = self.create_future()
         fd = sock.fileno()
         if write:
-            self._add_writer(fd, callback, fut, *args)
+            self._add_writer(fd, self._sock_io_ready, fut, func, args)
         else:
-            self._add_reader(fd, callback, fut, *args)
-        fut.add_done_callback(functools.partial(self._sock_io_done, fd, write))
-        return fut
-
-    def _sock_io_done(self, fd: int, write: bool, fut: Future[object]) -> None:
-        if write:
-            self._remove_writer(fd)
-        else:
-            self._remove_reader(fd)
+            self._add_reader(fd, self._sock_io_ready, fut, func, args)
+        try:
+            return cast(_T, await fut)
+        finally:
+            if write:
+                self._remove_writer(fd)
+            else:
+                self._remove_reader(fd)
 
     def _sock_io_ready(
         self, fut: Future[object], func: Callable[..., object], args: tuple[object, ...]
     ) -> None:
         if fut.done():
-            return
+            return  # cancelled; the waiting coroutine removes the reader/writer
         try:
             result = func(*args)
         except (BlockingIOError, InterruptedError):
@@ -408,6 +418,11 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         else:
             fut.set_result(result)
 
+    # Each sock_* coroutine below tries its system call at once, inline: most calls
+    # succeed without waiting (a busy connection always has data or buffer room), and
+    # this path then costs no future, no handle, no selector change and no extra
+    # coroutine.
+
     async def sock_recv(self, sock: socket.socket, nbytes: int) -> bytes:
         """Receive up to *nbytes* from the non-blocking socket *sock*.
 
@@ -415,27 +430,36 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
 
         :raises ValueError: if *sock* is blocking.
         """
-        _check_nonblocking(sock)
-        self._ensure_fd_no_transport(sock)
-        return await self._sock_io(sock, False, sock.recv, nbytes)
+        self._check_sock(sock)
+        try:
+            return sock.recv(nbytes)
+        except (BlockingIOError, InterruptedError):
+            pass
+        return await self._sock_wait(sock, False, sock.recv, nbytes)
 
     async def sock_recv_into(self, sock: socket.socket, buf: bytearray | memoryview) -> int:
         """Receive into *buf*; return the number of bytes written (0 at end of file).
 
         :raises ValueError: if *sock* is blocking.
         """
-        _check_nonblocking(sock)
-        self._ensure_fd_no_transport(sock)
-        return await self._sock_io(sock, False, sock.recv_into, buf)
+        self._check_sock(sock)
+        try:
+            return sock.recv_into(buf)
+        except (BlockingIOError, InterruptedError):
+            pass
+        return await self._sock_wait(sock, False, sock.recv_into, buf)
 
     async def sock_recvfrom(self, sock: socket.socket, bufsize: int) -> tuple[bytes, object]:
         """Receive a datagram of up to *bufsize* bytes; return ``(data, address)``.
 
         :raises ValueError: if *sock* is blocking.
         """
-        _check_nonblocking(sock)
-        self._ensure_fd_no_transport(sock)
-        return await self._sock_io(sock, False, sock.recvfrom, bufsize)
+        self._check_sock(sock)
+        try:
+            return sock.recvfrom(bufsize)
+        except (BlockingIOError, InterruptedError):
+            pass
+        return await self._sock_wait(sock, False, sock.recvfrom, bufsize)
 
     async def sock_recvfrom_into(
         self, sock: socket.socket, buf: bytearray | memoryview, nbytes: int = 0
@@ -445,11 +469,14 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
 
         :raises ValueError: if *sock* is blocking.
         """
-        _check_nonblocking(sock)
-        self._ensure_fd_no_transport(sock)
+        self._check_sock(sock)
         if not nbytes:
             nbytes = len(buf)
-        return await self._sock_io(sock, False, sock.recvfrom_into, buf, nbytes)
+        try:
+            return sock.recvfrom_into(buf, nbytes)
+        except (BlockingIOError, InterruptedError):
+            pass
+        return await self._sock_wait(sock, False, sock.recvfrom_into, buf, nbytes)
 
     async def sock_sendall(self, sock: socket.socket, data: bytes | bytearray | memoryview) -> None:
         """Send all of *data*; returns once everything was handed to the kernel.
@@ -458,13 +485,19 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
 
         :raises ValueError: if *sock* is blocking.
         """
-        _check_nonblocking(sock)
-        self._ensure_fd_no_transport(sock)
-        view = memoryview(data).cast("B")
-        total = len(view)
-        sent = 0
+        self._check_sock(sock)
+        try:
+            sent = sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        view = memoryview(data)
+        total = view.nbytes
+        if sent == total:
+            return  # the common case: the kernel took it all at once
+        # The send buffer is full: wait for room before each further send.
+        view = view.cast("B")
         while sent < total:
-            sent += await self._sock_io(sock, True, sock.send, view[sent:])
+            sent += await self._sock_wait(sock, True, sock.send, view[sent:])
 
     async def sock_sendto(
         self,
@@ -476,9 +509,12 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
 
         :raises ValueError: if *sock* is blocking.
         """
-        _check_nonblocking(sock)
-        self._ensure_fd_no_transport(sock)
-        return await self._sock_io(sock, True, sock.sendto, data, address)
+        self._check_sock(sock)
+        try:
+            return sock.sendto(data, address)
+        except (BlockingIOError, InterruptedError):
+            pass
+        return await self._sock_wait(sock, True, sock.sendto, data, address)
 
     async def sock_connect(self, sock: socket.socket, address: object) -> None:
         """Connect *sock* to *address*; a host name is resolved first.
@@ -486,8 +522,7 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         :raises ValueError: if *sock* is blocking.
         :raises OSError: when the connection fails (e.g. ConnectionRefusedError).
         """
-        _check_nonblocking(sock)
-        self._ensure_fd_no_transport(sock)
+        self._check_sock(sock)
         if sock.family in (socket.AF_INET, socket.AF_INET6) and not (
             isinstance(address, tuple)
             and len(address) >= 2
@@ -505,7 +540,7 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
             return
         except (BlockingIOError, InterruptedError):
             pass
-        await self._wait_fd(sock, True, self._sock_io_ready, _connect_result, (sock, address))
+        await self._sock_wait(sock, True, _connect_result, sock, address)
 
     async def _sock_connect_unix(self, sock: socket.socket, address: object) -> None:
         # A non-blocking AF_UNIX connect() either completes at once or fails with
@@ -530,9 +565,11 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
 
         :raises ValueError: if *sock* is blocking.
         """
-        _check_nonblocking(sock)
-        self._ensure_fd_no_transport(sock)
-        conn, address = await self._sock_io(sock, False, sock.accept)
+        self._check_sock(sock)
+        try:
+            conn, address = sock.accept()
+        except (BlockingIOError, InterruptedError):
+            conn, address = await self._sock_wait(sock, False, sock.accept)
         conn.setblocking(False)
         return conn, address
 
@@ -556,8 +593,7 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         :raises SendfileNotAvailableError: when ``os.sendfile`` cannot be used and
             *fallback* is false.
         """
-        _check_nonblocking(sock)
-        self._ensure_fd_no_transport(sock)
+        self._check_sock(sock)
         if sock.type != socket.SOCK_STREAM:
             raise ValueError(f"sendfile needs a SOCK_STREAM socket, got {sock!r}")
         _check_sendfile_params(file, offset, count)
@@ -612,13 +648,16 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
     async def _wait_writable(
         self, sock: socket.socket, transport: SocketTransport | None = None
     ) -> None:
-        fut = self._wait_fd(sock, True, _set_result_unless_done)
+        fut = self.create_future()
+        fd = sock.fileno()
+        self._add_writer(fd, _set_result_unless_done, fut)
         if transport is not None:
             # The transport fails this future if it is closed meanwhile.
             transport._sendfile_wait = fut
         try:
             await fut
         finally:
+            self._remove_writer(fd)
             if transport is not None:
                 transport._sendfile_wait = None
 
