@@ -522,6 +522,24 @@ async def test_transport_paused_over_twice_the_limit_and_resumed_at_the_limit() 
     assert transport.calls == ["pause", "resume"]
 
 
+async def test_partial_reads_of_one_received_chunk_count_only_what_is_left() -> None:
+    reader = StreamReader(limit=10)
+    transport = RecordingTransport()
+    reader.set_transport(transport)
+    reader.feed_data(b"0123456789" * 3)  # one chunk, over twice the limit
+    assert transport.calls == ["pause"]
+    assert await reader.read(8) == b"01234567"
+    assert transport.calls == ["pause"]  # 22 left, over the limit
+    assert "22 bytes" in repr(reader)
+    assert await reader.read(12) == b"890123456789"
+    assert transport.calls == ["pause", "resume"]  # 10 left
+    # More data: what is left of the chunk goes first, once.
+    reader.feed_data(b"\nnext")
+    assert await reader.readline() == b"0123456789\n"
+    assert await reader.read(100) == b"next"
+    assert not reader._size()
+
+
 async def test_waiting_for_data_resumes_a_paused_transport(loopcore_loop: object) -> None:
     reader = StreamReader(limit=4)
     transport = RecordingTransport()

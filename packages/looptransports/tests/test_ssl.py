@@ -15,7 +15,7 @@ import pytest
 import trustme
 
 import loopcore
-from looptransports import BufferedProtocol, Protocol, SelectorEventLoop
+from looptransports import BaseProtocol, BufferedProtocol, Protocol, SelectorEventLoop, Transport
 from looptransports._ssl import _TRANSITIONS, SSLProtocol, State
 
 # -- certificates -----------------------------------------------------------------------
@@ -940,3 +940,163 @@ async def test_sslprotocol_also_takes_ciphertext_through_data_received(
         assert await server_proto.lost is None
     finally:
         server.close()
+
+
+# -- records decrypted in one go (an in-memory peer, so that what arrives together is known) --
+
+
+class _Wire(Transport):
+    """The underlying transport of an SSLProtocol under test: keeps what it is sent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent = bytearray()
+        self.closed = False
+
+    def write(self, data: Any) -> None:
+        self.sent += data
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+    def abort(self) -> None:
+        self.closed = True
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+
+class _Batches(BufferedProtocol):
+    """A BufferedProtocol app with a buffer larger than any message of the tests."""
+
+    def __init__(self) -> None:
+        self.buf = bytearray(256 * 1024)
+        self.batches: list[bytes] = []
+        self.events: list[str] = []
+
+    def connection_made(self, transport: Any) -> None:
+        self.events.append("made")
+
+    def get_buffer(self, sizehint: int) -> bytearray:
+        return self.buf
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.batches.append(bytes(self.buf[:nbytes]))
+
+    def eof_received(self) -> None:
+        self.events.append("eof")
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.events.append("lost")
+
+
+class _Chunks(Protocol):
+    """A plain Protocol app recording each data_received call."""
+
+    def __init__(self) -> None:
+        self.batches: list[bytes] = []
+        self.events: list[str] = []
+
+    def connection_made(self, transport: Any) -> None:
+        self.events.append("made")
+
+    def data_received(self, data: bytes) -> None:
+        self.batches.append(data)
+
+    def eof_received(self) -> None:
+        self.events.append("eof")
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.events.append("lost")
+
+
+async def _memory_tls_server(
+    app: BaseProtocol, server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext
+) -> tuple[SSLProtocol, _Wire, ssl.SSLObject, ssl.MemoryBIO]:
+    """An SSLProtocol serving *app*, its handshake done with an in-memory client:
+    (the protocol, its wire, the client's SSLObject, the client's outgoing BIO)."""
+    loop = running_loop()
+    waiter: loopcore.Future[object] = loop.create_future()
+    ssl_proto = SSLProtocol(loop, app, server_ctx, waiter, server_side=True)
+    wire = _Wire()
+    ssl_proto.connection_made(wire)
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    client = client_ctx.wrap_bio(incoming, outgoing, server_hostname="localhost")
+    for _ in range(10):
+        try:
+            client.do_handshake()
+        except ssl.SSLWantReadError:
+            pass
+        ssl_proto.data_received(outgoing.read())
+        incoming.write(bytes(wire.sent))
+        wire.sent.clear()
+        if waiter.done():
+            break
+    assert waiter.done() and waiter.result() is None
+    return ssl_proto, wire, client, outgoing
+
+
+@pytest.mark.parametrize("app_class", [_Batches, _Chunks])
+async def test_tls_records_that_arrive_together_reach_the_app_in_one_call(
+    server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext, app_class: type[Any]
+) -> None:
+    app = app_class()
+    ssl_proto, wire, client, outgoing = await _memory_tls_server(app, server_ctx, client_ctx)
+    # 100 KB is seven TLS records; they arrive in one read of the socket.
+    payload = os.urandom(100_000)
+    client.write(payload)
+    ssl_proto.data_received(outgoing.read())
+    assert app.batches == [payload]
+    # Records arriving one by one are delivered one by one, none held back.
+    app.batches.clear()
+    for message in (b"one", b"two", b"three"):
+        client.write(message)
+        ssl_proto.data_received(outgoing.read())
+        assert app.batches[-1] == message
+    assert len(app.batches) == 3
+    # Half a record delivers nothing until the rest of it is there.
+    client.write(b"split record")
+    record = outgoing.read()
+    ssl_proto.data_received(record[:10])
+    assert len(app.batches) == 3
+    ssl_proto.data_received(record[10:])
+    assert app.batches[-1] == b"split record"
+    # Data and the peer's close_notify in one read: the data, then the end.
+    client.write(b"last words")
+    try:
+        client.unwrap()
+    except ssl.SSLWantReadError:
+        pass
+    ssl_proto.data_received(outgoing.read())
+    assert app.batches[-1] == b"last words"
+    assert app.events == ["made", "eof"]
+    assert wire.closed
+    ssl_proto.connection_lost(None)
+    assert app.events == ["made", "eof", "lost"]
+
+
+async def test_tls_data_then_end_of_file_without_close_notify_delivers_the_data_then_eof(
+    server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext
+) -> None:
+    app = _Batches()
+    ssl_proto, wire, client, outgoing = await _memory_tls_server(app, server_ctx, client_ctx)
+    client.write(b"before the end")
+    ssl_proto.data_received(outgoing.read())
+    assert app.batches == [b"before the end"]
+    client.write(b"cut short")
+    ssl_proto.data_received(outgoing.read())
+    ssl_proto.eof_received()
+    assert app.batches == [b"before the end", b"cut short"]
+    assert app.events == ["made", "eof"]
+    assert wire.closed
+    ssl_proto.connection_lost(None)
+    assert app.events == ["made", "eof", "lost"]

@@ -127,6 +127,7 @@ class StreamReader:
         "_buffer",
         "_call_limit",
         "_chunk",
+        "_chunk_pos",
         "_eof",
         "_exception",
         "_limit",
@@ -142,11 +143,14 @@ class StreamReader:
         self._buffer = bytearray()
         # The bytes object the transport delivered, kept as it is while it is all
         # there is to read (then _buffer is empty): read() hands it out without a
-        # copy. Any other use of the buffer first moves it into _buffer (_flush).
-        # Copying every received chunk into the bytearray and out again cost two
-        # large allocations per message, and the heap churn made the allocator
-        # map and unmap fresh pages for the transport's receive buffers.
+        # copy, or slices from it when asked for less, _chunk_pos marking how
+        # much was already read. Any other use of the buffer first moves what is
+        # left of it into _buffer (_flush). Copying every received chunk into the
+        # bytearray and out again cost two large allocations per message, and the
+        # heap churn made the allocator map and unmap fresh pages for the
+        # transport's receive buffers.
         self._chunk: bytes | None = None
+        self._chunk_pos = 0
         self._eof = False
         self._waiter: Future[None] | None = None
         self._exception: BaseException | None = None
@@ -234,23 +238,32 @@ class StreamReader:
             return
         if self._chunk is None and not self._buffer and type(data) is bytes:
             self._chunk = data
+            size = len(data)
         else:
             self._flush()
             self._buffer.extend(data)
+            size = len(self._buffer)
         self._wakeup_waiter()
-        self._maybe_pause_transport()
+        # The pause threshold is never below the limit: most chunks stop here.
+        if size > 2 * self._limit:
+            self._maybe_pause_transport()
 
     def _size(self) -> int:
         """The number of bytes buffered."""
         chunk = self._chunk
-        return len(self._buffer) if chunk is None else len(chunk)
+        return len(self._buffer) if chunk is None else len(chunk) - self._chunk_pos
 
     def _flush(self) -> None:
         """Move the chunk kept aside by feed_data() into the bytearray buffer."""
         chunk = self._chunk
         if chunk is not None:
             self._chunk = None
-            self._buffer += chunk
+            pos = self._chunk_pos
+            if pos:
+                self._chunk_pos = 0
+                self._buffer += memoryview(chunk)[pos:]
+            else:
+                self._buffer += chunk
 
     def _threshold(self) -> int:
         return self._limit if self._limit >= self._call_limit else self._call_limit
@@ -300,17 +313,27 @@ class StreamReader:
         """Remove and return the first *n* bytes of the buffer."""
         chunk = self._chunk
         if chunk is not None:
-            if n >= len(chunk):
+            # Each byte is copied at most once on its way out: the whole chunk is
+            # returned as it is, a part of it as one slice.
+            pos = self._chunk_pos
+            end = pos + n
+            if end >= len(chunk):
                 self._chunk = None
+                self._chunk_pos = 0
+                data = chunk[pos:] if pos else chunk
+            else:
+                self._chunk_pos = end
+                data = chunk[pos:end]
+            if self._paused:
                 self._maybe_resume_transport()
-                return chunk
-            self._flush()
+            return data
         buffer = self._buffer
         if n >= len(buffer):
             data = bytes(buffer)
             buffer.clear()
         else:
-            data = bytes(buffer[:n])
+            # Through a view: buffer[:n] would copy into a bytearray first.
+            data = bytes(memoryview(buffer)[:n])
             del buffer[:n]
         self._maybe_resume_transport()
         return data

@@ -49,7 +49,7 @@ import logging
 import ssl
 import warnings
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from ._lifecycle import _check_data, _log_dropped_write
 from .protocols import BaseProtocol, BufferedProtocol
@@ -67,12 +67,10 @@ SSL_HANDSHAKE_TIMEOUT = 60.0
 #: Seconds to wait for the peer's ``close_notify`` after ours before aborting.
 SSL_SHUTDOWN_TIMEOUT = 30.0
 
-# The most plaintext handed to the application in one data_received call, and the
-# size of the one buffer each connection reads ciphertext into and decrypts into.
+# The most plaintext handed to the application in one data_received call, the
+# size of the one buffer each connection reads ciphertext into and decrypts into,
+# and the size hint given to a BufferedProtocol application's get_buffer().
 _MAX_READ = 256 * 1024
-# The buffer size asked of a BufferedProtocol application (a TLS record carries at
-# most 16 KiB of plaintext).
-_READ_CHUNK = 64 * 1024
 
 
 class State(enum.Enum):
@@ -448,10 +446,10 @@ class SSLProtocol(BufferedProtocol):
     def _on_incoming(self) -> None:
         """Act on the state after the engine got more ciphertext."""
         state = self._state
-        if state is _DO_HANDSHAKE:
-            self._do_handshake()
-        elif state is _WRAPPED:
+        if state is _WRAPPED:
             self._do_read()
+        elif state is _DO_HANDSHAKE:
+            self._do_handshake()
         elif state is _FLUSHING:
             self._do_flush()
         elif state is _SHUTDOWN:
@@ -607,7 +605,7 @@ class SSLProtocol(BufferedProtocol):
     # -- Reading -------------------------------------------------------------------------------
     def _do_read(self) -> None:
         """Decrypt and deliver plaintext until the engine runs dry or the app pauses."""
-        if self._state is not _WRAPPED or self._app_reading_paused:
+        if not self._can_deliver():
             return
         try:
             if self._app_protocol_is_buffered:
@@ -624,8 +622,8 @@ class SSLProtocol(BufferedProtocol):
             return
         if end is not None:
             self._on_tls_eof(clean=end)
-        else:
-            # Reading may have produced output (key updates, TLS 1.3 tickets).
+        elif self._outgoing.pending:
+            # Reading produced output (key updates, TLS 1.3 tickets).
             self._flush_outgoing()
 
     def _can_deliver(self) -> bool:
@@ -638,65 +636,87 @@ class SSLProtocol(BufferedProtocol):
     def _read_copied(self) -> bool | None:
         """Deliver plaintext to ``data_received``.
 
-        A TLS record holds at most 16 KiB, and the engine returns one record per
-        read: the records decrypted in one go (up to :data:`_MAX_READ` bytes) are
+        The records decrypted in one go (up to :data:`_MAX_READ` bytes) are
         decrypted side by side into the connection's buffer and copied once into
         the ``bytes`` of one ``data_received`` call. Returns None when the engine
         needs more input (or the app paused or closed), True at the peer's
         close_notify, False at an end of file without it.
         """
-        sslobj = self._sslobj
-        assert sslobj is not None
         # The ciphertext in it was already fed to the engine, so it is free.
-        view = self.get_buffer(-1)
-        while self._can_deliver():
-            total = 0
-            end: bool | None = None
-            while total < _MAX_READ:
-                try:
-                    count = cast(int, sslobj.read(_MAX_READ - total, view[total:]))
-                except ssl.SSLWantReadError:
-                    break
-                except ssl.SSLZeroReturnError:
-                    end = True
-                    break
-                except ssl.SSLEOFError:
-                    # The stream ended without close_notify (a "ragged EOF"); like
-                    # asyncio, an ordinary end of stream.
-                    end = False
-                    break
-                if not count:
-                    end = True
-                    break
-                total += count
+        view = self._read_buffer
+        if view is None:
+            view = self.get_buffer(-1)
+        # _do_read checked _can_deliver() for the first round.
+        while True:
+            total, end = self._decrypt_into(view)
             if total:
                 self._app_protocol.data_received(bytes(view[:total]))  # type: ignore[attr-defined]
             if end is not None or total < _MAX_READ:
                 return end
-        return None
+            if not self._can_deliver():
+                return None
 
     def _read_into_app_buffer(self) -> bool | None:
-        """Decrypt straight into a :class:`BufferedProtocol`'s buffer; as :meth:`_read_copied`."""
+        """Decrypt straight into a :class:`BufferedProtocol`'s buffer; as :meth:`_read_copied`.
+
+        The buffer is filled with as many records as the engine has before
+        ``buffer_updated`` is called: one call per batch, not one per 16 KiB record.
+        """
+        # _app_protocol_is_buffered said so.
+        app: BufferedProtocol = self._app_protocol  # type: ignore[assignment]
+        # _do_read checked _can_deliver() for the first round.
+        while True:
+            buf = app.get_buffer(_MAX_READ)
+            size = len(buf)
+            if not size:
+                raise RuntimeError("get_buffer() returned an empty buffer")
+            total, end = self._decrypt_into(buf)
+            if total:
+                app.buffer_updated(total)
+            if end is not None or total < size:
+                return end
+            if not self._can_deliver():
+                return None
+
+    def _decrypt_into(self, buf: BytesLike) -> tuple[int, bool | None]:
+        """Decrypt into *buf* until it is full or the engine has no more records.
+
+        The engine returns at most one record (16 KiB) per read, so a large message
+        takes several reads; they land side by side in *buf*, to be handed on in one
+        call. Returns the number of bytes decrypted and how the stream ended: None when
+        it goes on, True at the peer's close_notify, False at an end of file without it
+        (a "ragged EOF": like asyncio, an ordinary end of stream).
+
+        The views of *buf* made here die with this call, so the caller's bytearray can
+        be resized again as soon as it returns.
+        """
         sslobj = self._sslobj
         assert sslobj is not None
-        while self._can_deliver():
-            app = self._app_protocol
-            assert isinstance(app, BufferedProtocol)
-            buf = app.get_buffer(_READ_CHUNK)
-            if not len(buf):
-                raise RuntimeError("get_buffer() returned an empty buffer")
-            try:
-                count = cast(int, sslobj.read(len(buf), buf))
-            except ssl.SSLWantReadError:
-                return None
-            except ssl.SSLZeroReturnError:
-                return True
-            except ssl.SSLEOFError:
-                return False
-            if not count:
-                return True
-            app.buffer_updated(count)
-        return None
+        incoming = self._incoming
+        size = len(buf)
+        total = 0
+        try:
+            total = sslobj.read(size, buf)  # type: ignore[assignment]
+            if not total:
+                return 0, True
+            # Python's SSLObject never reads ahead: once a record is read whole
+            # and the incoming BIO is empty (and has no end of file), the engine
+            # holds nothing more, and another read would only raise
+            # SSLWantReadError -- which costs more than decrypting a 1 KiB record.
+            if total < size and (incoming.pending or incoming.eof):
+                view = memoryview(buf).cast("B")
+                while total < size and (incoming.pending or incoming.eof):
+                    count: int = sslobj.read(size - total, view[total:])  # type: ignore[assignment]
+                    if not count:
+                        return total, True
+                    total += count
+        except ssl.SSLWantReadError:
+            pass
+        except ssl.SSLZeroReturnError:
+            return total, True
+        except ssl.SSLEOFError:
+            return total, False
+        return total, None
 
     def _on_tls_eof(self, *, clean: bool) -> None:
         """The peer ended the TLS stream: close_notify (*clean*) or a bare EOF."""
@@ -760,9 +780,10 @@ class SSLProtocol(BufferedProtocol):
         if self._state is _WRAPPED:
             self._do_write()
         # What is still waiting must not change if the caller reuses its buffer.
-        for i, data in enumerate(backlog):
-            if not isinstance(data, bytes):
-                backlog[i] = bytes(data)
+        if backlog:
+            for i, data in enumerate(backlog):
+                if not isinstance(data, bytes):
+                    backlog[i] = bytes(data)
 
     def _do_write(self) -> None:
         """Encrypt the backlog into the outgoing BIO and hand the result to the transport."""
