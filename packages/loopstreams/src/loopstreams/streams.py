@@ -842,7 +842,10 @@ class StreamWriter:
             # The transport calls connection_lost() on a later iteration; let it run,
             # so that draining a closed connection raises instead of returning.
             await _yield_once()
-        await self._protocol._drain_helper()
+        protocol = self._protocol
+        # Most drains find the buffer under its mark: no coroutine for them.
+        if protocol._paused or protocol._connection_lost:
+            await protocol._drain_helper()
 
     async def send(self, data: BytesLike) -> None:
         """Write *data* and wait for the write buffer to drain: ``write()`` then ``drain()``.

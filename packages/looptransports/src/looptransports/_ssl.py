@@ -808,7 +808,8 @@ class SSLProtocol(BufferedProtocol):
             self._flush_outgoing()
             self._fatal_error(exc, "TLS error while writing")
             return
-        self._flush_outgoing()
+        if self._outgoing.pending:
+            self._flush_outgoing()
 
     def _flush_outgoing(self) -> None:
         if self._outgoing.pending and self._transport is not None:
