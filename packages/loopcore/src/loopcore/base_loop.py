@@ -1131,9 +1131,8 @@ class BaseEventLoop(AbstractEventLoop):
         cancelling the handle it replaces. The selector data is ``(reader, writer)``."""
         self._check_closed()
         selector = self._selector
-        try:
-            key = selector.get_key(fd)
-        except KeyError:
+        key = self._fd_key(fd)
+        if key is None:
             data = (handle, None) if event == selectors.EVENT_READ else (None, handle)
             selector.register(fd, event, data)
             return handle
@@ -1152,9 +1151,8 @@ class BaseEventLoop(AbstractEventLoop):
         if self._closed:
             return False
         selector = self._selector
-        try:
-            key = selector.get_key(fd)
-        except KeyError:
+        key = self._fd_key(fd)
+        if key is None:
             return False
         reader, writer = key.data
         if event == selectors.EVENT_READ:
@@ -1170,6 +1168,23 @@ class BaseEventLoop(AbstractEventLoop):
             removed.cancel()
             return True
         return False
+
+    def _fd_key(self, fd: FileDescriptorLike) -> selectors.SelectorKey | None:
+        """The selector key of *fd*, or None when it is not registered.
+
+        Every wait of a ``sock_*`` coroutine registers its fd and unregisters it
+        after, so this runs twice per wait, mostly for an fd that is not there:
+        ``get_key()`` then raises a KeyError with a formatted message. With the
+        stdlib's epoll selector an int fd is looked up in its table instead (the
+        same table :meth:`_poll` reads).
+        """
+        raw = self._epoll
+        if raw is not None and type(fd) is int:
+            return raw[1].get(fd)
+        try:
+            return self._selector.get_key(fd)
+        except KeyError:
+            return None
 
     def _check_fd(self, fd: FileDescriptorLike) -> int:
         """The integer fd of *fd* (an int or an object with ``fileno()``).
