@@ -333,7 +333,7 @@ class StreamReader:
             buffer.clear()
         else:
             # Through a view: buffer[:n] would copy into a bytearray first.
-            data = bytes(memoryview(buffer)[:n])
+            data = memoryview(buffer)[:n].tobytes()
             del buffer[:n]
         self._maybe_resume_transport()
         return data
@@ -668,7 +668,7 @@ class StreamReaderProtocol(Protocol, BufferedProtocol):
     def buffer_updated(self, nbytes: int) -> None:
         """Pass the first *nbytes* bytes of the buffer, as bytes, to :meth:`data_received`
         (so that a subclass overriding it sees every byte, whichever way it came)."""
-        self.data_received(bytes(_receive_buffer.view[:nbytes]))
+        self.data_received(_receive_buffer.view[:nbytes].tobytes())
 
     def eof_received(self) -> bool:
         """Feed end of stream to the reader.

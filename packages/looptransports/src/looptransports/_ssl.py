@@ -650,7 +650,7 @@ class SSLProtocol(BufferedProtocol):
         while True:
             total, end = self._decrypt_into(view)
             if total:
-                self._app_protocol.data_received(bytes(view[:total]))  # type: ignore[attr-defined]
+                self._app_protocol.data_received(view[:total].tobytes())  # type: ignore[attr-defined]
             if end is not None or total < _MAX_READ:
                 return end
             if not self._can_deliver():
