@@ -912,6 +912,45 @@ def test_add_reader_accepts_objects_with_fileno_and_rejects_bad_fds(loop):
         b.close()
 
 
+@pytest.mark.parametrize("selector_class", ["DefaultSelector", "SelectSelector"])
+def test_int_fd_registrations_are_the_selectors_own(selector_class):
+    # With the stdlib's epoll selector the loop registers int fds in epoll and the
+    # selector's table itself; the selector's methods must see the same thing as
+    # with any other selector.
+    loop = BaseEventLoop(getattr(selectors, selector_class)())
+    a, b = socket.socketpair()
+    try:
+        fd = a.fileno()
+        loop.add_reader(fd, print)
+        assert loop._selector.get_key(fd).events == selectors.EVENT_READ
+        loop.add_writer(fd, print)
+        assert loop._selector.get_key(fd).events == selectors.EVENT_READ | selectors.EVENT_WRITE
+        assert loop.remove_reader(fd) is True
+        assert loop._selector.get_key(fd).events == selectors.EVENT_WRITE
+        assert loop.remove_writer(fd) is True
+        assert fd not in loop._selector.get_map()
+        assert loop.remove_writer(fd) is False
+        # Registered again after that, it is watched again.
+        loop.add_reader(fd, loop.stop)
+        b.send(b"x")
+        loop.run_forever()
+        assert loop.remove_reader(fd) is True
+    finally:
+        a.close()
+        b.close()
+        loop.close()
+
+
+def test_an_fd_closed_while_watched_can_still_be_unwatched(loop):
+    a, b = socket.socketpair()
+    fd = a.fileno()
+    loop.add_reader(fd, print)
+    a.close()  # the kernel drops it from epoll; the loop's table still has it
+    assert loop.remove_reader(fd) is True
+    assert fd not in loop._selector.get_map()
+    b.close()
+
+
 def test_process_events_is_where_ready_fds_become_callbacks(pipe):
     r, w = pipe
     seen = []

@@ -184,7 +184,10 @@ def _raw_epoll(
 
     Only an exact :class:`selectors.EpollSelector` qualifies (a subclass may change
     how it polls); if its private layout is not the expected one, the loop simply
-    keeps calling ``select()``.
+    keeps calling ``select()`` and ``register()``/``unregister()``. The loop polls
+    through it, and registers and unregisters int fds the way the selector itself
+    does (the epoll call, then the table entry), so the selector's own methods keep
+    seeing a consistent table.
     """
     if type(selector) is not getattr(selectors, "EpollSelector", None):
         return None
@@ -1130,18 +1133,26 @@ class BaseEventLoop(AbstractEventLoop):
         """Register *handle* for *event* (``EVENT_READ`` or ``EVENT_WRITE``) of *fd*,
         cancelling the handle it replaces. The selector data is ``(reader, writer)``."""
         self._check_closed()
-        selector = self._selector
         key = self._fd_key(fd)
         if key is None:
             data = (handle, None) if event == selectors.EVENT_READ else (None, handle)
-            selector.register(fd, event, data)
+            raw = self._epoll
+            if raw is not None and type(fd) is int:
+                # What EpollSelector.register() does for an int fd, without its
+                # layers of Python calls: every sock_* wait comes here.
+                epoll, fd_to_key = raw
+                flags = _EPOLLIN if event == selectors.EVENT_READ else _EPOLLOUT
+                epoll.register(fd, flags)  # type: ignore[attr-defined]
+                fd_to_key[fd] = selectors.SelectorKey(fd, fd, event, data)
+            else:
+                self._selector.register(fd, event, data)
             return handle
         reader, writer = key.data
         if event == selectors.EVENT_READ:
             replaced, data = reader, (handle, writer)
         else:
             replaced, data = writer, (reader, handle)
-        selector.modify(fd, key.events | event, data)
+        self._selector.modify(fd, key.events | event, data)
         if replaced is not None:
             replaced.cancel()
         return handle
@@ -1162,6 +1173,15 @@ class BaseEventLoop(AbstractEventLoop):
         mask = key.events & ~event
         if mask:
             selector.modify(fd, mask, data)
+        elif self._epoll is not None and type(fd) is int:
+            # What EpollSelector.unregister() does for an int fd (see _watch_fd),
+            # including ignoring the error for an fd closed since it was registered.
+            epoll, fd_to_key = self._epoll
+            del fd_to_key[fd]
+            try:
+                epoll.unregister(fd)  # type: ignore[attr-defined]
+            except OSError:
+                pass
         else:
             selector.unregister(fd)
         if removed is not None:
