@@ -388,14 +388,14 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         it here rather than in a done callback of the future also spares a callback
         per wait.
         """
-        fut = self.create_future()
+        fut: Future[_T] = self.create_future()  # type: ignore[assignment]
         fd = sock.fileno()
         if write:
             self._add_writer(fd, self._sock_io_ready, fut, func, args)
         else:
             self._add_reader(fd, self._sock_io_ready, fut, func, args)
         try:
-            return cast(_T, await fut)
+            return await fut
         finally:
             if write:
                 self._remove_writer(fd)
