@@ -159,6 +159,89 @@ def test_remove_done_callback_removes_every_registration_and_counts(loopcore_loo
     assert calls == [] and other == [fut]
 
 
+def _waiting_order_scenario(loop, outcome):
+    """Tasks awaiting one future and plain done callbacks, registered interleaved
+    (task, callback, task, callback, task): each is resumed or called in that order,
+    and every task sees the future's outcome."""
+    fut = loop.create_future()
+    order = []
+
+    async def waiter(name):
+        try:
+            value = await fut
+        except BaseException as exc:
+            order.append((name, type(exc).__name__))
+            raise
+        order.append((name, value))
+
+    async def main():
+        waiters = []
+        for i in range(3):
+            waiters.append(loop.create_task(waiter(f"task{i}")))
+            await loopcore.sleep(0)  # the task runs to its await and registers
+            if i < 2:
+                fut.add_done_callback(lambda f, i=i: order.append((f"callback{i}", None)))
+        outcome(fut)
+        await loopcore.gather(*waiters, return_exceptions=True)
+        return order
+
+    return loop.run_until_complete(main())
+
+
+def test_tasks_awaiting_a_future_resume_in_registration_order_with_its_callbacks(loopcore_loop):
+    order = _waiting_order_scenario(loopcore_loop, lambda fut: fut.set_result(7))
+    assert order == [
+        ("task0", 7),
+        ("callback0", None),
+        ("task1", 7),
+        ("callback1", None),
+        ("task2", 7),
+    ]
+
+
+def test_tasks_awaiting_a_failed_future_all_get_its_exception_in_order(loopcore_loop):
+    order = _waiting_order_scenario(loopcore_loop, lambda fut: fut.set_exception(KeyError("k")))
+    assert order == [
+        ("task0", "KeyError"),
+        ("callback0", None),
+        ("task1", "KeyError"),
+        ("callback1", None),
+        ("task2", "KeyError"),
+    ]
+
+
+def test_tasks_awaiting_a_cancelled_future_all_get_cancelled_error_in_order(loopcore_loop):
+    order = _waiting_order_scenario(loopcore_loop, lambda fut: fut.cancel())
+    assert order == [
+        ("task0", "CancelledError"),
+        ("callback0", None),
+        ("task1", "CancelledError"),
+        ("callback1", None),
+        ("task2", "CancelledError"),
+    ]
+
+
+def test_a_waiting_task_is_listed_and_removable_as_its_wakeup_callback(loopcore_loop):
+    fut = loopcore_loop.create_future()
+
+    async def waiter():
+        await fut
+
+    async def main():
+        task = loopcore_loop.create_task(waiter())
+        await loopcore.sleep(0)
+        assert "_wakeup" in repr(fut)
+        # The waiting task counts as the done callback task._wakeup: removing it
+        # detaches the task, adding it back re-attaches it.
+        assert fut.remove_done_callback(task._wakeup) == 1
+        assert "_wakeup" not in repr(fut)
+        fut.add_done_callback(task._wakeup)
+        fut.set_result(None)
+        await task
+
+    loopcore_loop.run_until_complete(main())
+
+
 def test_future_is_awaitable_with_await(loopcore_loop):
     fut = loopcore_loop.create_future()
     loopcore_loop.call_soon(fut.set_result, "value")

@@ -710,7 +710,13 @@ class BaseEventLoop(AbstractEventLoop):
                 return
             if handle._cancelled:
                 continue
-            handle._run()
+            # Handle._run, inline: one Python call less on every callback.
+            try:
+                handle._context.run(handle._callback, *handle._args)  # type: ignore[arg-type, misc]
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                handle._report_exception(exc)
 
     def _run_ready_debug(self, ntodo: int) -> None:
         """The run phase in debug mode (times each callback and logs slow ones) and

@@ -18,13 +18,14 @@ import enum
 import reprlib
 import traceback
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
 
 from . import exceptions
 from .handles import format_callback
 
 if TYPE_CHECKING:
     from .events import AbstractEventLoop
+    from .tasks import Task
 
 __all__ = ["Future", "State", "isfuture", "wrap_future"]
 
@@ -43,9 +44,13 @@ _PENDING = State.PENDING
 _CANCELLED = State.CANCELLED
 _FINISHED = State.FINISHED
 
-# The done callbacks of a future that has none: a shared empty tuple, so that the many
-# futures and tasks that never get a callback (or get it only once suspended) do not
-# each carry an empty list. The first add_done_callback() makes the list.
+# What a future calls back when it is done, in registration order. An entry is a
+# (callback, context) pair from add_done_callback(), or a Task suspended on the
+# future (`await fut`): the task itself, not a bound method in a pair, so that a
+# suspended task costs the future one pointer, and a result steps the task at once
+# rather than through Task._wakeup. The common case of a single entry is stored as
+# it is, without a list; a future with none shares one empty tuple.
+_Entry: TypeAlias = "tuple[Callable[[Any], object], contextvars.Context] | Task[Any]"
 _NO_CALLBACKS: tuple[()] = ()
 
 #: Every allowed state change; anything else is an :class:`InvalidStateError`.
@@ -99,9 +104,7 @@ class Future(Generic[_T]):
         self._state = _PENDING
         self._result: _T | None = None
         self._exception: BaseException | None = None
-        self._callbacks: (
-            list[tuple[Callable[[Future[_T]], object], contextvars.Context]] | tuple[()]
-        ) = _NO_CALLBACKS
+        self._callbacks: _Entry | list[_Entry] | tuple[()] = _NO_CALLBACKS
         self._cancel_message: object = None
         self._cancelled_exc: exceptions.CancelledError | None = None
         # True when an exception is set and nobody has looked at it yet.
@@ -124,8 +127,8 @@ class Future(Generic[_T]):
                 info.append(f"exception={self._exception!r}")
             else:
                 info.append(f"result={reprlib.repr(self._result)}")
-        if self._callbacks:
-            names = [format_callback(cb) for cb, _ in self._callbacks]
+        names = [format_callback(cb) for cb, _ in self._done_callbacks()]
+        if names:
             if len(names) > 2:
                 names = [names[0], f"<{len(names) - 2} more>", names[-1]]
             info.append(f"cb=[{', '.join(names)}]")
@@ -235,31 +238,69 @@ class Future(Generic[_T]):
         if self._state is not _PENDING:
             self._loop.call_soon(fn, self, context=context)
             return
+        self._add_entry((fn, context))
+
+    def _add_entry(self, entry: _Entry) -> None:
+        """Register *entry* (see :data:`_Entry`) after the others."""
         callbacks = self._callbacks
-        if callbacks:
-            callbacks.append((fn, context))
+        if not callbacks:
+            self._callbacks = entry
+        elif type(callbacks) is list:
+            callbacks.append(entry)
         else:
-            self._callbacks = [(fn, context)]
+            self._callbacks = [callbacks, entry]  # type: ignore[list-item]
+
+    def _entries(self) -> list[_Entry]:
+        """The registered entries in order (read only)."""
+        callbacks = self._callbacks
+        if type(callbacks) is list:
+            return callbacks
+        return [callbacks] if callbacks else []  # type: ignore[list-item]
 
     def remove_done_callback(self, fn: Callable[[Future[_T]], object]) -> int:
         """Remove every registration of *fn*; return how many were removed."""
-        callbacks = self._callbacks
-        if not callbacks:
-            return 0
-        kept = [(f, ctx) for f, ctx in callbacks if f != fn]
-        removed = len(callbacks) - len(kept)
+        entries = self._entries()
+        kept = [
+            entry
+            for entry in entries
+            if (entry[0] if type(entry) is tuple else entry._wakeup) != fn  # type: ignore[union-attr]
+        ]
+        removed = len(entries) - len(kept)
         if removed:
-            callbacks[:] = kept
+            self._callbacks = _NO_CALLBACKS
+            for entry in kept:
+                self._add_entry(entry)
         return removed
+
+    def _done_callbacks(self) -> list[tuple[Callable[[Any], object], contextvars.Context]]:
+        """Every registration as a (callback, context) pair, in the order they run
+        (a suspended task shows as its ``_wakeup`` method): for reprs and
+        introspection."""
+        return [
+            entry if type(entry) is tuple else (entry._wakeup, entry._context)  # type: ignore[union-attr]
+            for entry in self._entries()
+        ]
 
     def _schedule_callbacks(self) -> None:
         callbacks = self._callbacks
         if not callbacks:
             return
         self._callbacks = _NO_CALLBACKS
+        # A task needs Task._wakeup only to have an exception thrown into it; after a
+        # result it reads the result from this future itself, so it is stepped.
+        succeeded = self._state is _FINISHED and self._exception is None
         call_soon = self._loop.call_soon
-        for fn, ctx in callbacks:
-            call_soon(fn, self, context=ctx)
+        entries: list[_Entry] | tuple[_Entry] = (
+            callbacks if type(callbacks) is list else (callbacks,)  # type: ignore[assignment]
+        )
+        for entry in entries:
+            if type(entry) is tuple:
+                call_soon(entry[0], self, context=entry[1])
+            # mypy does not narrow `type(x) is tuple` to exclude tuple subclasses.
+            elif succeeded:
+                call_soon(entry._step, context=entry._context)  # type: ignore[union-attr]
+            else:
+                call_soon(entry._wakeup, self, context=entry._context)  # type: ignore[union-attr, arg-type]
 
     def set_result(self, result: _T) -> None:
         """Mark the future done with *result* and schedule its callbacks.

@@ -102,20 +102,26 @@ class Handle:
         return self._cancelled
 
     def _run(self) -> None:
+        # The loop's plain run phase does this inline (one Python call less per
+        # callback); this method serves the debug/observed run phase and other callers.
         try:
             self._context.run(self._callback, *self._args)  # type: ignore[arg-type, misc]
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
-            cb = format_callback(self._callback, self._args)
-            context: dict[str, object] = {
-                "message": f"Exception in callback {cb}",
-                "exception": exc,
-                "handle": self,
-            }
-            if self._source_traceback:
-                context["source_traceback"] = self._source_traceback
-            self._loop.call_exception_handler(context)
+            self._report_exception(exc)
+
+    def _report_exception(self, exc: BaseException) -> None:
+        """Pass *exc*, which escaped the callback, to the loop's exception handler."""
+        cb = format_callback(self._callback, self._args)
+        context: dict[str, object] = {
+            "message": f"Exception in callback {cb}",
+            "exception": exc,
+            "handle": self,
+        }
+        if self._source_traceback:
+            context["source_traceback"] = self._source_traceback
+        self._loop.call_exception_handler(context)
 
 
 class TimerHandle(Handle):

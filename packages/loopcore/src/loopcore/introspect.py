@@ -266,7 +266,7 @@ def describe_awaitable(obj: object, loop: AbstractEventLoop | None = None) -> De
                     f"at loop time {deadline:.3f} (in {left:.3f} s)"
                 )
             return {"kind": "sleep", "description": what, "deadline": deadline}
-        callbacks = getattr(obj, "_callbacks", ())
+        callbacks = obj._done_callbacks() if isinstance(obj, futures.Future) else ()
         if any(getattr(cb, "__qualname__", "").startswith("chain_future.") for cb, _ in callbacks):
             # wrap_future()/run_in_executor(): the result comes from another thread.
             return {
@@ -365,7 +365,7 @@ def _owner_description(frames: list[FrameType]) -> Description | None:
 
 def _taskgroup_of(task: tasks.Task[object]) -> object | None:
     """The TaskGroup *task* belongs to (found through its done callback)."""
-    for callback, _ctx in task._callbacks:
+    for callback, _ctx in task._done_callbacks():
         owner: object = getattr(callback, "__self__", None)
         if owner is not None and type(owner).__name__ == "TaskGroup" and hasattr(owner, "_tasks"):
             return owner

@@ -54,6 +54,7 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+_FINISHED = futures.State.FINISHED
 _P = ParamSpec("_P")
 
 #: Anything a task can wait for: a future, an ``async def`` coroutine, a
@@ -293,7 +294,14 @@ def gather(
             if not child.cancelled():
                 child.exception()
             return
-        if not return_exceptions:
+        # A loopcore child with a result, the common case, is read directly (a gather
+        # of many tasks would otherwise spend several method calls on each).
+        succeeded = (
+            isinstance(child, futures.Future)
+            and child._state is _FINISHED
+            and child._exception is None
+        )
+        if not succeeded and not return_exceptions:
             if child.cancelled():
                 outer.set_exception(_cancelled_error_of(child))
                 return
@@ -305,7 +313,9 @@ def gather(
             return
         results: list[object] = []
         for fut in children:
-            if fut.cancelled():
+            if isinstance(fut, futures.Future) and fut._state is _FINISHED:
+                results.append(fut._result if fut._exception is None else fut.exception())
+            elif fut.cancelled():
                 # The child's own CancelledError, so its message is kept (CPython
                 # makes a new one with an empty message when a task was cancelled
                 # through the future it awaited).

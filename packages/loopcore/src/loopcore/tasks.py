@@ -204,7 +204,10 @@ class Task(futures.Future[_T]):
             if self._source_traceback:
                 context["source_traceback"] = self._source_traceback
             self._loop.call_exception_handler(context)
-        super().__del__()
+        if self._log_traceback:
+            # Only then has Future.__del__ something to say: every task pays for this
+            # finalizer, so the common case costs no second call.
+            super().__del__()
 
     def get_coro(self) -> Coroutine[object, object, _T] | Generator[object, None, _T]:
         """The coroutine the task drives."""
@@ -386,18 +389,15 @@ class Task(futures.Future[_T]):
                     futures.Future.cancel(self, msg=self._cancel_message)
                 else:
                     futures.Future.set_result(self, stop.value)
-                _unregister_task(self)  # type: ignore[arg-type]
             except exceptions.CancelledError as cancelled:
                 self._cancelled_exc = cancelled
                 futures.Future.cancel(self)
-                _unregister_task(self)  # type: ignore[arg-type]
             except (KeyboardInterrupt, SystemExit) as fatal:
                 futures.Future.set_exception(self, fatal)
                 _unregister_task(self)  # type: ignore[arg-type]
                 raise
             except BaseException as error:
                 futures.Future.set_exception(self, error)
-                _unregister_task(self)  # type: ignore[arg-type]
             else:
                 if result is None:
                     # A bare `yield` (sleep(0)): give the other callbacks a turn.
@@ -410,12 +410,17 @@ class Task(futures.Future[_T]):
                 ):
                     # `await future` on a pending future of this loop.
                     result._asyncio_future_blocking = False
-                    result.add_done_callback(self._wakeup, context=self._context)
+                    result._add_entry(self)
                     self._fut_waiter = result
                     if self._must_cancel and result.cancel(msg=self._cancel_message):
                         self._must_cancel = False
                 else:
                     self._handle_yield(result)
+                return
+            # The coroutine finished: the registry lets go of the task.
+            pending = _pending_tasks.get(id(loop))
+            if pending is not None:
+                pending.discard(self)
         finally:
             _current_tasks.pop(loop, None)
 
@@ -524,7 +529,10 @@ def ensure_future(
 
     :raises TypeError: for anything that is not a future, coroutine or awaitable.
     """
-    if futures.isfuture(coro_or_future):
+    # A coroutine is the common case (gather and wait pass each awaitable here).
+    if coroutines.iscoroutine(coro_or_future):
+        coro = coro_or_future
+    elif futures.isfuture(coro_or_future):
         assert isinstance(coro_or_future, futures.Future)
         if loop is not None and loop is not coro_or_future.get_loop():
             raise ValueError(
@@ -532,8 +540,6 @@ def ensure_future(
                 "than the one given as loop="
             )
         return coro_or_future
-    if coroutines.iscoroutine(coro_or_future):
-        coro = coro_or_future
     elif inspect.isawaitable(coro_or_future):
         coro = _wrap_awaitable(coro_or_future)
     else:
