@@ -328,19 +328,28 @@ async def test_an_error_while_waiting_propagates_and_unregisters() -> None:
     listener.close()
 
 
-async def test_sock_sendall_sends_every_byte_of_a_multibyte_memoryview() -> None:
+@pytest.mark.parametrize("count", [10, 100_000])  # one send() / several send() calls
+@pytest.mark.parametrize("kind", ["bytes", "bytearray", "multibyte memoryview"])
+async def test_sock_sendall_sends_every_byte_of_any_bytes_like(kind: str, count: int) -> None:
     loop = running_loop()
     a, b = socket.socketpair()
     a.setblocking(False)
     b.setblocking(False)
-    items = array.array("i", range(100_000))  # several send() calls' worth of bytes
-    data = memoryview(items)
-    assert data.itemsize > 1
+    items = array.array("i", range(count))
+    expected = items.tobytes()
+    data: bytes | bytearray | memoryview
+    if kind == "bytes":
+        data = expected
+    elif kind == "bytearray":
+        data = bytearray(expected)
+    else:
+        data = memoryview(items)
+        assert data.itemsize > 1
     send = loop.create_task(loop.sock_sendall(b, data))
     received = bytearray()
-    while len(received) < data.nbytes:
+    while len(received) < len(expected):
         received += await loop.sock_recv(a, 1 << 16)
     await send
-    assert bytes(received) == items.tobytes()
+    assert bytes(received) == expected
     a.close()
     b.close()

@@ -357,8 +357,8 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         (TypeError), a blocking socket (ValueError), the socket of an open transport
         (RuntimeError).
 
-        Runs on every call, so a plain socket costs a type test, ``gettimeout()``
-        and one dict look-up.
+        Runs on every call, so a plain socket costs a type test and ``gettimeout()``
+        (and, once the loop has transports, a look-up of its fd).
         """
         if type(sock) is not socket.socket:
             _check_not_ssl_socket(sock)
@@ -367,7 +367,7 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
                 f"the socket must be non-blocking: call sock.setblocking(False) first "
                 f"(got {sock!r})"
             )
-        if self._fd_owners.get(sock.fileno()) is not None:
+        if self._fd_owners and sock.fileno() in self._fd_owners:
             self._ensure_fd_no_transport(sock)  # owned, or a dead reference
 
     async def _sock_wait(
@@ -490,12 +490,11 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
             sent = sock.send(data)
         except (BlockingIOError, InterruptedError):
             sent = 0
-        view = memoryview(data)
-        total = view.nbytes
-        if sent == total:
+        if type(data) is bytes and sent == len(data):
             return  # the common case: the kernel took it all at once
-        # The send buffer is full: wait for room before each further send.
-        view = view.cast("B")
+        view = memoryview(data).cast("B")  # counts bytes, whatever the item size
+        total = len(view)
+        # What is left waits for room in the send buffer before each further send.
         while sent < total:
             sent += await self._sock_wait(sock, True, sock.send, view[sent:])
 
