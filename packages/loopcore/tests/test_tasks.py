@@ -417,3 +417,68 @@ def test_task_repr_names_coroutine_and_state(loopcore_loop):
             await task
 
     loopcore_loop.run_until_complete(main())
+
+
+def test_task_steps_and_call_soon_callbacks_keep_one_fifo_order(loopcore_loop):
+    # A task's steps are queued on the ready queue like any call_soon callback:
+    # first steps, sleep(0) resumptions and wake-ups by a result keep FIFO order
+    # with the callbacks scheduled around them.
+    order = []
+    fut = loopcore_loop.create_future()
+
+    async def sleeper():
+        order.append("sleeper step 1")
+        await loopcore.sleep(0)
+        order.append("sleeper step 2")
+
+    async def waiter():
+        order.append("waiter step 1")
+        order.append(f"waiter got {await fut}")
+
+    def main():
+        loopcore_loop.call_soon(order.append, "callback a")
+        t1 = loopcore_loop.create_task(sleeper())
+        loopcore_loop.call_soon(order.append, "callback b")
+        t2 = loopcore_loop.create_task(waiter())
+        loopcore_loop.call_soon(fut.set_result, "x")
+        loopcore_loop.call_soon(order.append, "callback c")
+        return loopcore.gather(t1, t2)
+
+    loopcore_loop.run_until_complete(main())
+    assert order == [
+        "callback a",
+        "sleeper step 1",
+        "callback b",
+        "waiter step 1",
+        "callback c",
+        "sleeper step 2",
+        "waiter got x",
+    ]
+
+
+def test_debug_mode_turned_on_while_task_steps_are_queued_runs_them(loopcore_loop):
+    steps = []
+
+    async def worker(name):
+        for i in range(3):
+            steps.append((name, i))
+            await loopcore.sleep(0)
+
+    async def main():
+        tasks = [loopcore_loop.create_task(worker(n)) for n in "ab"]
+        await loopcore.sleep(0)
+        loopcore_loop.set_debug(True)  # steps already queued run in the debug phase
+        await loopcore.gather(*tasks)
+        loopcore_loop.set_debug(False)
+
+    loopcore_loop.run_until_complete(main())
+    assert steps == [("a", 0), ("b", 0), ("a", 1), ("b", 1), ("a", 2), ("b", 2)]
+
+
+def test_scheduling_a_task_on_a_closed_loop_is_refused(loopcore_loop):
+    loop = loopcore.new_event_loop()
+    loop.close()
+    coro = _answer()
+    with pytest.raises(RuntimeError, match="closed"):
+        loop.create_task(coro)
+    coro.close()

@@ -781,6 +781,19 @@ class BaseEventLoop(AbstractEventLoop):
         self._ready.append(handle)
         return handle
 
+    def _call_soon_task(self, task: tasks.Task[object]) -> None:
+        # The task is queued itself, as its own ready-queue entry (it has the few
+        # attributes the run phase reads from a Handle): a task switch then makes no
+        # Handle and no bound method, and skips call_soon's callback checks (_step
+        # is known good). In debug mode the full call_soon runs, for its thread check
+        # and the creation stack of the handle.
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
+        if self._debug:
+            self.call_soon(task._step, context=task._context)
+        else:
+            self._ready.append(task)  # type: ignore[arg-type]
+
     def call_soon_threadsafe(
         self,
         callback: Callable[[Unpack[_Ts]], object],

@@ -16,7 +16,7 @@ import ssl as _ssl
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from concurrent.futures import Executor
-from typing import IO, TYPE_CHECKING, Protocol, TypeVar, TypeVarTuple, Unpack
+from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar, TypeVarTuple, Unpack
 
 if TYPE_CHECKING:
     from .futures import Future
@@ -157,6 +157,13 @@ class AbstractEventLoop:
     ) -> Handle:
         """Like :meth:`call_soon`, from any thread; wakes the loop."""
         raise NotImplementedError
+
+    def _call_soon_task(self, task: Task[Any]) -> None:
+        """Run the next step of *task* (sending it ``None``) on a later iteration, as
+        ``call_soon(task._step, context=task._context)`` does: how loopcore's tasks
+        schedule their steps. A loop may queue the task itself, which makes no
+        :class:`Handle` (see :class:`~loopcore.Task`)."""
+        self.call_soon(task._step, context=task._context)
 
     def call_later(
         self,

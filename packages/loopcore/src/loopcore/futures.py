@@ -298,7 +298,7 @@ class Future(Generic[_T]):
                 call_soon(entry[0], self, context=entry[1])
             # mypy does not narrow `type(x) is tuple` to exclude tuple subclasses.
             elif succeeded:
-                call_soon(entry._step, context=entry._context)  # type: ignore[union-attr]
+                self._loop._call_soon_task(entry)  # type: ignore[arg-type]
             else:
                 call_soon(entry._wakeup, self, context=entry._context)  # type: ignore[union-attr, arg-type]
 

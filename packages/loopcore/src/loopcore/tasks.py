@@ -21,10 +21,11 @@ import sys
 import traceback
 import types
 import weakref
-from collections.abc import Awaitable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import TYPE_CHECKING, TextIO, TypeVar, cast, overload
 
 from . import coroutines, events, exceptions, futures
+from .handles import format_callback
 
 if TYPE_CHECKING:
     from .events import AbstractEventLoop
@@ -146,6 +147,35 @@ class Task(futures.Future[_T]):
     :meth:`uncancel` (as ``TaskGroup`` and ``timeout()`` do) or re-raise.
     """
 
+    # A task whose next step is due can sit in its loop's ready queue itself, in
+    # place of a Handle of its _step (AbstractEventLoop._call_soon_task): these are
+    # what the run phase and the loop's diagnostics read from a queued Handle. The
+    # entry is never cancelled; the step takes no arguments.
+    _cancelled = False
+    _args: tuple[()] = ()
+
+    @property
+    def _callback(self) -> Callable[[], None]:
+        return self._step
+
+    def _run(self) -> None:
+        try:
+            self._context.run(self._step)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._report_exception(exc)
+
+    def _report_exception(self, exc: BaseException) -> None:
+        """Report *exc*, escaped from a step run as a ready-queue entry, as an
+        exception in the callback ``Task._step`` (as for a Handle)."""
+        context: dict[str, object] = {
+            "message": f"Exception in callback {format_callback(self._step, ())}",
+            "exception": exc,
+            "handle": self,
+        }
+        self._loop.call_exception_handler(context)
+
     __slots__ = (
         "_context",
         "_coro",
@@ -183,7 +213,7 @@ class Task(futures.Future[_T]):
         if eager_start and self._loop.is_running():
             self._eager_start()
         else:
-            self._loop.call_soon(self._step, context=self._context)
+            self._loop._call_soon_task(self)
             _tasks_of(self._loop).add(self)  # type: ignore[arg-type]
 
     # -- Introspection -----------------------------------------------------------------
@@ -401,7 +431,7 @@ class Task(futures.Future[_T]):
             else:
                 if result is None:
                     # A bare `yield` (sleep(0)): give the other callbacks a turn.
-                    loop.call_soon(self._step, context=self._context)
+                    loop._call_soon_task(self)
                 elif (
                     isinstance(result, futures.Future)
                     and result._asyncio_future_blocking
