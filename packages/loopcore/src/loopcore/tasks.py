@@ -440,7 +440,10 @@ class Task(futures.Future[_T]):
                 ):
                     # `await future` on a pending future of this loop.
                     result._asyncio_future_blocking = False
-                    result._add_entry(self)
+                    if result._callbacks:
+                        result._add_entry(self)
+                    else:
+                        result._callbacks = self  # the usual sole entry (Future._add_entry)
                     self._fut_waiter = result
                     if self._must_cancel and result.cancel(msg=self._cancel_message):
                         self._must_cancel = False

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 
 from loopcore.events import AbstractEventLoop, get_running_loop
 from loopcore.events import _running_loop as _this_thread
-from loopcore.exceptions import BrokenBarrierError, CancelledError
+from loopcore.exceptions import BrokenBarrierError, CancelledError, InvalidStateError
 
 if TYPE_CHECKING:
     from loopcore.futures import Future
@@ -330,8 +330,10 @@ class Event(_LoopBound):
         waiters = self._waiters
         while waiters:
             fut = waiters.popleft()
-            if not fut.done():
+            try:
                 fut.set_result(True)
+            except InvalidStateError:
+                pass  # cancelled: its task is leaving wait()
 
     def clear(self) -> None:
         """Reset the flag: later calls to :meth:`wait` block until :meth:`set`."""
