@@ -268,7 +268,10 @@ class Queue(_LoopBound, Generic[_T]):
         if self._is_shutdown:
             raise QueueShutDown(f"put() on a queue that was shut down: {self!r}")
         putters = self._putters
-        if self.full() or ((putters.woken or putters.entries) and putters.has_waiters()):
+        maxsize = self._maxsize  # full(), inline: put() is the queue's hot path
+        if (0 < maxsize <= self._qsize()) or (
+            (putters.woken or putters.entries) and putters.has_waiters()
+        ):
             await self._wait_turn(loop, putters, getting=False)
             if self._is_shutdown:  # while we waited
                 raise QueueShutDown(f"put() on a queue that was shut down: {self!r}")
