@@ -482,3 +482,27 @@ def test_scheduling_a_task_on_a_closed_loop_is_refused(loopcore_loop):
     with pytest.raises(RuntimeError, match="closed"):
         loop.create_task(coro)
     coro.close()
+
+
+def test_a_loop_subclass_overriding_call_soon_sees_every_task_step():
+    seen = []
+    probe = loopcore.new_event_loop()
+    default_loop_class = type(probe)
+    probe.close()
+
+    class CountingLoop(default_loop_class):
+        def call_soon(self, callback, *args, context=None):
+            seen.append(getattr(callback, "__name__", callback))
+            return super().call_soon(callback, *args, context=context)
+
+    async def worker():
+        await loopcore.sleep(0)
+        await loopcore.sleep(0)
+        return "done"
+
+    loop = CountingLoop()
+    try:
+        assert loop.run_until_complete(worker()) == "done"
+    finally:
+        loop.close()
+    assert seen.count("_step") == 3  # first step and two resumptions after sleep(0)

@@ -300,6 +300,9 @@ class BaseEventLoop(AbstractEventLoop):
     def __init__(self, selector: selectors.BaseSelector | None = None) -> None:
         self._closed = False
         self._debug = _debug_from_environment()
+        # A subclass that overrides call_soon sees task steps go through it, as with
+        # asyncio's tasks (see _call_soon_task).
+        self._call_soon_overridden = type(self).call_soon is not BaseEventLoop.call_soon
         self._ready: collections.deque[Handle] = collections.deque()
         self._scheduled: list[TimerHandle] = []
         self._cancelled_timers = 0
@@ -786,10 +789,11 @@ class BaseEventLoop(AbstractEventLoop):
         # attributes the run phase reads from a Handle): a task switch then makes no
         # Handle and no bound method, and skips call_soon's callback checks (_step
         # is known good). In debug mode the full call_soon runs, for its thread check
-        # and the creation stack of the handle.
+        # and the creation stack of the handle; and in a subclass that overrides
+        # call_soon, so that its override sees every callback.
         if self._closed:
             raise RuntimeError("Event loop is closed")
-        if self._debug:
+        if self._debug or self._call_soon_overridden:
             self.call_soon(task._step, context=task._context)
         else:
             self._ready.append(task)  # type: ignore[arg-type]
