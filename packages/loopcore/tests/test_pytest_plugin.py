@@ -93,7 +93,8 @@ def test_leftover_task_fails_with_where_it_was_created(pytester):
     )
 
 
-def test_leak_report_without_debug_says_how_to_see_the_origin(pytester):
+def test_leak_report_without_debug_says_how_to_see_the_origin(pytester, monkeypatch):
+    monkeypatch.delenv("LOOPCORE_DEBUG", raising=False)  # "without debug", whatever the shell says
     _auto(pytester)
     pytester.makepyfile(
         """
@@ -364,3 +365,24 @@ def test_strict_mode_marker_on_a_class_covers_its_methods_and_fixtures(pytester)
         """
     )
     pytester.runpytest(*_ARGS).assert_outcomes(passed=2)
+
+
+def test_marker_debug_false_turns_debug_mode_off_even_when_the_environment_asks_for_it(
+    pytester, monkeypatch
+):
+    monkeypatch.setenv("LOOPCORE_DEBUG", "1")
+    _auto(pytester)
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.loopcore(debug=False)
+        async def test_off(loopcore_loop):
+            assert not loopcore_loop.get_debug()
+
+        async def test_default_follows_the_environment(loopcore_loop):
+            assert loopcore_loop.get_debug()
+        """
+    )
+    result = pytester.runpytest(*_ARGS)
+    result.assert_outcomes(passed=2)

@@ -281,7 +281,9 @@ class _LoopOptions:
     autojump_threshold: float
     seed: int | None
     shuffle: bool
-    debug: bool
+    # True: debug mode on; False: off (the marker said so, whatever LOOPCORE_DEBUG
+    # says); None: the loop's own default.
+    debug: bool | None
 
 
 def _options(request: pytest.FixtureRequest) -> _LoopOptions:
@@ -323,9 +325,11 @@ def _options(request: pytest.FixtureRequest) -> _LoopOptions:
     if seed is None and option not in (None, "random"):
         seed = int(option)
     debug = kwargs.get("debug")
-    if debug is None:
-        debug = bool(config.getoption("--loopcore-debug") or config.getini("loopcore_debug"))
-    return _LoopOptions(virtual, float(threshold), seed, shuffle, bool(debug))
+    if debug is None and (config.getoption("--loopcore-debug") or config.getini("loopcore_debug")):
+        debug = True
+    return _LoopOptions(
+        virtual, float(threshold), seed, shuffle, None if debug is None else bool(debug)
+    )
 
 
 class _ErrorRecorder:
@@ -415,8 +419,8 @@ def loopcore_loop(request: pytest.FixtureRequest) -> Iterator[BaseEventLoop]:
             "runs tests only on loopcore's BaseEventLoop and its subclasses"
         )
     try:
-        if options.debug:
-            loop.set_debug(True)
+        if options.debug is not None:
+            loop.set_debug(options.debug)
         if options.virtual:
             VirtualClock(autojump_threshold=options.autojump_threshold).install(loop)
         if options.shuffle:
