@@ -506,3 +506,28 @@ def test_a_loop_subclass_overriding_call_soon_sees_every_task_step():
     finally:
         loop.close()
     assert seen.count("_step") == 3  # first step and two resumptions after sleep(0)
+
+
+def test_a_task_runs_on_an_asyncio_compatible_loop_of_another_implementation():
+    # loopcore's Task needs only the loop API of PEP 3156 (here: the standard
+    # library's loop, used as a reference implementation, never by the packages).
+    import asyncio
+
+    loop = asyncio.new_event_loop()
+    loop.set_task_factory(lambda loop, coro, **kw: loopcore.Task(coro, loop=loop, **kw))
+
+    async def main():
+        await asyncio.sleep(0)
+        fut = loopcore.Future(loop=loop)
+        loop.call_soon(fut.set_result, 5)
+        first = await fut
+        theirs = loop.create_future()
+        loop.call_soon(theirs.set_result, 6)
+        return first + await theirs
+
+    try:
+        task = loop.create_task(main())
+        assert isinstance(task, loopcore.Task)
+        assert loop.run_until_complete(task) == 11
+    finally:
+        loop.close()

@@ -298,7 +298,10 @@ class Future(Generic[_T]):
                 call_soon(entry[0], self, context=entry[1])
             # mypy does not narrow `type(x) is tuple` to exclude tuple subclasses.
             elif succeeded:
-                self._loop._call_soon_task(entry)  # type: ignore[arg-type]
+                try:
+                    self._loop._call_soon_task(entry)  # type: ignore[arg-type]
+                except AttributeError:  # a loop not built on loopcore's AbstractEventLoop
+                    call_soon(entry._step, context=entry._context)  # type: ignore[union-attr]
             else:
                 call_soon(entry._wakeup, self, context=entry._context)  # type: ignore[union-attr, arg-type]
 

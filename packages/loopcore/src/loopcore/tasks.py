@@ -213,7 +213,10 @@ class Task(futures.Future[_T]):
         if eager_start and self._loop.is_running():
             self._eager_start()
         else:
-            self._loop._call_soon_task(self)
+            try:
+                self._loop._call_soon_task(self)
+            except AttributeError:  # a loop not built on loopcore's AbstractEventLoop
+                self._loop.call_soon(self._step, context=self._context)
             _tasks_of(self._loop).add(self)  # type: ignore[arg-type]
 
     # -- Introspection -----------------------------------------------------------------
@@ -431,7 +434,10 @@ class Task(futures.Future[_T]):
             else:
                 if result is None:
                     # A bare `yield` (sleep(0)): give the other callbacks a turn.
-                    loop._call_soon_task(self)
+                    try:
+                        loop._call_soon_task(self)
+                    except AttributeError:  # a loop not built on loopcore's AbstractEventLoop
+                        loop.call_soon(self._step, context=self._context)
                 elif (
                     isinstance(result, futures.Future)
                     and result._asyncio_future_blocking
