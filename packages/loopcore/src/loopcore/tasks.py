@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import TYPE_CHECKING, TextIO, TypeVar, cast, overload
 
 from . import coroutines, events, exceptions, futures
-from .handles import format_callback
+from .handles import Handle
 
 if TYPE_CHECKING:
     from .events import AbstractEventLoop
@@ -150,7 +150,8 @@ class Task(futures.Future[_T]):
     # A task whose next step is due can sit in its loop's ready queue itself, in
     # place of a Handle of its _step (AbstractEventLoop._call_soon_task): these are
     # what the run phase and the loop's diagnostics read from a queued Handle. The
-    # entry is never cancelled; the step takes no arguments.
+    # entry is never cancelled; the step takes no arguments. Running it, and
+    # reporting what escapes, is Handle's own code, which reads only these names.
     _cancelled = False
     _args: tuple[()] = ()
 
@@ -158,23 +159,8 @@ class Task(futures.Future[_T]):
     def _callback(self) -> Callable[[], None]:
         return self._step
 
-    def _run(self) -> None:
-        try:
-            self._context.run(self._step)
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            self._report_exception(exc)
-
-    def _report_exception(self, exc: BaseException) -> None:
-        """Report *exc*, escaped from a step run as a ready-queue entry, as an
-        exception in the callback ``Task._step`` (as for a Handle)."""
-        context: dict[str, object] = {
-            "message": f"Exception in callback {format_callback(self._step, ())}",
-            "exception": exc,
-            "handle": self,
-        }
-        self._loop.call_exception_handler(context)
+    _run = Handle._run
+    _report_exception = Handle._report_exception
 
     __slots__ = (
         "_context",
