@@ -26,6 +26,7 @@ import threading
 import types
 from collections.abc import Awaitable, Callable, Generator, Iterable
 from typing import TYPE_CHECKING, cast
+from typing import Protocol as _TypingProtocol
 
 from loopcore import coroutines
 from loopcore.events import AbstractEventLoop, get_running_loop
@@ -749,11 +750,30 @@ class StreamReaderProtocol(Protocol, BufferedProtocol):
         self._over_ssl = transport.get_extra_info("sslcontext") is not None
 
 
+class _WriterFlowControl(_TypingProtocol):
+    """What a :class:`StreamWriter` needs from its protocol: the write flow-control
+    state and the close waiter. :class:`StreamReaderProtocol` provides it for a
+    connection, ``loopstreams.subprocess.SubprocessStreamProtocol`` for a child's stdin.
+    """
+
+    @property
+    def _paused(self) -> bool: ...
+
+    @property
+    def _connection_lost(self) -> bool: ...
+
+    async def _drain_helper(self) -> None: ...
+
+    def _get_close_waiter(self) -> Future[None]: ...
+
+
 class StreamWriter:
     """The write side of a connection: the transport's methods plus ``drain()``.
 
     :param transport: the connection's transport.
-    :param protocol: its :class:`StreamReaderProtocol` (which tracks flow control).
+    :param protocol: its :class:`StreamReaderProtocol` (which tracks flow control),
+        or the :class:`~loopstreams.subprocess.SubprocessStreamProtocol` of a child
+        process for its stdin.
     :param reader: the connection's reader, whose error ``drain()`` raises, or None.
     :param loop: the loop.
 
@@ -765,7 +785,7 @@ class StreamWriter:
     def __init__(
         self,
         transport: Transport,
-        protocol: StreamReaderProtocol,
+        protocol: StreamReaderProtocol | _WriterFlowControl,
         reader: StreamReader | None,
         loop: AbstractEventLoop,
     ) -> None:
@@ -872,12 +892,18 @@ class StreamWriter:
 
         :raises: what ``loop.start_tls()`` raises (``ssl.SSLError``, ``TimeoutError``).
         """
-        server_side = self._protocol._client_connected_cb is not None
+        protocol = self._protocol
+        if not isinstance(protocol, StreamReaderProtocol):
+            raise RuntimeError(
+                f"start_tls() needs the writer of a connection; {self!r} writes to "
+                f"{protocol!r} (the stdin of a child process cannot be upgraded to TLS)"
+            )
+        server_side = protocol._client_connected_cb is not None
         await self.drain()
         start_tls = _loop_method(self._loop, "start_tls")
         new_transport = await start_tls(
             self._transport,
-            self._protocol,
+            protocol,
             sslcontext,
             server_side=server_side,
             server_hostname=server_hostname,
@@ -885,7 +911,7 @@ class StreamWriter:
             ssl_shutdown_timeout=ssl_shutdown_timeout,
         )
         self._transport = cast(Transport, new_transport)
-        self._protocol._replace_transport(self._transport)
+        protocol._replace_transport(self._transport)
 
 
 def _loop_method(loop: AbstractEventLoop, name: str) -> Callable[..., Awaitable[object]]:
