@@ -8,12 +8,13 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 
 import pytest
 
 import loopcore
 import loopstreams
+import looptransports.subprocess as lt_subprocess
 from loopstreams import DEVNULL, PIPE, STDOUT, Process
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX subprocesses")
@@ -28,6 +29,19 @@ SIGNALLABLE = (
     "print('ready', flush=True)\n"
     "time.sleep(60)\n"
 )
+
+
+@pytest.fixture(params=["pidfd", "thread"])
+def watcher(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Each way looptransports notices a child's exit: a pidfd, or a thread per child."""
+    if request.param == "pidfd" and not hasattr(os, "pidfd_open"):
+        pytest.skip("os.pidfd_open is not available")
+    saved = lt_subprocess._USE_PIDFD
+    lt_subprocess._USE_PIDFD = request.param == "pidfd"
+    try:
+        yield str(request.param)
+    finally:
+        lt_subprocess._USE_PIDFD = saved
 
 
 def children() -> dict[int, str]:
@@ -60,7 +74,7 @@ def assert_reaped(pid: int) -> None:
 # -- real programs --------------------------------------------------------------------------
 
 
-async def test_communicate_passes_50_mb_through_cat_unchanged() -> None:
+async def test_communicate_passes_50_mb_through_cat_unchanged(watcher: str) -> None:
     data = os.urandom(50 * 2**20)
     proc = await loopstreams.create_subprocess_exec("cat", stdin=PIPE, stdout=PIPE)
     out, err = await proc.communicate(data)
@@ -112,7 +126,9 @@ async def test_sort_sorts_the_lines_fed_by_communicate() -> None:
     assert proc.returncode == 0
 
 
-async def test_child_killed_mid_run_reports_minus_sigkill_and_ends_its_streams() -> None:
+async def test_child_killed_mid_run_reports_minus_sigkill_and_ends_its_streams(
+    watcher: str,
+) -> None:
     proc = await loopstreams.create_subprocess_exec(PY, "-c", SIGNALLABLE, stdout=PIPE)
     assert proc.stdout is not None
     assert await proc.stdout.readline() == b"ready\n"
@@ -193,7 +209,7 @@ async def test_a_shell_command_that_does_not_exist_exits_127() -> None:
     assert b"not found" in (err or b"")
 
 
-async def test_no_zombie_is_left_after_1000_short_children() -> None:
+async def test_no_zombie_is_left_after_1000_short_children(watcher: str) -> None:
     before = set(children())
     deadline = time.monotonic() + 50
     pids: list[int] = []
@@ -229,7 +245,7 @@ async def test_returncode_is_none_while_running_then_the_exit_status() -> None:
     assert proc.returncode == 7
 
 
-async def test_wait_from_many_tasks_returns_the_same_code_to_each() -> None:
+async def test_wait_from_many_tasks_returns_the_same_code_to_each(watcher: str) -> None:
     proc = await loopstreams.create_subprocess_exec(
         PY, "-c", "import sys; sys.stdin.read(); sys.exit(5)", stdin=PIPE
     )
@@ -437,7 +453,7 @@ async def test_shell_refuses_a_command_that_is_not_a_string() -> None:
 # -- cancellation, styles, loop= ------------------------------------------------------------
 
 
-async def test_cancelling_the_create_call_kills_and_reaps_the_child() -> None:
+async def test_cancelling_the_create_call_kills_and_reaps_the_child(watcher: str) -> None:
     before = set(children())
     for create in (
         lambda: loopstreams.create_subprocess_exec(PY, "-c", SIGNALLABLE, stdin=PIPE, stdout=PIPE),
