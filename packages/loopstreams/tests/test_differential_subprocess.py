@@ -263,3 +263,14 @@ def test_cancelling_the_create_call_leaves_no_child() -> None:
         return started, outcome, children() - before
 
     assert same_on_both(scenario) == (1, "CancelledError", set())
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="CPython 3.12+ behaviour (followed here)")
+def test_communicate_closes_stdin_without_input_and_ignores_input_without_a_pipe() -> None:
+    async def scenario(aio: Any) -> object:
+        cat = await aio.create_subprocess_exec("cat", stdin=aio.PIPE, stdout=aio.PIPE)
+        first = await cat.communicate(), cat.returncode
+        true = await aio.create_subprocess_exec("true")
+        return first, await true.communicate(b"ignored"), true.returncode
+
+    assert same_on_both(scenario) == (((b"", None), 0), (None, None), 0)
