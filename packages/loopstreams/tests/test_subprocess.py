@@ -285,6 +285,12 @@ async def test_communicate_reads_stdout_and_stderr_concurrently() -> None:
     assert proc.returncode == 0
 
 
+async def test_communicate_accepts_any_bytes_like_input() -> None:
+    for data in (bytearray(b"bytearray"), memoryview(b"memoryview")):
+        proc = await loopstreams.create_subprocess_exec("cat", stdin=PIPE, stdout=PIPE)
+        assert await proc.communicate(data) == (bytes(data), None)
+
+
 async def test_communicate_closes_stdin_when_there_is_no_input() -> None:
     proc = await loopstreams.create_subprocess_exec("cat", stdin=PIPE, stdout=PIPE)
     assert await proc.communicate() == (b"", None)

@@ -31,7 +31,14 @@ from loopcore.events import AbstractEventLoop
 from looptransports.protocols import SubprocessProtocol
 from looptransports.transports import BaseTransport, ReadTransport, SubprocessTransport, Transport
 
-from .streams import _DEFAULT_LIMIT, StreamReader, StreamWriter, _check_limit, _resolve_loop
+from .streams import (
+    _DEFAULT_LIMIT,
+    BytesLike,
+    StreamReader,
+    StreamWriter,
+    _check_limit,
+    _resolve_loop,
+)
 
 if TYPE_CHECKING:
     from loopcore.futures import Future
@@ -314,7 +321,9 @@ class Process:
         """Send ``SIGKILL`` to the child. :raises ProcessLookupError: as :meth:`send_signal`."""
         self._transport.kill()
 
-    async def communicate(self, input: bytes | None = None) -> tuple[bytes | None, bytes | None]:
+    async def communicate(
+        self, input: BytesLike | None = None
+    ) -> tuple[bytes | None, bytes | None]:
         """Send *input* to the child's stdin, read stdout and stderr to end of file,
         wait for the child to exit; return ``(stdout_data, stderr_data)``.
 
@@ -341,7 +350,7 @@ class Process:
         await self.wait()
         return results[1], results[2]
 
-    async def _feed_stdin(self, input: bytes | None) -> None:
+    async def _feed_stdin(self, input: BytesLike | None) -> None:
         stdin = self.stdin
         if stdin is None:
             return
