@@ -476,6 +476,23 @@ async def test_cancelling_the_create_call_kills_and_reaps_the_child(watcher: str
         assert_reaped(pid)
 
 
+async def test_a_create_call_cancelled_again_while_reaping_still_reaps_the_child(
+    watcher: str,
+) -> None:
+    before = set(children())
+    task = loopcore.ensure_future(
+        loopstreams.create_subprocess_exec(PY, "-c", SIGNALLABLE, stdin=PIPE, stdout=PIPE)
+    )
+    await loopcore.sleep(0)
+    (pid,) = set(children()) - before
+    task.cancel()
+    await loopcore.sleep(0)  # the child is killed; the create call waits for the reap
+    task.cancel()
+    with pytest.raises(loopcore.CancelledError):
+        await task
+    assert_reaped(pid)
+
+
 def test_generator_coroutines_drive_the_api_with_yield_from() -> None:
     @loopcore.coroutine
     def main() -> Generator[object, object, object]:

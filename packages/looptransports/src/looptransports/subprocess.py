@@ -52,6 +52,7 @@ import warnings
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any, TypeVar, cast
 
+from loopcore import CancelledError, shield
 from loopcore.base_loop import BaseEventLoop
 from loopcore.introspect import register_resource
 
@@ -588,6 +589,27 @@ def _check_text_args(
         raise ValueError(f"bufsize must be 0, got {bufsize!r}")
 
 
+async def _reap_despite_cancellation(
+    loop: BaseEventLoop, transport: ProcessTransport, failure: BaseException
+) -> None:
+    """Wait until the killed child of a failed start-up is reaped.
+
+    A cancellation that arrives meanwhile (a task cancelled twice, a timeout over a
+    TaskGroup) must not leave the child unreaped: the wait goes on, shielded, and the
+    cancellation is raised afterwards unless *failure* (re-raised by the caller) is
+    itself one.
+    """
+    reaped = loop.create_task(transport._wait())
+    cancelled: CancelledError | None = None
+    while not reaped.done():
+        try:
+            await shield(reaped)
+        except CancelledError as exc:
+            cancelled = exc
+    if cancelled is not None and not isinstance(failure, CancelledError):
+        raise cancelled
+
+
 class SubprocessMixin(BaseEventLoop):
     """Adds ``subprocess_exec``/``subprocess_shell`` to the selector loop.
 
@@ -684,10 +706,10 @@ class SubprocessMixin(BaseEventLoop):
         )
         try:
             await transport._connect_pipes()
-        except BaseException:
+        except BaseException as exc:
             # Kill the child, close its pipes, and reap it before reporting.
             transport.close()
-            await transport._wait()
+            await _reap_despite_cancellation(self, transport, exc)
             raise
         return transport
 
