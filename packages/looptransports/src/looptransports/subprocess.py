@@ -644,6 +644,9 @@ class SubprocessMixin(BaseEventLoop):
             *bufsize* other than 0, or an *encoding*/*errors* (the protocol gets bytes).
         :raises OSError: when the program cannot be started (e.g.
             :class:`FileNotFoundError`).
+
+        Cancelled (or failing) while the pipes are being connected, it kills the
+        child and reaps it before raising, even if cancelled again meanwhile.
         """
         _check_text_args(universal_newlines, bufsize, encoding, errors, text)
         if shell:
