@@ -540,3 +540,25 @@ async def test_transport_is_closed_once_the_child_exited_and_output_was_read() -
     await proc.wait()
     await loopcore.sleep(0)
     assert proc._transport.is_closing()
+
+
+async def test_subprocess_stream_protocol_works_with_loop_subprocess_exec() -> None:
+    loop = loopcore.get_running_loop()
+    transport, protocol = await loop.subprocess_exec(  # type: ignore[attr-defined]
+        lambda: loopstreams.SubprocessStreamProtocol(limit=32),
+        "sh",
+        "-c",
+        "read line; echo got $line; echo oops >&2",
+    )
+    assert isinstance(protocol, loopstreams.SubprocessStreamProtocol)
+    assert protocol.stdin is not None and protocol.stdout is not None
+    assert protocol.stderr is not None
+    await protocol.stdin.send(b"hello\n")
+    assert await protocol.stdout.readline() == b"got hello\n"
+    assert await protocol.stdout.read() == b""
+    assert await protocol.stderr.read() == b"oops\n"
+    assert await Process(transport, protocol, loop).wait() == 0
+    await loopcore.sleep(0)
+    # Exited, and both outputs at end of file: the protocol closed the transport.
+    assert transport.is_closing()
+    assert "SubprocessStreamProtocol" in repr(protocol)

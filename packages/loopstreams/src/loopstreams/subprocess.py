@@ -82,8 +82,9 @@ class SubprocessStreamProtocol(SubprocessProtocol):
     What the child writes is fed to the readers; end of file, or the pipe's error,
     ends them. When the child's stdin is closed (by ``stdin.close()`` or because the
     child closed its end) ``stdin.drain()`` raises :class:`ConnectionResetError` (or
-    the pipe's error) and ``stdin.wait_closed()`` returns. Once the child has exited
-    and both output pipes are closed, the protocol closes the transport.
+    the pipe's error) and ``stdin.wait_closed()`` returns (or raises that error).
+    Once the child has exited and both output pipes are closed, the protocol closes
+    the transport.
 
     :param limit: the buffer limit of the readers, in bytes.
     :param loop: the loop; the running loop by default.
