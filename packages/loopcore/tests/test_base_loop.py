@@ -1188,3 +1188,109 @@ def test_iterations_do_not_accumulate_memory(loop):
     loop.run_forever()
     gc.collect()
     assert sys.getallocatedblocks() - before < 200
+
+
+# -- run_until_complete: any future-like object; no stop left pending ---------------------
+
+
+def test_run_until_complete_accepts_an_asyncio_future_bound_to_this_loop():
+    import asyncio
+
+    loop = BaseEventLoop()
+    try:
+        fut = asyncio.Future(loop=loop)
+        loop.call_soon(fut.set_result, "stdlib future")
+        assert loop.run_until_complete(fut) == "stdlib future"
+        failed = asyncio.Future(loop=loop)
+        loop.call_soon(failed.set_exception, KeyError("stdlib"))
+        with pytest.raises(KeyError, match="stdlib"):
+            loop.run_until_complete(failed)
+    finally:
+        loop.close()
+
+
+def test_run_until_complete_refuses_an_asyncio_future_of_another_loop():
+    import asyncio
+
+    loop, other = BaseEventLoop(), BaseEventLoop()
+    try:
+        with pytest.raises(ValueError, match="belongs to another event loop"):
+            loop.run_until_complete(asyncio.Future(loop=other))
+    finally:
+        loop.close()
+        other.close()
+
+
+@pytest.mark.parametrize("fatal", [KeyboardInterrupt, SystemExit])
+def test_run_until_complete_ending_in_keyboard_interrupt_or_system_exit_leaves_no_stop_pending(
+    fatal,
+):
+    loop = BaseEventLoop()
+
+    async def escape():
+        raise fatal()
+
+    async def three_iterations():
+        for _ in range(3):
+            await loopcore.sleep(0)
+        return "ran normally"
+
+    try:
+        with pytest.raises(fatal):
+            loop.run_until_complete(escape())
+        assert not loop._stop_pending
+        # A stale stop would end this run after its first iteration (RuntimeError:
+        # the loop stopped before the future completed).
+        assert loop.run_until_complete(three_iterations()) == "ran normally"
+        ran = []
+        loop.call_soon(ran.append, 1)
+        loop.call_soon(lambda: loop.call_soon(loop.stop))
+        loop.run_forever()
+        assert ran == [1]
+    finally:
+        loop.close()
+
+
+def test_run_until_complete_of_a_future_failed_with_keyboard_interrupt_raises_it():
+    # asyncio waits forever here (it skips the stop for these two exceptions).
+    loop = BaseEventLoop()
+    try:
+        fut = loop.create_future()
+        loop.call_soon(fut.set_exception, KeyboardInterrupt())
+        with pytest.raises(KeyboardInterrupt):
+            loop.run_until_complete(fut)
+        assert not loop._stop_pending
+    finally:
+        loop.close()
+
+
+@pytest.mark.timeout(60)
+def test_future_like_objects_are_accepted_under_python_dash_o():
+    # No behaviour may hang on `assert isinstance(...)`: under -O asserts vanish.
+    import subprocess
+
+    program = """
+import asyncio, loopcore
+from loopcore.base_loop import BaseEventLoop
+loop = BaseEventLoop()
+fut = asyncio.Future(loop=loop)
+loop.call_soon(fut.set_result, 1)
+print(loopcore.ensure_future(fut) is fut, loopcore.wrap_future(fut) is fut, end=" ")
+print(loop.run_until_complete(fut), end=" ")
+async def main():
+    g = asyncio.Future(loop=loop)
+    loop.call_soon(g.set_result, 2)
+    return await loopcore.gather(g, loopcore.sleep(0, 3))
+print(loop.run_until_complete(main()))
+loop.close()
+"""
+    for flags in ([], ["-O"]):
+        done = subprocess.run(
+            [sys.executable, *flags, "-c", program],
+            capture_output=True,
+            text=True,
+            timeout=50,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == "True True 1 [2, 3]\n"

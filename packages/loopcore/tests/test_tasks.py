@@ -531,3 +531,26 @@ def test_a_task_runs_on_an_asyncio_compatible_loop_of_another_implementation():
         assert loop.run_until_complete(task) == 11
     finally:
         loop.close()
+
+
+def test_ensure_future_returns_any_future_like_object_unchanged(loopcore_loop):
+    import asyncio
+    from unittest import mock
+
+    foreign = asyncio.Future(loop=loopcore_loop)
+    assert loopcore.ensure_future(foreign) is foreign
+    assert loopcore.ensure_future(foreign, loop=loopcore_loop) is foreign
+    spec_mock = mock.Mock(spec=loopcore.Future)
+    spec_mock.get_loop.return_value = loopcore_loop
+    assert loopcore.ensure_future(spec_mock, loop=loopcore_loop) is spec_mock
+
+
+def test_ensure_future_refuses_an_asyncio_future_of_another_loop(loopcore_loop):
+    import asyncio
+
+    other = loopcore.new_event_loop()
+    try:
+        with pytest.raises(ValueError, match="different loop"):
+            loopcore.ensure_future(asyncio.Future(loop=other), loop=loopcore_loop)
+    finally:
+        other.close()

@@ -478,8 +478,15 @@ class BaseEventLoop(AbstractEventLoop):
     def run_until_complete(self, future: Awaitable[_T]) -> _T:
         """Run until *future* is done and return its result (or raise its exception).
 
-        A coroutine (either style) or other awaitable is wrapped in a task with
-        :func:`loopcore.ensure_future`.
+        *future* may be any Future-compatible object bound to this loop
+        (:func:`loopcore.isfuture`: loopcore's own, an :class:`asyncio.Future`
+        made with ``loop=`` this loop, ...); a coroutine (either style) or other
+        awaitable is wrapped in a task with :func:`loopcore.ensure_future`.
+
+        When the run ends with an exception that escapes the loop (a task raising
+        :class:`KeyboardInterrupt` or :class:`SystemExit`, or an error in
+        ``run_forever``), no stop is left pending: the next ``run_forever()`` runs
+        normally.
 
         :raises ValueError: if *future* is a future of another loop.
         :raises RuntimeError: if the loop stopped before the future completed, or for
@@ -488,7 +495,7 @@ class BaseEventLoop(AbstractEventLoop):
         self._check_closed()
         self._check_running()
         if futures.isfuture(future):
-            other = getattr(future, "get_loop", lambda: self)()
+            other = futures._get_loop(future)
             if other is not self:
                 raise ValueError(
                     f"the future {future!r} belongs to another event loop ({other!r}), "
@@ -496,7 +503,19 @@ class BaseEventLoop(AbstractEventLoop):
                 )
         new_task = not futures.isfuture(future)
         fut = tasks.ensure_future(future, loop=self)
-        fut.add_done_callback(_run_until_complete_cb)
+        # The stop callback is live only while this call runs the loop. A task that
+        # raises KeyboardInterrupt/SystemExit is done (its callbacks queued) as the
+        # exception leaves run_forever(); its queued stop must not end the next run.
+        # (asyncio skips the stop when the future's exception is one of those two,
+        # which leaves run_until_complete() of a plain future failed that way
+        # waiting forever; this covers both.)
+        active = True
+
+        def _stop_when_done(_fut: object) -> None:
+            if active:
+                self.stop()
+
+        fut.add_done_callback(_stop_when_done)
         try:
             self.run_forever()
         except BaseException:
@@ -506,7 +525,8 @@ class BaseEventLoop(AbstractEventLoop):
                 fut.exception()
             raise
         finally:
-            fut.remove_done_callback(_run_until_complete_cb)
+            active = False
+            fut.remove_done_callback(_stop_when_done)
         if not fut.done():
             raise RuntimeError(f"Event loop stopped before the future completed: {fut!r}")
         return fut.result()
@@ -1600,10 +1620,6 @@ class BaseEventLoop(AbstractEventLoop):
         :raises RuntimeError: if the loop is closed.
         """
         return monitor.enable_monitor(self, path)
-
-
-def _run_until_complete_cb(fut: futures.Future[_T]) -> None:
-    fut.get_loop().stop()
 
 
 async def _aclose(agen: AsyncGenerator[object, object]) -> None:

@@ -547,10 +547,11 @@ def ensure_future(
 ) -> futures.Future[_T]:
     """Return a future for *coro_or_future*.
 
-    A future is returned as it is (ValueError if *loop* is given and differs from
-    its loop); a coroutine (either style) or other awaitable is wrapped in a task
-    created with ``loop.create_task`` on *loop* (default: the running loop, else the
-    event loop of this thread).
+    A Future-compatible object (:func:`~loopcore.isfuture`: loopcore's own, an
+    :class:`asyncio.Future`, ...) is returned as it is (ValueError if *loop* is
+    given and differs from its loop); a coroutine (either style) or other awaitable
+    is wrapped in a task created with ``loop.create_task`` on *loop* (default: the
+    running loop, else the event loop of this thread).
 
     :raises TypeError: for anything that is not a future, coroutine or awaitable.
     """
@@ -558,13 +559,14 @@ def ensure_future(
     if coroutines.iscoroutine(coro_or_future):
         coro = coro_or_future
     elif futures.isfuture(coro_or_future):
-        assert isinstance(coro_or_future, futures.Future)
-        if loop is not None and loop is not coro_or_future.get_loop():
+        # Any Future-compatible object (an asyncio.Future bound to this loop, a
+        # Mock(spec=Future)...) is returned as it is, like loopcore's own.
+        if loop is not None and loop is not futures._get_loop(coro_or_future):
             raise ValueError(
                 f"the future {coro_or_future!r} belongs to a different loop "
                 "than the one given as loop="
             )
-        return coro_or_future
+        return cast("futures.Future[_T]", coro_or_future)
     elif inspect.isawaitable(coro_or_future):
         coro = _wrap_awaitable(coro_or_future)
     else:
