@@ -1294,3 +1294,55 @@ loop.close()
         )
         assert done.returncode == 0, done.stderr
         assert done.stdout == "True True 1 [2, 3]\n"
+
+
+# -- Only loopcore installed: the network methods name looptransports ---------------------
+
+_NETWORK_METHODS = [
+    "getaddrinfo",
+    "getnameinfo",
+    "sock_recv",
+    "sock_recv_into",
+    "sock_sendall",
+    "sock_connect",
+    "sock_accept",
+    "sock_recvfrom",
+    "sock_recvfrom_into",
+    "sock_sendto",
+    "sock_sendfile",
+    "create_connection",
+    "create_server",
+    "connect_accepted_socket",
+    "create_unix_connection",
+    "create_unix_server",
+    "create_datagram_endpoint",
+    "sendfile",
+    "start_tls",
+    "subprocess_exec",
+    "subprocess_shell",
+    "connect_read_pipe",
+    "connect_write_pipe",
+]
+
+
+@pytest.mark.parametrize("method", _NETWORK_METHODS)
+def test_network_method_of_the_core_loop_raises_not_implemented_naming_looptransports(method):
+    import inspect
+
+    loop = BaseEventLoop()
+    try:
+        func = getattr(loop, method)
+        required = [
+            p
+            for p in inspect.signature(func).parameters.values()
+            if p.kind is p.POSITIONAL_OR_KEYWORD and p.default is p.empty
+        ]
+        call = func(*[None] * len(required))
+        with pytest.raises(NotImplementedError) as info:
+            if inspect.iscoroutine(call):
+                loop.run_until_complete(call)
+        message = str(info.value)
+        assert f"BaseEventLoop.{method}() is not implemented" in message
+        assert "'looptransports' distribution" in message
+    finally:
+        loop.close()

@@ -687,6 +687,145 @@ def test_sleep_returns_its_result_and_is_cancellable() -> None:
     assert same_on_both(scenario) == ["r", "neg", ("cancelled",)]
 
 
+# -- create_task (the module-level function) -----------------------------------------------
+
+
+def test_create_task_schedules_on_the_running_loop_in_fifo_order_with_call_soon() -> None:
+    async def scenario(aio: types.ModuleType) -> object:
+        loop = aio.get_running_loop()
+        order: list[object] = []
+
+        async def step(label: str) -> str:
+            order.append(label)
+            me = aio.current_task()
+            return f"{label}:{me is not None and me.get_loop() is loop}"
+
+        loop.call_soon(order.append, "callback before")
+        first = aio.create_task(step("first"))
+        loop.call_soon(order.append, "callback between")
+        second = aio.create_task(step("second"), name="named")
+        observed: list[object] = [
+            type(first).__name__,
+            first.done(),
+            second.get_name(),
+            first.get_name().startswith("Task-"),
+        ]
+        observed.append(await aio.gather(first, second))
+        observed.append(order)
+        return observed
+
+    assert same_on_both(scenario) == [
+        "Task",
+        False,
+        "named",
+        True,
+        ["first:True", "second:True"],
+        ["callback before", "first", "callback between", "second"],
+    ]
+
+
+def test_create_task_context_outcomes_and_cancellation() -> None:
+    async def scenario(aio: types.ModuleType) -> object:
+        var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
+
+        async def read() -> str:
+            return var.get()
+
+        async def fail() -> None:
+            raise KeyError("in task")
+
+        ctx = contextvars.Context()
+        ctx.run(var.set, "given")
+        var.set("caller")
+        observed: list[object] = [
+            await aio.create_task(read(), context=ctx),
+            await aio.create_task(read()),
+        ]
+        failing = aio.create_task(fail())
+        try:
+            await failing
+        except KeyError as exc:
+            observed.append(error(exc))
+        sleeper = aio.create_task(aio.sleep(10))
+        await aio.sleep(0)
+        sleeper.cancel("stop")
+        try:
+            await sleeper
+        except aio.CancelledError as exc:
+            observed.append(("cancelled", exc.args))
+        try:
+            aio.create_task(lambda: None)  # type: ignore[arg-type]
+        except TypeError:
+            observed.append("TypeError")
+        return observed
+
+    assert same_on_both(scenario) == [
+        "given",
+        "caller",
+        ("KeyError", ("in task",)),
+        ("cancelled", ("stop",)),
+        "TypeError",
+    ]
+
+
+def test_create_task_outside_a_running_loop_raises_runtime_error() -> None:
+    # Documented difference (differences/tasks.rst): loopcore closes the coroutine
+    # it refuses; asyncio leaves it to warn "coroutine ... was never awaited".
+    observed = {}
+    for aio in (asyncio, loopcore):
+
+        async def work() -> None:
+            return None
+
+        coro = work()
+        try:
+            aio.create_task(coro)
+        except RuntimeError as exc:
+            observed[aio.__name__] = (
+                str(exc).startswith("no running event loop"),
+                coro.cr_frame is None,
+            )
+        coro.close()
+    assert observed == {"asyncio": (True, False), "loopcore": (True, True)}
+
+
+def test_isfuture_judges_the_same_objects_future_like() -> None:
+    from unittest import mock
+
+    class DeclaresNone:
+        _asyncio_future_blocking = None
+
+    class SetsItInInit:
+        _asyncio_future_blocking = None
+
+        def __init__(self) -> None:
+            self._asyncio_future_blocking = False
+
+    class OnlyOnTheInstance:
+        def __init__(self) -> None:
+            self._asyncio_future_blocking = False
+
+    results = []
+    for aio in (asyncio, loopcore):
+        loop = aio.new_event_loop()
+        try:
+            candidates = [
+                loop.create_future(),
+                aio.Future,
+                mock.Mock(spec=aio.Future),
+                mock.Mock(),
+                DeclaresNone(),
+                SetsItInInit(),
+                OnlyOnTheInstance(),
+                object(),
+            ]
+            results.append([aio.isfuture(obj) for obj in candidates])
+            candidates[0].cancel()
+        finally:
+            loop.close()
+    assert results[0] == results[1] == [True, False, True, False, False, True, False, False]
+
+
 # -- gather ---------------------------------------------------------------------------------
 
 
