@@ -1561,6 +1561,68 @@ def test_as_completed_and_wait_refuse_a_bare_future_or_coroutine() -> None:
         assert ours == ref
 
 
+# -- Signal handler arguments: asyncio's exceptions and the start of its messages ---------
+
+
+def _signal_argument_errors(aio: types.ModuleType) -> list[tuple[str, object]]:
+    import signal
+
+    async def coroutine_function() -> None:
+        return None
+
+    loop = aio.new_event_loop()
+    coro = coroutine_function()
+    calls: list[Callable[[], object]] = [
+        lambda: loop.add_signal_handler(signal.SIGKILL, print),
+        lambda: loop.add_signal_handler(signal.SIGSTOP, print),
+        lambda: loop.remove_signal_handler(signal.SIGKILL),
+        lambda: loop.remove_signal_handler(signal.SIGUSR2),
+        lambda: loop.add_signal_handler(0, print),
+        lambda: loop.add_signal_handler(signal.NSIG, print),
+        lambda: loop.remove_signal_handler(-1),
+        lambda: loop.add_signal_handler("USR1", print),  # type: ignore[arg-type]
+        lambda: loop.remove_signal_handler(None),  # type: ignore[arg-type]
+        lambda: loop.add_signal_handler(signal.SIGUSR1, coroutine_function),
+        lambda: loop.add_signal_handler(signal.SIGUSR1, coro),  # type: ignore[arg-type]
+    ]
+    observed: list[tuple[str, object]] = []
+    try:
+        for call in calls:
+            try:
+                observed.append(("returned", call()))
+            except Exception as exc:
+                observed.append((type(exc).__name__, str(exc)))
+    finally:
+        coro.close()
+        loop.close()
+    return observed
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGUSR1"), reason="POSIX signals")
+def test_signal_handler_argument_errors_match_asyncio() -> None:
+    import signal
+
+    # asyncio points the wake-up fd at its loop and resets it to -1: restore ours.
+    wakeup = signal.set_wakeup_fd(-1)
+    dispositions = {sig: signal.getsignal(sig) for sig in (signal.SIGUSR1, signal.SIGUSR2)}
+    try:
+        ref = _signal_argument_errors(asyncio)
+        ours = _signal_argument_errors(loopcore)
+    finally:
+        signal.set_wakeup_fd(wakeup)
+        for sig, handler in dispositions.items():
+            signal.signal(sig, handler)
+    assert len(ref) == len(ours)
+    for theirs, mine in zip(ref, ours, strict=True):
+        assert mine[0] == theirs[0], f"asyncio: {theirs!r}\nloopcore: {mine!r}"
+        if mine[0] == "returned":
+            assert mine[1] == theirs[1]
+        else:
+            # Our messages start with asyncio's words and may say more.
+            assert str(mine[1]).startswith(str(theirs[1])), f"{theirs!r} vs {mine!r}"
+    assert ref[2] == ref[3] == ("returned", False)
+
+
 # -- Reports to the exception handler ---------------------------------------------------
 
 

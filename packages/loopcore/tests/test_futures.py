@@ -61,8 +61,37 @@ def test_set_exception_accepts_a_class(loopcore_loop):
 
 def test_set_exception_with_stopiteration_becomes_runtimeerror(loopcore_loop):
     fut = loopcore_loop.create_future()
-    fut.set_exception(StopIteration(1))
-    assert isinstance(fut.exception(), RuntimeError)
+    stop = StopIteration(1)
+    fut.set_exception(stop)  # no error: the 3.13 rule, as the docstring says
+    exc = fut.exception()
+    assert type(exc) is RuntimeError
+    assert exc.__cause__ is stop and exc.__context__ is stop
+    assert "StopIteration interacts badly with generators" in str(exc)
+
+
+@pytest.mark.parametrize("given", [StopIteration, StopIteration(2), StopAsyncIteration])
+def test_set_exception_with_stopiteration_class_or_subclass_becomes_runtimeerror(
+    loopcore_loop, given
+):
+    class MyStop(StopIteration):
+        pass
+
+    for value in (given, MyStop()):
+        fut = loopcore_loop.create_future()
+        fut.set_exception(value)
+        exc = fut.exception()
+        if value is StopAsyncIteration:  # not a StopIteration: stored as it is
+            assert type(exc) is StopAsyncIteration
+        else:
+            assert type(exc) is RuntimeError
+            assert isinstance(exc.__cause__, StopIteration)
+
+
+async def test_awaiting_a_future_set_with_stopiteration_raises_runtimeerror(loopcore_loop):
+    fut = loopcore_loop.create_future()
+    fut.set_exception(StopIteration("not a return value"))
+    with pytest.raises(RuntimeError, match="StopIteration interacts badly"):
+        await fut
 
 
 def test_cancel_pending_future_returns_true_and_result_raises_cancelled(loopcore_loop):

@@ -343,9 +343,14 @@ class Future(Generic[_T]):
     def set_exception(self, exception: BaseException | type[BaseException]) -> None:
         """Mark the future done with *exception* and schedule its callbacks.
 
+        An exception class is instantiated first. A :class:`StopIteration` (or a
+        subclass) cannot travel through a coroutine (raised out of ``await``, it
+        would end the awaiting generator as if it returned), so it is not stored:
+        the future gets a :class:`RuntimeError` instead, whose ``__cause__`` is the
+        StopIteration, as in CPython 3.13 (up to 3.12 it raised :class:`TypeError`;
+        3.4.0 stored it as it was).
+
         :raises InvalidStateError: if it is already done.
-        :raises TypeError: for :class:`StopIteration`, which cannot travel through
-            a generator.
         """
         if self._state is not _PENDING:
             raise exceptions.InvalidStateError(
