@@ -675,3 +675,39 @@ def test_create_task_outside_a_running_loop_ignores_an_existing_current_loop():
 async def test_create_task_refuses_what_is_not_a_coroutine(loopcore_loop):
     with pytest.raises(TypeError):
         loopcore.create_task(lambda: None)
+
+
+def test_a_task_awaiting_a_cancelled_asyncio_future_ends_cancelled_with_our_error():
+    import asyncio
+
+    from loopcore.base_loop import BaseEventLoop
+
+    loop = BaseEventLoop()
+    caught = []
+
+    async def waiter(fut):
+        try:
+            await fut
+        except CancelledError as exc:
+            caught.append(exc.args)
+            raise
+
+    try:
+        # The asyncio future is cancelled by its owner...
+        fut = asyncio.Future(loop=loop)
+        task = loop.create_task(waiter(fut))
+        loop.call_soon(fut.cancel, "by owner")
+        with pytest.raises(CancelledError):
+            loop.run_until_complete(task)
+        assert task.cancelled()
+        # ...or through the task that awaits it.
+        fut = asyncio.Future(loop=loop)
+        task = loop.create_task(waiter(fut))
+        loop.run_until_complete(loopcore.sleep(0))
+        task.cancel("by task")
+        with pytest.raises(CancelledError):
+            loop.run_until_complete(task)
+        assert task.cancelled() and fut.cancelled()
+    finally:
+        loop.close()
+    assert caught == [("by owner",), ("by task",)]

@@ -496,6 +496,11 @@ class Task(futures.Future[_T]):
         try:
             future.result()
         except BaseException as exc:
+            if not isinstance(exc, exceptions.CancelledError) and future.cancelled():
+                # Its library's own CancelledError (asyncio's): thrown into the
+                # coroutine as ours, with the same args, so that `except
+                # CancelledError` catches it and the task ends cancelled, not failed.
+                exc = exceptions.CancelledError(*exc.args).with_traceback(exc.__traceback__)
             self._step(exc)
         else:
             self._step()
