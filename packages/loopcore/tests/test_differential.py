@@ -316,6 +316,37 @@ def test_run_until_complete_on_a_cancelled_future_raises_cancelled_error() -> No
     assert ours == ref == ("CancelledError", ("why",), False)
 
 
+@pytest.mark.parametrize("fatal", [KeyboardInterrupt, SystemExit])
+def test_run_until_complete_ending_in_keyboard_interrupt_leaves_no_stop_pending(
+    fatal: type[BaseException],
+) -> None:
+    def scenario(aio: types.ModuleType, loop: Any) -> object:
+        async def escape() -> None:
+            raise fatal("out")
+
+        async def several_iterations() -> str:
+            for _ in range(3):
+                await aio.sleep(0)
+            return "ran normally"
+
+        observed: list[object] = []
+        try:
+            loop.run_until_complete(escape())
+        except BaseException as exc:  # noqa: BLE001 - comparing what is raised
+            observed.append(error(exc))
+        observed.append(loop.run_until_complete(several_iterations()))
+        order: list[int] = []
+        loop.call_soon(order.append, 1)
+        loop.call_soon(lambda: loop.call_soon(loop.stop))
+        loop.call_soon(order.append, 2)
+        loop.run_forever()
+        observed.append(order)
+        return observed
+
+    ref, ours = with_loop_on_both(scenario)
+    assert ours == ref == [(fatal.__name__, ("out",)), "ran normally", [1, 2]]
+
+
 # -- Futures ---------------------------------------------------------------------------------
 
 
