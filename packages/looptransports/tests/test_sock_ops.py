@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import array
+import contextlib
 import socket
 import struct
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import cast
 
 import pytest
 from hypothesis import given
@@ -353,3 +356,163 @@ async def test_sock_sendall_sends_every_byte_of_any_bytes_like(kind: str, count:
     assert bytes(received) == expected
     a.close()
     b.close()
+
+
+# -- A cancelled wait leaves a newer wait on the same fd alone ------------------------------
+#
+# Between the cancellation of a sock_* wait and the moment its coroutine cleans up
+# (a later loop iteration), another wait on the same fd may start and replace the
+# reader/writer. The older wait must not remove that newer registration: data (or
+# room) arriving afterwards has to wake the newer wait.
+
+
+async def _newer_wait_after_a_cancelled_one(
+    start_wait: Callable[[], Awaitable[object]], make_ready: Callable[[], object]
+) -> object:
+    """Start a wait and cancel it; start a second one in this task at once (before
+    the first one's cleanup ran); make the fd ready only after the first one ended.
+    Returns what the second wait returned."""
+    loop = running_loop()
+    older = loop.create_task(start_wait())
+    await loopcore.sleep(0)
+    assert not older.done(), "the older operation must be waiting"
+    older.cancel()
+
+    async def ready_once_the_older_wait_ended() -> None:
+        with contextlib.suppress(loopcore.CancelledError):
+            await older
+        make_ready()
+
+    helper = loop.create_task(ready_once_the_older_wait_ended())
+    try:
+        async with loopcore.timeout(5):  # a stranded wait fails, never hangs
+            return await start_wait()
+    finally:
+        await helper
+        assert older.cancelled()
+
+
+def _fill_send_buffer(sock: socket.socket, send: Callable[[bytes], object]) -> None:
+    for _ in range(100_000):
+        try:
+            send(b"f" * 4096)
+        except BlockingIOError:
+            return
+    raise AssertionError(f"the send buffer of {sock!r} never filled")
+
+
+def _drain(sock: socket.socket) -> bytes:
+    data = bytearray()
+    for _ in range(1_000_000):
+        try:
+            chunk = sock.recv(1 << 16)
+        except BlockingIOError:
+            return bytes(data)
+        data += chunk
+    raise AssertionError(f"{sock!r} never ran dry")
+
+
+async def test_cancelled_sock_recv_leaves_a_newer_wait_on_the_fd_alone() -> None:
+    loop = running_loop()
+    a, b = socket.socketpair()
+    with a, b:
+        a.setblocking(False)
+        got = await _newer_wait_after_a_cancelled_one(
+            lambda: loop.sock_recv(a, 1), lambda: b.send(b"x")
+        )
+        assert got == b"x"
+
+
+async def test_cancelled_sock_recv_into_leaves_a_newer_wait_on_the_fd_alone() -> None:
+    loop = running_loop()
+    a, b = socket.socketpair()
+    buf = bytearray(4)
+    with a, b:
+        a.setblocking(False)
+        got = await _newer_wait_after_a_cancelled_one(
+            lambda: loop.sock_recv_into(a, buf), lambda: b.send(b"xy")
+        )
+        assert (got, bytes(buf[:2])) == (2, b"xy")
+
+
+@pytest.mark.parametrize("into", [False, True], ids=["sock_recvfrom", "sock_recvfrom_into"])
+async def test_cancelled_sock_recvfrom_leaves_a_newer_wait_on_the_fd_alone(into: bool) -> None:
+    loop = running_loop()
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    buf = bytearray(16)
+    with receiver, sender:
+        receiver.bind(("127.0.0.1", 0))
+        receiver.setblocking(False)
+        sender.bind(("127.0.0.1", 0))
+
+        def start() -> Awaitable[object]:
+            if into:
+                return loop.sock_recvfrom_into(receiver, buf)
+            return loop.sock_recvfrom(receiver, 16)
+
+        got = await _newer_wait_after_a_cancelled_one(
+            start, lambda: sender.sendto(b"dgram", receiver.getsockname())
+        )
+        expected = (5, sender.getsockname()) if into else (b"dgram", sender.getsockname())
+        assert got == expected
+
+
+async def test_cancelled_sock_accept_leaves_a_newer_wait_on_the_fd_alone(
+    listener: socket.socket,
+) -> None:
+    loop = running_loop()
+    client = socket.socket()
+    with client:
+        got = await _newer_wait_after_a_cancelled_one(
+            lambda: loop.sock_accept(listener),
+            lambda: client.connect(listener.getsockname()),
+        )
+        conn, address = cast(tuple[socket.socket, object], got)
+        with conn:
+            assert address == client.getsockname()
+
+
+async def test_cancelled_sock_sendall_leaves_a_newer_wait_on_the_fd_alone() -> None:
+    loop = running_loop()
+    a, b = socket.socketpair()
+    with a, b:
+        a.setblocking(False)
+        b.setblocking(False)
+        _fill_send_buffer(a, a.send)
+        drained = bytearray()
+        got = await _newer_wait_after_a_cancelled_one(
+            lambda: loop.sock_sendall(a, b"newer"), lambda: drained.extend(_drain(b))
+        )
+        assert got is None
+        drained += await read_some(loop, b, len(b"newer"))
+        assert drained.endswith(b"newer")
+
+
+async def test_cancelled_sock_sendto_leaves_a_newer_wait_on_the_fd_alone(tmp_path: Path) -> None:
+    # A Unix datagram socket connected to its receiver blocks (EAGAIN) while the
+    # receiver's queue is full and polls writable once it has room.
+    loop = running_loop()
+    path = str(tmp_path / "dgram.sock")
+    receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    with receiver, sender:
+        receiver.bind(path)
+        receiver.setblocking(False)
+        sender.connect(path)
+        sender.setblocking(False)
+        _fill_send_buffer(sender, sender.send)
+        got = await _newer_wait_after_a_cancelled_one(
+            lambda: loop.sock_sendto(sender, b"newer", path), lambda: _drain(receiver)
+        )
+        assert got == len(b"newer")
+        assert _drain(receiver) == b"newer"
+
+
+async def read_some(loop: loopcore.AbstractEventLoop, sock: socket.socket, at_least: int) -> bytes:
+    data = bytearray()
+    while len(data) < at_least:
+        chunk = await loop.sock_recv(sock, 1 << 16)
+        assert chunk, "unexpected end of file"
+        data += chunk
+    return bytes(data)

@@ -387,20 +387,27 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         operation (a registered fd that nobody reads would wake every poll). Doing
         it here rather than in a done callback of the future also spares a callback
         per wait.
+
+        The ``finally`` removes the registration only while it is still this wait's
+        own: between a cancellation and the ``finally`` (a later loop iteration),
+        another task may start a wait on the same fd, whose ``_add_reader`` replaces
+        ours. Replacing or removing a registration cancels its handle, so a
+        cancelled handle means "no longer ours: leave the fd alone".
         """
         fut: Future[_T] = self.create_future()  # type: ignore[assignment]
         fd = sock.fileno()
         if write:
-            self._add_writer(fd, self._sock_io_ready, fut, func, args)
+            handle = self._add_writer(fd, self._sock_io_ready, fut, func, args)
         else:
-            self._add_reader(fd, self._sock_io_ready, fut, func, args)
+            handle = self._add_reader(fd, self._sock_io_ready, fut, func, args)
         try:
             return await fut
         finally:
-            if write:
-                self._remove_writer(fd)
-            else:
-                self._remove_reader(fd)
+            if not handle.cancelled():
+                if write:
+                    self._remove_writer(fd)
+                else:
+                    self._remove_reader(fd)
 
     def _sock_io_ready(
         self, fut: Future[object], func: Callable[..., object], args: tuple[object, ...]
@@ -649,14 +656,16 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
     ) -> None:
         fut = self.create_future()
         fd = sock.fileno()
-        self._add_writer(fd, _set_result_unless_done, fut)
+        handle = self._add_writer(fd, _set_result_unless_done, fut)
         if transport is not None:
             # The transport fails this future if it is closed meanwhile.
             transport._sendfile_wait = fut
         try:
             await fut
         finally:
-            self._remove_writer(fd)
+            # As in _sock_wait: a newer writer on this fd is not ours to remove.
+            if not handle.cancelled():
+                self._remove_writer(fd)
             if transport is not None:
                 transport._sendfile_wait = None
 
