@@ -172,6 +172,70 @@ async def test_getaddrinfo_of_a_numeric_host_needs_no_thread() -> None:
     assert loop._default_executor is None  # no thread was started
 
 
+async def test_getaddrinfo_of_a_numeric_host_honours_ai_canonname() -> None:
+    loop = running_loop()
+    hosts = ["127.0.0.1", b"127.0.0.1"] + (["::1", "0:0::1"] if HAS_IPV6 else [])
+    for host in hosts:
+        for flags in (socket.AI_CANONNAME, socket.AI_CANONNAME | socket.AI_NUMERICHOST):
+            result = await loop.getaddrinfo(host, 80, type=socket.SOCK_STREAM, flags=flags)
+            assert result == socket.getaddrinfo(host, 80, 0, socket.SOCK_STREAM, 0, flags)
+            expected = host.decode() if isinstance(host, bytes) else host
+            assert result[0][3] == expected  # the host as given
+    assert loop._default_executor is None  # still the fast path: no thread
+
+
+async def test_getaddrinfo_of_a_numeric_host_with_a_system_dependent_flag_asks_the_resolver() -> (
+    None
+):
+    # AI_V4MAPPED turns an IPv4 host into an AF_INET6 answer: the resolver's business.
+    loop = running_loop()
+    args = ("127.0.0.1", 80, socket.AF_INET6, socket.SOCK_STREAM, 0, socket.AI_V4MAPPED)
+    assert _numeric_addrinfo(*args) is None
+    result = await loop.getaddrinfo(
+        "127.0.0.1", 80, family=socket.AF_INET6, type=socket.SOCK_STREAM, flags=socket.AI_V4MAPPED
+    )
+    assert result == socket.getaddrinfo(*args)
+
+
+_FLAG_MATRIX = [
+    socket.AI_CANONNAME,
+    socket.AI_PASSIVE,
+    socket.AI_NUMERICHOST,
+    socket.AI_NUMERICSERV,
+    socket.AI_V4MAPPED,
+    socket.AI_ALL,
+    socket.AI_ADDRCONFIG,
+]
+
+
+def test_numeric_fast_path_honours_every_flag_as_socket_getaddrinfo_does() -> None:
+    """For every combination of flags, family, type, host form and port form, the
+    fast path either declines (None) or answers exactly what socket.getaddrinfo
+    answers."""
+    hosts: list[str | bytes] = ["127.0.0.1", b"127.0.0.1", "127.1", "0.0.0.0", "localhost"]
+    if HAS_IPV6:
+        hosts += ["::1", "0:0::1", "::ffff:127.0.0.1", "::FFFF:1.2.3.4", "fe80::1%lo"]
+    ports: list[int | str | bytes | None] = [0, 80, "8080", b"443", None, " 80", "http"]
+    families = [socket.AF_UNSPEC, socket.AF_INET] + ([socket.AF_INET6] if HAS_IPV6 else [])
+    answered = 0
+    for bits in range(1 << len(_FLAG_MATRIX)):
+        flags = 0
+        for i, flag in enumerate(_FLAG_MATRIX):
+            if bits & (1 << i):
+                flags |= flag
+        for host in hosts:
+            for port in ports:
+                for family in families:
+                    for sock_type in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                        fast = _numeric_addrinfo(host, port, family, sock_type, 0, flags)
+                        if fast is None:
+                            continue
+                        answered += 1
+                        slow = socket.getaddrinfo(host, port, family, sock_type, 0, flags)
+                        assert [fast] == slow, (host, port, family, sock_type, flags)
+    assert answered  # the fast path did answer a part of the matrix
+
+
 async def test_getaddrinfo_of_a_name_uses_the_resolver() -> None:
     loop = running_loop()
     result = await loop.getaddrinfo("localhost", 80, family=socket.AF_INET, type=socket.SOCK_STREAM)
