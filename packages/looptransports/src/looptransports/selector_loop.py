@@ -1022,7 +1022,12 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
 
     @staticmethod
     def _bind_local(sock: socket.socket, family: int, laddr_infos: list[AddrInfo]) -> None:
-        bind_errors: list[OSError] = []
+        """Bind *sock* to the first local address of *family* that works.
+
+        :raises OSError: naming the address and keeping the errno of the last bind
+            that failed (as asyncio), or saying that no address has *family*.
+        """
+        failure: tuple[object, OSError] | None = None
         for lfamily, _, _, _, laddr in laddr_infos:
             if lfamily != family:
                 continue
@@ -1030,15 +1035,17 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
                 sock.bind(laddr)
                 return
             except OSError as exc:
-                bind_errors.append(exc)
-        if bind_errors:
-            first = bind_errors[0]
+                failure = (laddr, exc)
+        if failure is not None:
+            failed_addr, error = failure
             raise OSError(
-                first.errno,
-                f"error while attempting to bind on local address: "
-                f"{(first.strerror or str(first)).lower()}",
-            ) from first
-        raise OSError(f"no local address of family {family!r} to bind to")
+                error.errno,
+                f"error while attempting to bind on address {failed_addr!r}: "
+                f"{(error.strerror or str(error)).lower()}",
+            ) from error
+        raise OSError(
+            f"no matching local address with family={family!r} found among {laddr_infos!r}"
+        )
 
     async def _staggered_connect(
         self,
