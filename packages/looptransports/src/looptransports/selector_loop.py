@@ -620,7 +620,7 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         """
         self._check_sock(sock)
         if sock.type != socket.SOCK_STREAM:
-            raise ValueError(f"sendfile needs a SOCK_STREAM socket, got {sock!r}")
+            raise ValueError(f"only SOCK_STREAM type sockets are supported, got {sock!r}")
         _check_sendfile_params(file, offset, count)
         try:
             return await self._sock_sendfile_native(sock, file, offset, count)
@@ -912,7 +912,7 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         if server_hostname is None and ssl:
             if not host:
                 raise ValueError(
-                    "server_hostname must be given when using ssl without a host "
+                    "You must set server_hostname when using ssl without a host "
                     "(pass server_hostname='' to skip host-name matching)"
                 )
             server_hostname = host
@@ -1209,7 +1209,10 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         :raises OSError: when a bind fails (the address is named).
         """
         if isinstance(ssl, bool):
-            raise TypeError("ssl must be an ssl.SSLContext or None for a server, not a bool")
+            raise TypeError(
+                f"ssl argument must be an SSLContext or None, got {ssl!r}: a server needs "
+                "its certificate, which only an SSLContext carries"
+            )
         self._check_ssl_args(ssl, ssl_handshake_timeout, ssl_shutdown_timeout)
         if host is not None or port is not None:
             if sock is not None:
@@ -1340,7 +1343,11 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         """
         if ssl:
             if server_hostname is None:
-                raise ValueError("server_hostname must be given with ssl on a Unix socket")
+                raise ValueError(
+                    "you have to pass server_hostname when using ssl (a Unix socket has no "
+                    "host name to default to; pass server_hostname='' to skip host-name "
+                    "matching)"
+                )
         elif server_hostname is not None:
             raise ValueError("server_hostname is only meaningful with ssl")
         self._check_ssl_args(ssl, ssl_handshake_timeout, ssl_shutdown_timeout)
@@ -1391,7 +1398,10 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         :raises OSError: ``EADDRINUSE`` when a live server already listens there.
         """
         if isinstance(ssl, bool):
-            raise TypeError("ssl must be an ssl.SSLContext or None for a server, not a bool")
+            raise TypeError(
+                f"ssl argument must be an SSLContext or None, got {ssl!r}: a server needs "
+                "its certificate, which only an SSLContext carries"
+            )
         self._check_ssl_args(ssl, ssl_handshake_timeout, ssl_shutdown_timeout)
         unix_path: tuple[str | bytes, int] | None = None
         if path is not None:
@@ -1408,7 +1418,9 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
                 sock.close()
                 if exc.errno == errno.EADDRINUSE:
                     raise OSError(
-                        errno.EADDRINUSE, f"Unix socket address {address!r} is already in use"
+                        errno.EADDRINUSE,
+                        f"Address {address!r} is already in use: a server listens there, "
+                        "or the path is not a socket (remove it, or choose another path)",
                     ) from None
                 raise
             if not abstract and cleanup_socket:
@@ -1697,12 +1709,20 @@ def _check_not_ssl_socket(sock: socket.socket) -> None:
 
 
 def _check_stream_socket(sock: socket.socket, *, unix: bool = False) -> None:
-    """Refuse a *sock=* argument that is not a plain stream socket (of AF_UNIX with *unix*)."""
-    if unix and sock.family != socket.AF_UNIX:
-        raise ValueError(f"a Unix stream socket was expected, got {sock!r}")
+    """Refuse a *sock=* argument that is not a plain stream socket (of AF_UNIX with *unix*).
+
+    The messages start as asyncio's do (programs and test suites match on them).
+    """
+    if unix and (sock.family != socket.AF_UNIX or sock.type != socket.SOCK_STREAM):
+        raise ValueError(
+            f"A UNIX Domain Stream Socket was expected, got {sock!r}: pass a "
+            "socket(AF_UNIX, SOCK_STREAM)"
+        )
     if sock.type != socket.SOCK_STREAM:
-        kind = "a Unix stream socket" if unix else "a stream socket"
-        raise ValueError(f"{kind} was expected, got {sock!r}")
+        raise ValueError(
+            f"A Stream Socket was expected, got {sock!r}: datagram sockets go to "
+            "create_datagram_endpoint(sock=...)"
+        )
     _check_not_ssl_socket(sock)
 
 
