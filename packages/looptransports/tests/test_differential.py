@@ -304,3 +304,34 @@ def test_connection_made_raising_fails_a_tls_connection(
         return outcome, events[0]
 
     assert same_on_both(scenario) == (("ZeroDivisionError", "boom"), "made")
+
+
+# -- §2.1: a cancelled sock_* wait leaves a newer wait on the same fd alone -----------------
+
+
+def test_cancelled_sock_recv_leaves_a_newer_wait_on_the_fd_alone() -> None:
+    async def scenario(mod: types.ModuleType, loop: Any) -> object:
+        a, b = socket.socketpair()
+        with a, b:
+            a.setblocking(False)
+            older = loop.create_task(loop.sock_recv(a, 1))
+            await (asyncio.sleep(0) if mod is asyncio else loopcore.sleep(0))
+            older.cancel()
+
+            async def send_once_the_older_wait_ended() -> None:
+                try:
+                    await older
+                except BaseException:
+                    pass
+                b.send(b"x")
+
+            helper = loop.create_task(send_once_the_older_wait_ended())
+            # The newer wait starts in this task (not in a task of wait_for, which
+            # would start after the older wait's cleanup), before that cleanup ran.
+            within = asyncio.timeout if mod is asyncio else loopcore.timeout
+            async with within(5):
+                newer = await loop.sock_recv(a, 1)
+            await helper
+            return newer, older.cancelled()
+
+    assert same_on_both(scenario) == (b"x", True)

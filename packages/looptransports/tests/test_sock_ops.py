@@ -431,16 +431,23 @@ async def test_sock_sendall_sends_every_byte_of_any_bytes_like(kind: str, count:
 
 
 async def _newer_wait_after_a_cancelled_one(
-    start_wait: Callable[[], Awaitable[object]], make_ready: Callable[[], object]
+    start_wait: Callable[[], Awaitable[object]],
+    make_ready: Callable[[], object],
+    *,
+    start_older: Callable[[], Awaitable[object]] | None = None,
+    after_cancel: Callable[[], object] | None = None,
 ) -> object:
-    """Start a wait and cancel it; start a second one in this task at once (before
-    the first one's cleanup ran); make the fd ready only after the first one ended.
+    """Start a wait (*start_older*, by default *start_wait*) and cancel it; run
+    *after_cancel*, then start *start_wait* in this task at once (before the first
+    wait's cleanup ran); make the fd ready only after the first one ended.
     Returns what the second wait returned."""
     loop = running_loop()
-    older = loop.create_task(start_wait())
+    older = loop.create_task((start_older or start_wait)())
     await loopcore.sleep(0)
     assert not older.done(), "the older operation must be waiting"
     older.cancel()
+    if after_cancel is not None:
+        after_cancel()
 
     async def ready_once_the_older_wait_ended() -> None:
         with contextlib.suppress(loopcore.CancelledError):
@@ -580,3 +587,34 @@ async def read_some(loop: loopcore.AbstractEventLoop, sock: socket.socket, at_le
         assert chunk, "unexpected end of file"
         data += chunk
     return bytes(data)
+
+
+async def test_cancelled_sock_connect_leaves_a_newer_wait_on_the_fd_alone(
+    listener: socket.socket,
+) -> None:
+    # A non-blocking TCP connect waits for writability at least one iteration (even
+    # on loopback); cancelled there, the newer writer wait is a sock_sendall that
+    # finds the send buffer full.
+    loop = running_loop()
+    client = socket.socket()
+    client.setblocking(False)
+    accepted: list[socket.socket] = []
+
+    def drain_the_accepted_peer() -> None:
+        conn, _ = listener.accept()
+        conn.setblocking(False)
+        accepted.append(conn)
+        _drain(conn)
+
+    with client:
+        await _newer_wait_after_a_cancelled_one(
+            lambda: loop.sock_sendall(client, b"newer"),
+            drain_the_accepted_peer,
+            start_older=lambda: loop.sock_connect(client, listener.getsockname()),
+            after_cancel=lambda: _fill_send_buffer(client, client.send),
+        )
+        [conn] = accepted
+        with conn:
+            data = b""
+            while not data.endswith(b"newer"):
+                data += await read_some(loop, conn, 1)
