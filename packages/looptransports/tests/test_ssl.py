@@ -1139,3 +1139,36 @@ async def test_tls_connection_made_raising_fails_the_connection_as_in_asyncio(
     finally:
         server.close()
         await server.wait_closed()
+
+
+async def test_tls_server_connection_made_raising_fails_that_connection(
+    server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext
+) -> None:
+    loop = running_loop()
+    contexts: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda _loop, ctx: contexts.append(ctx))
+
+    class Raises(Peer):
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            raise ZeroDivisionError("boom")
+
+    accepting = Accepting(Raises)
+    server = await loop.create_server(accepting, "127.0.0.1", 0, ssl=server_ctx)
+    try:
+        port = server.sockets[0].getsockname()[1]
+        try:
+            transport, client = await loop.create_connection(
+                Peer, "127.0.0.1", port, ssl=client_ctx, server_hostname="localhost"
+            )
+        except (ConnectionError, ssl.SSLError):
+            client = None  # the server may fail the connection before the client's handshake ends
+        server_proto = await accepting.first
+        assert isinstance(await server_proto.lost, ZeroDivisionError)
+        assert server_proto.events == ["made", "lost"]
+        assert any(isinstance(c.get("exception"), ZeroDivisionError) for c in contexts)
+        if client is not None:
+            await client.lost  # the client sees the connection end
+    finally:
+        server.close()
+        await server.wait_closed()

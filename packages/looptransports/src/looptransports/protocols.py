@@ -19,8 +19,8 @@ An exception escaping a callback is reported to the loop's exception handler and
 transport is closed with that error, except for ``connection_made``: as in asyncio,
 its error is only reported and the connection stays open (socket, datagram, pipe and
 subprocess transports; ``connection_lost(None)`` follows a normal close). Over TLS,
-as in asyncio, it fails the connection: the awaiting ``create_connection`` (or
-``start_server``'s accept) gets the error.
+as in asyncio, it fails the connection: the protocol gets ``connection_lost(exc)``
+and, on the client side, ``create_connection`` raises the error.
 """
 
 from __future__ import annotations
