@@ -130,7 +130,7 @@ async def test_sock_excludes_the_address_arguments() -> None:
         sock.close()
     tcp = socket.socket()
     try:
-        with pytest.raises(ValueError, match="datagram socket"):
+        with pytest.raises(ValueError, match="^A datagram socket was expected, got"):
             await loop.create_datagram_endpoint(Client, sock=tcp)
     finally:
         tcp.close()

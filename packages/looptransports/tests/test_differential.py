@@ -14,6 +14,7 @@ import asyncio
 import os
 import socket
 import ssl
+import sys
 import tempfile
 import types
 from collections.abc import Awaitable, Callable, Iterator
@@ -106,6 +107,17 @@ def test_a_datagram_socket_as_sock_argument_is_refused_in_asyncios_words(method:
             return await error_of(getattr(loop, method)(mod.Protocol, sock=sock))
 
     assert starts_with_asyncios_message(scenario).startswith("A Stream Socket was expected, got")
+
+
+@pytest.mark.skipif(
+    sys.version_info < (3, 13), reason="asyncio before 3.13 says 'A UDP Socket was expected'"
+)
+def test_a_stream_socket_for_a_datagram_endpoint_is_refused_in_asyncios_words() -> None:
+    async def scenario(mod: types.ModuleType, loop: Any) -> object:
+        with socket.socket() as sock:
+            return await error_of(loop.create_datagram_endpoint(mod.DatagramProtocol, sock=sock))
+
+    assert starts_with_asyncios_message(scenario).startswith("A datagram socket was expected, got")
 
 
 @pytest.mark.parametrize("method", ["create_unix_connection", "create_unix_server"])

@@ -1477,7 +1477,10 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         """
         if sock is not None:
             if sock.type != socket.SOCK_DGRAM:
-                raise ValueError(f"a datagram socket was expected, got {sock!r}")
+                raise ValueError(
+                    f"A datagram socket was expected, got {sock!r}: stream sockets go to "
+                    "create_connection(sock=...)"
+                )
             given = [
                 name
                 for name, value in (
