@@ -219,6 +219,23 @@ def test_udp_sendto_another_address_when_connected_is_refused_in_asyncios_words(
     assert starts_with_asyncios_message(scenario) == "Invalid address: must be None or PEER"
 
 
+def test_sock_recv_on_a_transports_socket_is_refused_in_asyncios_words() -> None:
+    async def scenario(mod: types.ModuleType, loop: Any) -> object:
+        a, b = socket.socketpair()
+        fd = a.fileno()
+        with b:
+            transport, _ = await loop.connect_accepted_socket(mod.Protocol, a)
+            try:
+                name, message = await error_of(loop.sock_recv(a, 1))
+            finally:
+                transport.close()
+                await (asyncio.sleep(0) if mod is asyncio else loopcore.sleep(0))
+        # The transports' reprs differ: compare up to them.
+        return name, message.split(" <", 1)[0].replace(str(fd), "FD")
+
+    assert same_on_both(scenario) == ("RuntimeError", "File descriptor FD is used by transport")
+
+
 # -- §2.9: a failed bind to local_addr names the address ------------------------------------
 
 

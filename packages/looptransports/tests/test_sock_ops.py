@@ -295,9 +295,9 @@ async def test_fd_of_an_open_transport_is_refused_by_fd_methods_and_sock_ops() -
         lambda: loop.remove_reader(sock),
         lambda: loop.remove_writer(sock.fileno()),
     ):
-        with pytest.raises(RuntimeError, match="used by the transport"):
+        with pytest.raises(RuntimeError, match="^File descriptor .* is used by transport"):
             call()
-    with pytest.raises(RuntimeError, match="used by the transport"):
+    with pytest.raises(RuntimeError, match="^File descriptor .* is used by transport"):
         await loop.sock_recv(sock, 10)
     # The transport still works: nothing was replaced.
     await loop.sock_sendall(peer, b"still mine")

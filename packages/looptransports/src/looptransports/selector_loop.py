@@ -264,7 +264,7 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         transport = None if owner is None else owner()
         if transport is not None and not transport.is_closing():
             raise RuntimeError(
-                f"file descriptor {fd!r} is used by the transport {transport!r}: use "
+                f"File descriptor {fd!r} is used by transport {transport!r}: use "
                 "the transport (or pause it and use another fd), not the loop's fd methods"
             )
 
@@ -386,8 +386,10 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
                 f"the socket must be non-blocking: call sock.setblocking(False) first "
                 f"(got {sock!r})"
             )
-        if self._fd_owners and sock.fileno() in self._fd_owners:
-            self._ensure_fd_no_transport(sock)  # owned, or a dead reference
+        if self._fd_owners:
+            fileno = sock.fileno()
+            if fileno in self._fd_owners:
+                self._ensure_fd_no_transport(fileno)  # owned, or a dead reference
 
     async def _sock_wait(
         self,
