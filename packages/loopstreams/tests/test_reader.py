@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+import loopcore
 from loopcore import coroutine
 from loopstreams import IncompleteReadError, LimitOverrunError, StreamReader
 from looptransports.transports import ReadTransport
@@ -380,10 +381,39 @@ async def test_readuntil_multibyte_separator_straddling_the_limit_is_not_an_over
     assert await reader.readuntil(b"\r\n") == b"x" * 10 + b"\r\n"
 
 
-@pytest.mark.parametrize("separator", [b"", (), (b"a", b"")])
-async def test_readuntil_empty_separator_is_a_value_error(separator: object) -> None:
-    with pytest.raises(ValueError, match="separator"):
+@pytest.mark.parametrize(
+    ("separator", "asyncio_wording"),
+    [
+        (b"", "Separator should be at least one-byte string"),
+        ((), "Separator should contain at least one element"),
+        ((b"a", b""), "Separator should be at least one-byte string"),
+    ],
+)
+async def test_readuntil_empty_separator_is_a_value_error_in_asyncios_words(
+    separator: object, asyncio_wording: str
+) -> None:
+    with pytest.raises(ValueError) as info:
         await fed(b"abc").readuntil(separator)  # type: ignore[arg-type]
+    assert str(info.value).startswith(asyncio_wording)
+
+
+def test_readuntil_empty_separator_messages_start_with_asyncios() -> None:
+    import asyncio
+    import sys
+
+    async def message(reader_class: type, separator: object) -> str:
+        reader = reader_class()
+        reader.feed_data(b"abc")
+        with pytest.raises(ValueError) as info:
+            await reader.readuntil(separator)
+        return str(info.value)
+
+    # Tuples of separators came in 3.13; older asyncio has no rule for them to compare.
+    separators = [b"", (), (b"a", b"")] if sys.version_info >= (3, 13) else [b""]
+    for separator in separators:
+        ref = asyncio.run(message(asyncio.StreamReader, separator))
+        ours = loopcore.run(message(StreamReader, separator))
+        assert ours.startswith(ref), (ref, ours)
 
 
 @pytest.mark.parametrize("separator", ["\n", 10, [b"\n"], (b"\n", "x")])

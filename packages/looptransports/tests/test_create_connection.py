@@ -3,6 +3,7 @@ connections, sock= conflicts, TLS argument checks, Happy Eyeballs."""
 
 from __future__ import annotations
 
+import errno
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -106,6 +107,24 @@ async def test_local_addr_binds_the_client_socket(live: socket.socket) -> None:
     await loopcore.sleep(0)
 
 
+async def test_local_addr_bind_failure_names_the_address(live: socket.socket) -> None:
+    loop = running_loop()
+    taken = live.getsockname()  # a listening socket holds it: bind() fails
+    with pytest.raises(OSError) as info:
+        await loop.create_connection(Protocol, "127.0.0.1", taken[1], local_addr=taken)
+    assert info.value.errno == errno.EADDRINUSE
+    message = info.value.strerror  # str() adds "[Errno 98] " in front, as in asyncio
+    assert message == f"error while attempting to bind on address {taken!r}: address already in use"
+
+
+async def test_local_addr_of_no_matching_family_says_so(live: socket.socket) -> None:
+    loop = running_loop()
+    with pytest.raises(OSError, match="^no matching local address with family="):
+        await loop.create_connection(
+            Protocol, "127.0.0.1", live.getsockname()[1], local_addr=("::1", 0)
+        )
+
+
 async def test_sock_argument_uses_the_connected_socket(live: socket.socket) -> None:
     loop = running_loop()
     sock = socket.create_connection(live.getsockname())
@@ -149,7 +168,7 @@ async def test_datagram_sock_is_refused() -> None:
     loop = running_loop()
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        with pytest.raises(ValueError, match="stream socket"):
+        with pytest.raises(ValueError, match="^A Stream Socket was expected, got"):
             await loop.create_connection(Protocol, sock=sock)
     finally:
         sock.close()
@@ -163,7 +182,7 @@ async def test_tls_arguments_need_ssl() -> None:
         await loop.create_connection(Protocol, "127.0.0.1", 1, ssl_handshake_timeout=1.0)
     with pytest.raises(ValueError, match="ssl_shutdown_timeout"):
         await loop.create_connection(Protocol, "127.0.0.1", 1, ssl_shutdown_timeout=1.0)
-    with pytest.raises(ValueError, match="server_hostname must be given"):
+    with pytest.raises(ValueError, match="^You must set server_hostname when using ssl without"):
         await loop.create_connection(Protocol, "", 1, ssl=True)
 
 

@@ -83,7 +83,7 @@ async def test_connected_endpoint_refuses_another_address() -> None:
     server, _ = await loop.create_datagram_endpoint(Echo, local_addr=("127.0.0.1", 0))
     addr = server.get_extra_info("sockname")
     transport, proto = await loop.create_datagram_endpoint(Client, remote_addr=addr)
-    with pytest.raises(ValueError, match="connected to"):
+    with pytest.raises(ValueError, match=r"^Invalid address: must be None or \("):
         transport.sendto(b"x", ("127.0.0.1", 9))
     transport.sendto(b"same", addr)  # the connected address itself is fine
     assert await proto.received == (b"SAME", addr)
@@ -130,7 +130,7 @@ async def test_sock_excludes_the_address_arguments() -> None:
         sock.close()
     tcp = socket.socket()
     try:
-        with pytest.raises(ValueError, match="datagram socket"):
+        with pytest.raises(ValueError, match="^A datagram socket was expected, got"):
             await loop.create_datagram_endpoint(Client, sock=tcp)
     finally:
         tcp.close()

@@ -528,7 +528,9 @@ def _normalize_separators(separator: object) -> list[bytes]:
         separators = [bytes(separator)]
     elif isinstance(separator, tuple):
         if not separator:
-            raise ValueError("readuntil() separator tuple must hold at least one separator")
+            raise ValueError(
+                "Separator should contain at least one element: readuntil() got an empty tuple"
+            )
         separators = []
         for sep in separator:
             if not isinstance(sep, (bytes, bytearray, memoryview)):
@@ -540,7 +542,9 @@ def _normalize_separators(separator: object) -> list[bytes]:
         )
     for sep in separators:
         if not sep:
-            raise ValueError(f"readuntil() separator must be at least one byte long, got {sep!r}")
+            raise ValueError(
+                f"Separator should be at least one-byte string: readuntil() got {sep!r}"
+            )
     return separators
 
 
@@ -620,7 +624,25 @@ class StreamReaderProtocol(Protocol, BufferedProtocol):
         assert reader is not None
         writer = StreamWriter(transport, self, reader, self._loop)
         self._stream_writer = writer
-        result = self._client_connected_cb(reader, writer)
+        try:
+            result = self._client_connected_cb(reader, writer)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            # Nobody else will serve or close this connection: report and close it,
+            # as for a client task that fails. (Letting the error escape would leave
+            # the connection open: the transport only reports an error escaping
+            # connection_made, as asyncio does.)
+            self._loop.call_exception_handler(
+                {
+                    "message": "unhandled exception in the client_connected_cb of start_server()",
+                    "exception": exc,
+                    "protocol": self,
+                    "transport": transport,
+                }
+            )
+            transport.close()
+            return
         if coroutines.iscoroutine(result):
             task: Future[object] = self._loop.create_task(result)  # type: ignore[arg-type]
             self._task = task

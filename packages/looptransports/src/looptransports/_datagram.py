@@ -141,8 +141,8 @@ class SocketDatagramTransport(_FdTransportLifecycle, _FlowControlMixin, Datagram
         if self._address is not None:
             if addr not in (None, self._address):
                 raise ValueError(
-                    f"invalid address {addr!r}: this endpoint is connected to "
-                    f"{self._address!r}; pass None or that address"
+                    f"Invalid address: must be None or {self._address!s}, got {addr!r} "
+                    "(this endpoint is connected)"
                 )
             addr = None
         elif addr is None:

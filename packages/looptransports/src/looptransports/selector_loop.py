@@ -77,19 +77,33 @@ _SENDFILE_UNAVAILABLE = frozenset(
 _HAS_IPV6 = hasattr(socket, "AF_INET6")
 
 
+#: The getaddrinfo() flags whose effect on a numeric host the fast path knows
+#: exactly: AI_CANONNAME fills in the host as given; the others change nothing for
+#: a numeric host and a numeric port. Any other flag (AI_V4MAPPED, AI_ALL,
+#: AI_ADDRCONFIG, ...) depends on the system: the resolver answers it.
+_FAST_PATH_FLAGS = (
+    socket.AI_CANONNAME | socket.AI_PASSIVE | socket.AI_NUMERICHOST | socket.AI_NUMERICSERV
+)
+
+
 def _numeric_addrinfo(
     host: bytes | str | None,
     port: bytes | str | int | None,
     family: int,
     type: int,
     proto: int,
+    flags: int = 0,
 ) -> AddrInfo | None:
     """The getaddrinfo() result for an already numeric *host*, or ``None``.
 
-    ``None`` means "ask the resolver": a host name, a scoped IPv6 address, a
-    service name as port, or a socket type we cannot infer the protocol of.
+    It is exactly what :func:`socket.getaddrinfo` returns for the same arguments:
+    the address in its canonical text form, the canonical name (the host as given)
+    with ``AI_CANONNAME``. ``None`` means "ask the resolver": a host name, an
+    address form only the resolver reads (``127.1``), a scoped IPv6 address, a
+    service name or any other non-digit port, a socket type we cannot infer the
+    protocol of, or a flag outside ``_FAST_PATH_FLAGS``.
     """
-    if host is None:
+    if host is None or flags & ~_FAST_PATH_FLAGS:
         return None
     if type == socket.SOCK_STREAM:
         if proto not in (0, socket.IPPROTO_TCP):
@@ -105,11 +119,12 @@ def _numeric_addrinfo(
         port_num = 0
     elif isinstance(port, int):
         port_num = port
+    elif isinstance(port, (str, bytes)) and port.isascii() and port.isdigit():
+        # Only plain ASCII digits: int() would also take " 80", "+80", "8_0" or
+        # non-ASCII digits, which the C resolver reads differently or not at all.
+        port_num = int(port)
     else:
-        try:
-            port_num = int(port)
-        except ValueError:
-            return None
+        return None
     if not 0 <= port_num <= 65535:
         return None
     if family == socket.AF_UNSPEC:
@@ -127,12 +142,15 @@ def _numeric_addrinfo(
         return None
     for af in families:
         try:
-            socket.inet_pton(af, host)
+            packed = socket.inet_pton(af, host)
         except (OSError, ValueError):
             continue
+        canonname = host if flags & socket.AI_CANONNAME else ""
+        # The resolver gives the address back in canonical form ("0:0::1" -> "::1").
+        address = socket.inet_ntop(af, packed)
         if af == socket.AF_INET6:
-            return (af, type, proto, "", (host, port_num, 0, 0))
-        return (af, type, proto, "", (host, port_num))
+            return (af, type, proto, canonname, (address, port_num, 0, 0))
+        return (af, type, proto, canonname, (address, port_num))
     return None
 
 
@@ -246,7 +264,7 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         transport = None if owner is None else owner()
         if transport is not None and not transport.is_closing():
             raise RuntimeError(
-                f"file descriptor {fd!r} is used by the transport {transport!r}: use "
+                f"File descriptor {fd!r} is used by transport {transport!r}: use "
                 "the transport (or pause it and use another fd), not the loop's fd methods"
             )
 
@@ -301,10 +319,11 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         """Resolve *host* and *port* like :func:`socket.getaddrinfo`.
 
         Runs in the default executor, except when *host* is already a numeric IPv4
-        or IPv6 address and the socket type is given: then the result is built at
-        once without a thread.
+        or IPv6 address, the socket type is given and *flags* has none but
+        ``AI_CANONNAME``, ``AI_PASSIVE``, ``AI_NUMERICHOST`` and ``AI_NUMERICSERV``:
+        then the same result is built at once without a thread.
         """
-        info = _numeric_addrinfo(host, port, family, type, proto)
+        info = _numeric_addrinfo(host, port, family, type, proto, flags)
         if info is not None:
             return [info]
         t0 = self.time() if self._debug else 0.0
@@ -367,8 +386,10 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
                 f"the socket must be non-blocking: call sock.setblocking(False) first "
                 f"(got {sock!r})"
             )
-        if self._fd_owners and sock.fileno() in self._fd_owners:
-            self._ensure_fd_no_transport(sock)  # owned, or a dead reference
+        if self._fd_owners:
+            fileno = sock.fileno()
+            if fileno in self._fd_owners:
+                self._ensure_fd_no_transport(fileno)  # owned, or a dead reference
 
     async def _sock_wait(
         self,
@@ -387,20 +408,27 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         operation (a registered fd that nobody reads would wake every poll). Doing
         it here rather than in a done callback of the future also spares a callback
         per wait.
+
+        The ``finally`` removes the registration only while it is still this wait's
+        own: between a cancellation and the ``finally`` (a later loop iteration),
+        another task may start a wait on the same fd, whose ``_add_reader`` replaces
+        ours. Replacing or removing a registration cancels its handle, so a
+        cancelled handle means "no longer ours: leave the fd alone".
         """
         fut: Future[_T] = self.create_future()  # type: ignore[assignment]
         fd = sock.fileno()
         if write:
-            self._add_writer(fd, self._sock_io_ready, fut, func, args)
+            handle = self._add_writer(fd, self._sock_io_ready, fut, func, args)
         else:
-            self._add_reader(fd, self._sock_io_ready, fut, func, args)
+            handle = self._add_reader(fd, self._sock_io_ready, fut, func, args)
         try:
             return await fut
         finally:
-            if write:
-                self._remove_writer(fd)
-            else:
-                self._remove_reader(fd)
+            if not handle.cancelled():
+                if write:
+                    self._remove_writer(fd)
+                else:
+                    self._remove_reader(fd)
 
     def _sock_io_ready(
         self, fut: Future[object], func: Callable[..., object], args: tuple[object, ...]
@@ -594,7 +622,7 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         """
         self._check_sock(sock)
         if sock.type != socket.SOCK_STREAM:
-            raise ValueError(f"sendfile needs a SOCK_STREAM socket, got {sock!r}")
+            raise ValueError(f"only SOCK_STREAM type sockets are supported, got {sock!r}")
         _check_sendfile_params(file, offset, count)
         try:
             return await self._sock_sendfile_native(sock, file, offset, count)
@@ -649,14 +677,16 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
     ) -> None:
         fut = self.create_future()
         fd = sock.fileno()
-        self._add_writer(fd, _set_result_unless_done, fut)
+        handle = self._add_writer(fd, _set_result_unless_done, fut)
         if transport is not None:
             # The transport fails this future if it is closed meanwhile.
             transport._sendfile_wait = fut
         try:
             await fut
         finally:
-            self._remove_writer(fd)
+            # As in _sock_wait: a newer writer on this fd is not ours to remove.
+            if not handle.cancelled():
+                self._remove_writer(fd)
             if transport is not None:
                 transport._sendfile_wait = None
 
@@ -884,7 +914,7 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         if server_hostname is None and ssl:
             if not host:
                 raise ValueError(
-                    "server_hostname must be given when using ssl without a host "
+                    "You must set server_hostname when using ssl without a host "
                     "(pass server_hostname='' to skip host-name matching)"
                 )
             server_hostname = host
@@ -994,7 +1024,12 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
 
     @staticmethod
     def _bind_local(sock: socket.socket, family: int, laddr_infos: list[AddrInfo]) -> None:
-        bind_errors: list[OSError] = []
+        """Bind *sock* to the first local address of *family* that works.
+
+        :raises OSError: naming the address and keeping the errno of the last bind
+            that failed (as asyncio), or saying that no address has *family*.
+        """
+        failure: tuple[object, OSError] | None = None
         for lfamily, _, _, _, laddr in laddr_infos:
             if lfamily != family:
                 continue
@@ -1002,15 +1037,17 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
                 sock.bind(laddr)
                 return
             except OSError as exc:
-                bind_errors.append(exc)
-        if bind_errors:
-            first = bind_errors[0]
+                failure = (laddr, exc)
+        if failure is not None:
+            failed_addr, error = failure
             raise OSError(
-                first.errno,
-                f"error while attempting to bind on local address: "
-                f"{(first.strerror or str(first)).lower()}",
-            ) from first
-        raise OSError(f"no local address of family {family!r} to bind to")
+                error.errno,
+                f"error while attempting to bind on address {failed_addr!r}: "
+                f"{(error.strerror or str(error)).lower()}",
+            ) from error
+        raise OSError(
+            f"no matching local address with family={family!r} found among {laddr_infos!r}"
+        )
 
     async def _staggered_connect(
         self,
@@ -1174,7 +1211,10 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         :raises OSError: when a bind fails (the address is named).
         """
         if isinstance(ssl, bool):
-            raise TypeError("ssl must be an ssl.SSLContext or None for a server, not a bool")
+            raise TypeError(
+                f"ssl argument must be an SSLContext or None, got {ssl!r}: a server needs "
+                "its certificate, which only an SSLContext carries"
+            )
         self._check_ssl_args(ssl, ssl_handshake_timeout, ssl_shutdown_timeout)
         if host is not None or port is not None:
             if sock is not None:
@@ -1305,7 +1345,11 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         """
         if ssl:
             if server_hostname is None:
-                raise ValueError("server_hostname must be given with ssl on a Unix socket")
+                raise ValueError(
+                    "you have to pass server_hostname when using ssl (a Unix socket has no "
+                    "host name to default to; pass server_hostname='' to skip host-name "
+                    "matching)"
+                )
         elif server_hostname is not None:
             raise ValueError("server_hostname is only meaningful with ssl")
         self._check_ssl_args(ssl, ssl_handshake_timeout, ssl_shutdown_timeout)
@@ -1356,7 +1400,10 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         :raises OSError: ``EADDRINUSE`` when a live server already listens there.
         """
         if isinstance(ssl, bool):
-            raise TypeError("ssl must be an ssl.SSLContext or None for a server, not a bool")
+            raise TypeError(
+                f"ssl argument must be an SSLContext or None, got {ssl!r}: a server needs "
+                "its certificate, which only an SSLContext carries"
+            )
         self._check_ssl_args(ssl, ssl_handshake_timeout, ssl_shutdown_timeout)
         unix_path: tuple[str | bytes, int] | None = None
         if path is not None:
@@ -1373,7 +1420,9 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
                 sock.close()
                 if exc.errno == errno.EADDRINUSE:
                     raise OSError(
-                        errno.EADDRINUSE, f"Unix socket address {address!r} is already in use"
+                        errno.EADDRINUSE,
+                        f"Address {address!r} is already in use: a server listens there, "
+                        "or the path is not a socket (remove it, or choose another path)",
                     ) from None
                 raise
             if not abstract and cleanup_socket:
@@ -1430,7 +1479,10 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         """
         if sock is not None:
             if sock.type != socket.SOCK_DGRAM:
-                raise ValueError(f"a datagram socket was expected, got {sock!r}")
+                raise ValueError(
+                    f"A datagram socket was expected, got {sock!r}: stream sockets go to "
+                    "create_connection(sock=...)"
+                )
             given = [
                 name
                 for name, value in (
@@ -1662,12 +1714,20 @@ def _check_not_ssl_socket(sock: socket.socket) -> None:
 
 
 def _check_stream_socket(sock: socket.socket, *, unix: bool = False) -> None:
-    """Refuse a *sock=* argument that is not a plain stream socket (of AF_UNIX with *unix*)."""
-    if unix and sock.family != socket.AF_UNIX:
-        raise ValueError(f"a Unix stream socket was expected, got {sock!r}")
+    """Refuse a *sock=* argument that is not a plain stream socket (of AF_UNIX with *unix*).
+
+    The messages start as asyncio's do (programs and test suites match on them).
+    """
+    if unix and (sock.family != socket.AF_UNIX or sock.type != socket.SOCK_STREAM):
+        raise ValueError(
+            f"A UNIX Domain Stream Socket was expected, got {sock!r}: pass a "
+            "socket(AF_UNIX, SOCK_STREAM)"
+        )
     if sock.type != socket.SOCK_STREAM:
-        kind = "a Unix stream socket" if unix else "a stream socket"
-        raise ValueError(f"{kind} was expected, got {sock!r}")
+        raise ValueError(
+            f"A Stream Socket was expected, got {sock!r}: datagram sockets go to "
+            "create_datagram_endpoint(sock=...)"
+        )
     _check_not_ssl_socket(sock)
 
 
