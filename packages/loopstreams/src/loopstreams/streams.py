@@ -889,9 +889,15 @@ class StreamWriter:
 
 
 def _loop_method(loop: AbstractEventLoop, name: str) -> Callable[..., Awaitable[object]]:
-    """A network method of *loop*, which loopcore's abstract loop does not declare."""
+    """The network method *name* of *loop*, or a TypeError saying which loop is needed.
+
+    loopcore's ``AbstractEventLoop`` declares every network method, but only as a stub
+    raising ``NotImplementedError``; a loop with network support (looptransports'
+    ``SelectorEventLoop``) overrides it. A loop that has no such method, or inherits
+    the stub, gets the friendly error here instead of a bare ``NotImplementedError``.
+    """
     method = getattr(loop, name, None)
-    if method is None:
+    if method is None or getattr(type(loop), name, None) is getattr(AbstractEventLoop, name):
         raise TypeError(
             f"{loop!r} has no {name}(): streams need a loop with network support, "
             "such as looptransports' SelectorEventLoop"
