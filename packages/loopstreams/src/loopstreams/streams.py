@@ -436,10 +436,9 @@ class StreamReader:
     async def readuntil(self, separator: Separator = b"\n", *, limit: int | None = None) -> bytes:
         """Read up to and including *separator*.
 
-        *separator* may be a tuple of separators: the data up to the match that ends
-        first is returned; when several end at the same place (``b"\\r\\n"`` and
-        ``b"\\n"``), the longest one is the match.
-
+        :param separator: the bytes that end what is read, or a tuple of such: the
+            data up to the match that ends first is returned; when several end at the
+            same place (``b"\\r\\n"`` and ``b"\\n"``), the longest one is the match.
         :param limit: as for :meth:`readline`.
         :raises IncompleteReadError: if the stream ends before a separator; its
             ``partial`` holds the bytes read (they are consumed), ``expected`` is None.
