@@ -22,6 +22,9 @@ from pathlib import Path
 
 import nox
 
+# nox.project.dependency_groups and nox.options.download_python need a recent nox.
+nox.needs_version = ">=2025.2.9"
+
 ROOT = Path(__file__).parent
 PACKAGES = ROOT / "packages"
 
