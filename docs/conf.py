@@ -22,6 +22,7 @@ extensions = [
 
 html_theme = "furo"
 html_title = "loopcore"
+html_static_path = ["_static"]  # runexample.css, added by the runexample extension
 exclude_patterns = ["_build", "examples/README.md"]
 
 # The build has no internet: Python's inventory is a committed file, made by
@@ -37,3 +38,12 @@ autodoc_default_options = {"members": True, "undoc-members": False, "show-inheri
 # Our annotations name many generic types; resolving every one is noise.
 nitpicky = False
 suppress_warnings = ["ref.python"]
+
+
+def setup(app: object) -> None:
+    # Load the theme's own setup() now, before Sphinx compares the saved configuration
+    # with this one: it declares the option pygments_dark_style, which a theme loaded
+    # later adds after the comparison, so that every rebuild said "The configuration
+    # has changed (1 option: 'pygments_dark_style')" and reread every page. (Furo
+    # refuses to be listed in `extensions`.)
+    app.setup_extension("furo")  # type: ignore[attr-defined]

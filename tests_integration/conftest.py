@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import ssl
 import tempfile
 from collections.abc import Callable, Iterator
@@ -20,6 +19,8 @@ import pytest
 import trustme
 from hypothesis import settings
 
+from loopcore.testing import ipv6_loopback_available
+
 settings.register_profile("ci", derandomize=True, max_examples=25, deadline=None)
 settings.register_profile("stress", max_examples=1000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
@@ -28,18 +29,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 STRESS = os.environ.get("LOOP_STRESS", "") not in ("", "0")
 
 
-def _has_ipv6() -> bool:
-    if not socket.has_ipv6:
-        return False
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
-            sock.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
-
-
-HAS_IPV6 = _has_ipv6()
+HAS_IPV6 = ipv6_loopback_available()
 
 
 @dataclass

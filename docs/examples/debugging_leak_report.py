@@ -39,3 +39,21 @@ async def main() -> None:
 loopcore.run(main(), debug=True)
 forgotten[0].close()
 forgotten[1].exception()
+
+
+# Expected output ("..." stands for any text):
+# WARNING loopcore.leaks: leak report of <...EventLoop ...> at close:
+# 1 coroutines never awaited:
+#   <coroutine object send_metrics at ...>
+#     created at (most recent call last):
+#       File "debugging_leak_report.py", line 39, in <module>
+#         loopcore.run(main(), debug=True)
+#       File "debugging_leak_report.py", line 33, in main
+#         forgotten.append(send_metrics())  # called, never awaited
+# 1 futures whose exception was never retrieved:
+#   <Future finished exception=ConnectionResetError('peer went away') created at ...:34>
+#     created at (most recent call last):
+#       File "debugging_leak_report.py", line 39, in <module>
+#         loopcore.run(main(), debug=True)
+#       File "debugging_leak_report.py", line 34, in main
+#         failed = loop.create_future()

@@ -55,3 +55,38 @@ with tempfile.TemporaryDirectory() as tmp:
 PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(loopcore.__file__))) + os.sep
 text = re.sub(r"pid \d+", "pid <pid>", text.replace(HERE, "").replace(PACKAGE, ""))
 print(text.rstrip())
+
+
+# Expected output ("..." stands for any text):
+# <...EventLoop running=True closed=False debug=False>  pid <pid>  loop time ...
+#
+# counters
+# counter          value
+# ...
+# callback durations
+# bucket          count
+# ...
+# slowest callbacks (by total time)
+# callback        count  total...
+# ...
+# tasks
+# * Task-1: program() suspended at debugging_monitor.py:37
+#     awaiting [thread] a result from another thread ...
+# * heartbeat: heartbeat() suspended at debugging_monitor.py:21
+#     awaiting [sleep] sleep until loop time 30.000 (in 30.000 s)
+# ...
+# * worker-1: worker() suspended at debugging_monitor.py:25
+#     awaiting [sleep] sleep until loop time 10.000 (in 10.000 s)
+# ...
+# * worker-2: worker() suspended at debugging_monitor.py:25
+#     awaiting [sleep] sleep until loop time 20.000 (in 20.000 s)
+# ...
+# timers (3)
+# when    in         callback
+# ------  ---------  ...
+# 10.000  +10.000 s  _set_result_unless_cancelled(...)
+# 20.000  +20.000 s  _set_result_unless_cancelled(...)
+# 30.000  +30.000 s  _set_result_unless_cancelled(...)
+#
+# open resources (0)
+# (none)

@@ -38,3 +38,15 @@ async def main() -> None:
 
 
 loopcore.run(main())
+
+
+# Expected output ("..." stands for any text):
+# WARNING loopcore.stall: loop <...> stalled: <Task ...> has held it for ... (threshold 0.100 s)...
+#   File "debugging_stall_detector.py", line 40, in <module>
+#     loopcore.run(main())
+# ...
+#   File "debugging_stall_detector.py", line 35, in main
+#     parse_report(b"x" * 1000)
+#   File "debugging_stall_detector.py", line 27, in parse_report
+#     time.sleep(0.3)  # stands for CPU-heavy work done on the loop thread by mistake
+# stalls recorded: 1

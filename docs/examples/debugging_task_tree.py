@@ -42,3 +42,19 @@ try:
     loop.run_until_complete(main())
 finally:
     loop.close()
+
+
+# Expected output ("..." stands for any text):
+# * Task-1: main() running at debugging_task_tree.py:34
+#     awaiting [running] running now (timeout at 60.000)
+# * crawler: crawler() suspended at debugging_task_tree.py:23
+#     awaiting [taskgroup] TaskGroup exit: 2 task(s) still running
+#     * fetch-5: fetch() suspended at debugging_task_tree.py:14
+#         awaiting [sleep] sleep until loop time 5.000 (in 4.000 s)
+#     * fetch-pair: pair() suspended at debugging_task_tree.py:19
+#         awaiting [gather] gather of 2 (2 pending)
+#         * Task-2: fetch() suspended at debugging_task_tree.py:14
+#             awaiting [sleep] sleep until loop time 2.000 (in 1.000 s)
+#         * Task-3: fetch() suspended at debugging_task_tree.py:14
+#             awaiting [sleep] sleep until loop time 3.000 (in 2.000 s)
+#

@@ -48,3 +48,12 @@ async def main() -> None:
 
 
 loopcore.run(main())
+
+
+# Expected output ("..." stands for any text):
+# gather: ['slow after 0.02s', 'fast after 0.01s']
+# wait_for: timed out, the inner task was cancelled
+# timeout: expired? False
+# TaskGroup: ['broken child'] sibling cancelled: True
+# as_completed: a after 0.01s
+# as_completed: b after 0.02s

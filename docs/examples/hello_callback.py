@@ -20,6 +20,13 @@ loop.call_soon(hello_world, loop)
 
 # Blocking call interrupted by loop.stop()
 loop.run_forever()
-print(f"run_forever() returned after hello_world() called stop(); running: {loop.is_running()}")
+running = loop.is_running()
+print(f"run_forever() returned after hello_world() called stop(); running: {running}")
 loop.close()
 print(f"the loop is closed: {loop.is_closed()}")
+
+
+# Expected output ("..." stands for any text):
+# Hello World
+# run_forever() returned after hello_world() called stop(); running: False
+# the loop is closed: True

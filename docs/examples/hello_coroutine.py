@@ -24,7 +24,8 @@ try:
     loop.run_until_complete(greet_every_tenth_of_a_second(3))
 finally:
     loop.close()
-print(f"run_until_complete() returned after about {loop.time() - start:.1f} s of loop time")
+elapsed = loop.time() - start
+print(f"run_until_complete() returned after about {elapsed:.1f} s of loop time")
 
 
 async def hello_world() -> str:
@@ -35,3 +36,12 @@ async def hello_world() -> str:
 
 
 print(f"loopcore.run(hello_world()) returned {loopcore.run(hello_world())!r}")
+
+
+# Expected output ("..." stands for any text):
+# Hello World (1 of 3)
+# Hello World (2 of 3)
+# Hello World (3 of 3)
+# run_until_complete() returned after about ... s of loop time
+# Hello World!
+# loopcore.run(hello_world()) returned 'done'

@@ -62,3 +62,9 @@ async def main_34_style() -> None:
 
 
 loopcore.run(main_34_style())
+
+
+# Expected output ("..." stands for any text):
+# without a lock: 100 deposits of 10 -> balance 10
+# with a lock   : 100 deposits of 10 -> balance 1000
+# 3.4 style, 'with (yield from lock)': balance 1000

@@ -17,7 +17,8 @@ async def producer(name: str, queue: loopsync.Queue[str], jobs: int) -> None:
     for n in range(jobs):
         job = f"{name}-{n}"
         if queue.full():
-            print(f"{name}: queue full ({queue.qsize()}/{queue.maxsize}), waiting to put {job}")
+            size = f"{queue.qsize()}/{queue.maxsize}"
+            print(f"{name}: queue full ({size}), waiting to put {job}")
         await queue.put(job)
     print(f"{name}: all {jobs} jobs queued")
 
@@ -46,3 +47,13 @@ async def main() -> None:
 
 
 loopcore.run(main())
+
+
+# Expected output ("..." stands for any text):
+# A: queue full (2/2), waiting to put A-2
+# B: queue full (2/2), waiting to put B-0
+# B: queue full (2/2), waiting to put B-1
+# A: all 4 jobs queued
+# B: queue full (2/2), waiting to put B-3
+# B: all 4 jobs queued
+# 8 jobs done, B-0, B-1, B-2, B-3

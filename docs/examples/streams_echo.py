@@ -13,7 +13,9 @@ import loopcore
 import loopstreams
 
 
-async def handle_echo(reader: loopstreams.StreamReader, writer: loopstreams.StreamWriter) -> None:
+async def handle_echo(
+    reader: loopstreams.StreamReader, writer: loopstreams.StreamWriter
+) -> None:
     peer = writer.get_extra_info("peername")
     print(f"server: connection from {peer[0]}")
     async for line in reader:
@@ -46,3 +48,16 @@ async def main() -> None:
 
 if __name__ == "__main__":
     loopcore.run(main())
+
+
+# Expected output ("..." stands for any text):
+# server: listening on 127.0.0.1 (an ephemeral port)
+# server: connection from 127.0.0.1
+# server: received b'hello\n'
+# server: received b'streams\n'
+# server: received b'goodbye\n'
+# server: the client is done; closing
+# client: got 'HELLO'
+# client: got 'STREAMS'
+# client: got 'GOODBYE'
+# done: the server is closed

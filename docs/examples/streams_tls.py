@@ -44,11 +44,14 @@ def make_contexts() -> tuple[ssl.SSLContext, ssl.SSLContext]:
             check=True, capture_output=True,
         )  # fmt: skip
         server_ctx.load_cert_chain(cert, key)
-        client_ctx.load_verify_locations(cert)  # a self-signed certificate is its own CA
+        # A self-signed certificate is its own CA.
+        client_ctx.load_verify_locations(cert)
     return server_ctx, client_ctx
 
 
-async def handle(reader: loopstreams.StreamReader, writer: loopstreams.StreamWriter) -> None:
+async def handle(
+    reader: loopstreams.StreamReader, writer: loopstreams.StreamWriter
+) -> None:
     name = (await reader.readline()).decode().strip()
     version = writer.get_extra_info("ssl_object").version()
     await writer.send(f"hello {name}, this connection uses {version}\n".encode())
@@ -75,3 +78,9 @@ async def main() -> None:
 
 if __name__ == "__main__":
     loopcore.run(main())
+
+
+# Expected output ("..." stands for any text):
+# client: the server proved it is localhost
+# client: got hello reader, this connection uses TLSv1.3
+# done

@@ -1,5 +1,5 @@
 # requires: loopcore, looptransports
-"""A child process fed through its stdin, read through its stdout and stderr, and a pipe.
+"""Two kinds of pipe: a child process's stdin, stdout and stderr, and an os.pipe().
 
 Part 1 runs ``python -c ...`` with ``subprocess_exec``: the child upper-cases what it
 reads and reports on stderr; the protocol prints every callback in the order it came.
@@ -90,3 +90,15 @@ async def main() -> None:
 
 if __name__ == "__main__":
     loopcore.run(main())
+
+
+# Expected output ("..." stands for any text):
+# connection_made: the child runs
+# pipe_data_received(stdout): 'HELLO FROM THE PARENT'
+# pipe_data_received(stderr): 'child: read 21 bytes'
+# process_exited
+# connection_lost: the process exited and its pipes are closed
+# return code: 3
+# read pipe: received 'through an os.pipe()\n'
+# read pipe: end of file
+# done

@@ -44,7 +44,7 @@ class EchoClientProtocol(Protocol):
 
 async def main() -> None:
     loop = loopcore.get_running_loop()
-    server = await loop.create_server(EchoServerProtocol, "127.0.0.1", 0)  # type: ignore[attr-defined]
+    server = await loop.create_server(EchoServerProtocol, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     print("server: listening on 127.0.0.1 (an ephemeral port)")
     async with server:
@@ -61,3 +61,13 @@ async def main() -> None:
 
 if __name__ == "__main__":
     loopcore.run(main())
+
+
+# Expected output ("..." stands for any text):
+# server: listening on 127.0.0.1 (an ephemeral port)
+# server: connection from 127.0.0.1
+# client: sent 'Hello World!'
+# server: received 'Hello World!', sending it back
+# client: received 'Hello World!'
+# client: the server closed the connection
+# done: the server is closed

@@ -1,4 +1,4 @@
-# requires: loopcore
+# requires: loopcore, pytest
 """The pytest plugin at work: runs a small test file with pytest and shows the result.
 
 The test file opts in with ``loopcore_mode = auto``; one test uses the virtual clock,
@@ -6,6 +6,7 @@ one leaks a task on purpose to show the report.
 """
 
 import pathlib
+import re
 import subprocess
 import sys
 import tempfile
@@ -36,23 +37,52 @@ async def test_forgets_a_task(loopcore_loop):
 
 with tempfile.TemporaryDirectory() as tmp:
     root = pathlib.Path(tmp)
+    # The opt-in: without it the plugin leaves async tests alone.
     (root / "pytest.ini").write_text("[pytest]\nloopcore_mode = auto\n")
     (root / "test_demo.py").write_text(TESTS)
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--no-header", "-rE"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rE"],
         cwd=root,
         capture_output=True,
         text=True,
         check=False,
     )
-    lines = [line.replace(tmp, "<tmp>") for line in proc.stdout.splitlines()]
-    keep = [
-        line
-        for line in lines
-        if "passed" in line
-        or "left tasks" in line
-        or "forever" in line
-        or "created at" in line
-        or line.strip().startswith("File")
-    ]
-    print("\n".join(keep))
+
+if proc.returncode != 1:  # 1: a test failed (the leaky one), as intended
+    sys.exit(f"pytest exited with {proc.returncode}:\n{proc.stdout}{proc.stderr}")
+
+
+KEYS = ("passed", "left tasks", "Task pending", "created at")
+
+
+def interesting(lines: list[str]) -> list[str]:
+    """The lines of the report worth reading: no pytest or pluggy frames."""
+    kept = []
+    in_test_frame = False
+    for line in lines:
+        if line.strip().startswith("File "):
+            in_test_frame = "test_demo.py" in line
+            if in_test_frame:
+                kept.append(line)
+        elif line.startswith("          "):  # the source line under a frame
+            if in_test_frame:
+                kept.append(line)
+        elif any(key in line for key in KEYS):
+            kept.append(line)
+    return kept
+
+
+lines = proc.stdout.replace(tmp + "/", "").splitlines()
+# A path of this machine (where loopcore is installed) is shortened to the module.
+lines = [re.sub(r"/\S*/(loopcore/\w+\.py)", r"\1", line) for line in lines]
+print("\n".join(interesting(lines)))
+
+
+# Expected output ("..." stands for any text):
+# the test left tasks pending:
+#   <Task pending name='Task-5' coro=<forever() suspended at test_demo.py:16> created at ...>
+#     created at (most recent call last):
+#         File "test_demo.py", line 21, in test_forgets_a_task
+#           loopcore_loop.create_task(forever())
+# ERROR test_demo.py::test_forgets_a_task - Failed: the test left tasks pending:
+# 2 passed, 1 error in ...s

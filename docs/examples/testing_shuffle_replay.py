@@ -22,3 +22,10 @@ for seed in (1, 2, 3):
     print(f"seed {seed}: {finishing_order(seed)}")
 print(f"seed 2 again: {finishing_order(2)}")
 assert finishing_order(2) == finishing_order(2)
+
+
+# Expected output ("..." stands for any text):
+# seed 1: ['delta', 'alpha', 'beta', 'gamma']
+# seed 2: ['gamma', 'beta', 'delta', 'alpha']
+# seed 3: ['delta', 'alpha', 'beta', 'gamma']
+# seed 2 again: ['gamma', 'beta', 'delta', 'alpha']

@@ -1,5 +1,5 @@
 # requires: loopcore
-"""A virtual clock: an hour of sleeping in a few milliseconds, and time moved by hand."""
+"""A virtual clock: an hour of sleeping in a few milliseconds; time moved by hand."""
 
 import math
 
@@ -43,3 +43,11 @@ try:
     loop.run_until_complete(drive())
 finally:
     loop.close()
+
+
+# Expected output ("..." stands for any text):
+# job ran at loop time 3600 s (hour 1)
+# job ran at loop time 7200 s (hour 2)
+# job ran at loop time 10800 s (hour 3)
+# after advance(9.5): fired=[]
+# after advance(0.5): fired=[10.0]

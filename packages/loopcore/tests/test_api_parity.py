@@ -28,70 +28,10 @@ from collections.abc import Callable
 import pytest
 
 import loopcore
+from loopcore.testing import signature_problems
 
 _P = inspect.Parameter
 _POSITIONAL = (_P.POSITIONAL_ONLY, _P.POSITIONAL_OR_KEYWORD)
-
-
-def signature_problems(ref: inspect.Signature, ours: inspect.Signature) -> list[str]:
-    """Say why a call that *ref* accepts could fail on *ours* (empty when none can)."""
-    problems: list[str] = []
-    ref_params = [p for p in ref.parameters.values() if p.name != "self"]
-    our_params = [p for p in ours.parameters.values() if p.name != "self"]
-    our_by_name = {p.name: p for p in our_params}
-    our_positional = [p for p in our_params if p.kind in _POSITIONAL]
-    our_var_pos = any(p.kind is _P.VAR_POSITIONAL for p in our_params)
-    our_var_kw = any(p.kind is _P.VAR_KEYWORD for p in our_params)
-    ref_positional = [p for p in ref_params if p.kind in _POSITIONAL]
-    for index, p in enumerate(ref_positional):
-        if index >= len(our_positional):
-            if not our_var_pos:
-                problems.append(f"positional parameter {p.name!r} (#{index}) is missing")
-            continue
-        mine = our_positional[index]
-        if p.kind is _P.POSITIONAL_OR_KEYWORD and (
-            mine.name != p.name or mine.kind is not _P.POSITIONAL_OR_KEYWORD
-        ):
-            problems.append(
-                f"parameter #{index} is {mine.name!r} ({mine.kind.description}),"
-                f" asyncio has {p.name!r} ({p.kind.description})"
-            )
-    for p in ref_params:
-        if p.kind is _P.VAR_POSITIONAL and not our_var_pos:
-            problems.append(f"*{p.name} is missing")
-        elif p.kind is _P.VAR_KEYWORD and not our_var_kw:
-            problems.append(f"**{p.name} is missing")
-        elif p.kind is _P.KEYWORD_ONLY:
-            mine = our_by_name.get(p.name)
-            if mine is None:
-                if not our_var_kw:
-                    problems.append(f"keyword-only parameter {p.name!r} is missing")
-                continue
-            if mine.kind not in (_P.KEYWORD_ONLY, _P.POSITIONAL_OR_KEYWORD):
-                problems.append(f"{p.name!r} cannot be passed by keyword")
-    for p in ref_params:
-        if p.default is _P.empty or p.kind in (_P.VAR_POSITIONAL, _P.VAR_KEYWORD):
-            continue
-        mine = our_by_name.get(p.name)
-        if mine is None and p.kind is _P.POSITIONAL_ONLY:
-            index = ref_positional.index(p)
-            mine = our_positional[index] if index < len(our_positional) else None
-        if mine is None:
-            continue
-        if mine.default is _P.empty:
-            problems.append(f"{p.name!r} has no default, asyncio's is {p.default!r}")
-        elif mine.default != p.default:
-            problems.append(f"{p.name!r} defaults to {mine.default!r}, asyncio's to {p.default!r}")
-    ref_names = {p.name for p in ref_params}
-    for mine in our_params:
-        if mine.kind in (_P.VAR_POSITIONAL, _P.VAR_KEYWORD) or mine.default is not _P.empty:
-            continue
-        if mine.name in ref_names:
-            continue
-        if mine.kind in _POSITIONAL and our_positional.index(mine) < len(ref_positional):
-            continue  # a renamed positional-only parameter, checked above
-        problems.append(f"extra parameter {mine.name!r} has no default")
-    return problems
 
 
 def _ref_signature(obj: object) -> inspect.Signature | None:

@@ -571,10 +571,12 @@ def test_time_is_monotonic(loop):
     assert abs(loop.time() - time.monotonic()) < 1.0
 
 
-def test_million_cancelled_timers_keep_heap_small(loop):
+def test_many_cancelled_timers_keep_heap_small(loop):
+    # 200 000 is a thousand times the compaction threshold, and runs in seconds
+    # under coverage on a loaded machine (a million took over the 60 s timeout).
     call_later = loop.call_later
     biggest = 0
-    for i in range(1_000_000):
+    for i in range(200_000):
         call_later(3600, print).cancel()
         if i % 1000 == 0:
             biggest = max(biggest, len(loop._scheduled))

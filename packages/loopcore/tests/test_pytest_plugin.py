@@ -33,9 +33,51 @@ def test_strict_mode_runs_only_marked_coroutine_tests(pytester):
     result = pytester.runpytest(*_ARGS)
     outcomes = result.parseoutcomes()
     assert outcomes.get("passed") == 1
-    # The unmarked test is left to pytest (or another plugin), which does not run it.
-    assert outcomes.get("passed", 0) + outcomes.get("failed", 0) + outcomes.get("skipped", 0) == 2
+    # The unmarked test is left to other plugins; none runs it, so it fails.
+    assert outcomes.get("failed") == 1
     assert "test_unmarked" in result.stdout.str()
+
+
+def test_an_async_test_no_plugin_ran_fails_saying_how_to_opt_in(pytester):
+    pytester.makepyfile(
+        """
+        async def test_unmarked():
+            pass
+        """
+    )
+    result = pytester.runpytest(*_ARGS)
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert "the loopcore plugin runs coroutine tests only when the project opts in" in out
+    assert 'loopcore_mode = "auto"' in out
+    assert "@pytest.mark.loopcore" in out
+    assert "not natively supported" not in out
+
+
+def test_an_async_test_another_plugin_runs_is_left_to_it(pytester):
+    pytester.makeconftest(
+        """
+        import inspect
+        import pytest
+
+        @pytest.hookimpl(tryfirst=True)
+        def pytest_pyfunc_call(pyfuncitem):
+            if inspect.iscoroutinefunction(pyfuncitem.obj):
+                coro = pyfuncitem.obj()
+                try:
+                    coro.send(None)
+                except StopIteration:
+                    return True
+                raise AssertionError("the test was expected not to suspend")
+        """
+    )
+    pytester.makepyfile(
+        """
+        async def test_run_by_the_other_plugin():
+            pass
+        """
+    )
+    pytester.runpytest(*_ARGS).assert_outcomes(passed=1)
 
 
 def test_auto_mode_runs_async_def_and_generator_coroutine_tests(pytester):

@@ -24,9 +24,15 @@ def fresh_policy():
 
 @pytest.fixture(autouse=True)
 def sigint_is_default():
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    yield
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    # Each test starts with Python's default SIGINT handler, whatever the process was
+    # started with (a shell's background job ignores SIGINT), and must leave it there;
+    # the disposition found is put back afterwards.
+    found = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, found)
 
 
 class TrackingLoop(BaseEventLoop):
@@ -358,6 +364,19 @@ def test_run_keeps_a_custom_sigint_handler(factory):
         assert loopcore.run(main(), loop_factory=factory) == "ok"
         assert received == [signal.SIGINT]
         assert signal.getsignal(signal.SIGINT) is custom
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def test_run_leaves_an_ignored_sigint_ignored(factory):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+
+        async def main():
+            return signal.getsignal(signal.SIGINT)
+
+        assert loopcore.run(main(), loop_factory=factory) == signal.SIG_IGN
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 

@@ -22,6 +22,21 @@ def loop():
 
 @pytest.fixture(autouse=True)
 def dispositions_restored():
+    # Each test starts from the default dispositions, whatever the process was started
+    # with (a shell's background job ignores SIGINT); what was found is put back after.
+    found = {
+        signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
+        signal.SIGUSR1: signal.signal(signal.SIGUSR1, signal.SIG_DFL),
+        signal.SIGUSR2: signal.signal(signal.SIGUSR2, signal.SIG_DFL),
+    }
+    try:
+        yield from _checked_dispositions()
+    finally:
+        for sig, handler in found.items():
+            signal.signal(sig, handler)
+
+
+def _checked_dispositions():
     before = {sig: signal.getsignal(sig) for sig in (signal.SIGUSR1, signal.SIGUSR2)}
     wakeup_before = signal.set_wakeup_fd(-1)
     signal.set_wakeup_fd(wakeup_before)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gc
 import os
-import socket
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,44 +19,27 @@ import pytest
 import trustme
 from hypothesis import settings
 
+from loopcore.testing import ipv6_loopback_available, open_fds
+
 settings.register_profile("ci", derandomize=True, max_examples=25, deadline=None)
 settings.register_profile("stress", max_examples=1000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
-
-
-def _open_fds() -> set[str]:
-    return set(os.listdir("/proc/self/fd"))
 
 
 @pytest.fixture(autouse=True)
 def no_fd_leak() -> Iterator[None]:
     """Fail the test if it leaves more file descriptors open than it found."""
     gc.collect()
-    before = _open_fds()
+    before = open_fds()
     yield
     gc.collect()
-    leaked = []
-    for fd in sorted(_open_fds() - before, key=int):
-        try:
-            leaked.append(f"{fd} -> {os.readlink(f'/proc/self/fd/{fd}')}")
-        except OSError:
-            pass
+    after = open_fds()
+    leaked = [f"{fd} -> {after[fd]}" for fd in sorted(after.keys() - before.keys())]
     if leaked:
         pytest.fail(f"file descriptors leaked by the test: {leaked}")
 
 
-def _has_ipv6() -> bool:
-    if not socket.has_ipv6:
-        return False
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
-            sock.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
-
-
-HAS_IPV6 = _has_ipv6()
+HAS_IPV6 = ipv6_loopback_available()
 
 
 @pytest.fixture(params=["127.0.0.1", pytest.param("::1", id="ipv6")])

@@ -12,11 +12,14 @@ from conftest import TLS
 from stream_helpers import close_quietly, serving
 
 from loopcore import coroutine, get_running_loop, policies
+from loopcore.base_loop import BaseEventLoop
 from loopstreams import (
     StreamReader,
     StreamWriter,
     open_connection,
     open_unix_connection,
+    start_server,
+    start_unix_server,
 )
 
 
@@ -249,5 +252,26 @@ def test_open_connection_from_plain_code_with_run_until_complete() -> None:
 
     try:
         assert loop.run_until_complete(main()) == b"by hand\n"
+    finally:
+        loop.close()
+
+
+@pytest.mark.parametrize(
+    ("name", "call"),
+    [
+        ("create_connection", lambda: open_connection("127.0.0.1", 9)),
+        ("create_unix_connection", lambda: open_unix_connection("/nonexistent")),
+        ("create_server", lambda: start_server(lambda r, w: None, "127.0.0.1", 0)),
+        ("create_unix_server", lambda: start_unix_server(lambda r, w: None, "/nonexistent")),
+    ],
+)
+def test_streams_on_a_loop_without_network_support_raise_type_error_naming_the_loop(
+    name: str, call: object
+) -> None:
+    # loopcore's BaseEventLoop inherits AbstractEventLoop's network stubs.
+    loop = BaseEventLoop()
+    try:
+        with pytest.raises(TypeError, match=rf"has no {name}\(\): streams need a loop with net"):
+            loop.run_until_complete(call())  # type: ignore[operator]
     finally:
         loop.close()

@@ -34,3 +34,15 @@ def test_ships_py_typed_marker() -> None:
         assert any(f.endswith("loopstreams/py.typed") for f in listed)
     else:  # an editable install records no package files; look beside the package
         assert (importlib.resources.files("loopstreams") / "py.typed").is_file()
+
+
+def test_connecting_and_serving_live_in_their_own_modules() -> None:
+    import loopstreams
+    from loopstreams import client, server
+
+    assert loopstreams.open_connection is client.open_connection
+    assert loopstreams.open_unix_connection is client.open_unix_connection
+    assert loopstreams.start_server is server.start_server
+    assert loopstreams.start_unix_server is server.start_unix_server
+    # The old home of open_connection keeps working for code that imported it there.
+    assert server.open_connection is client.open_connection

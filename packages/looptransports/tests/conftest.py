@@ -16,6 +16,8 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import settings
 
+from loopcore.testing import open_fds
+
 settings.register_profile("ci", derandomize=True, max_examples=25, deadline=None)
 settings.register_profile("stress", max_examples=1000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
@@ -28,29 +30,20 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("filterwarnings", "error::ResourceWarning")
 
 
-def _open_fds() -> set[str]:
-    return set(os.listdir("/proc/self/fd"))
-
-
 @pytest.fixture(autouse=True)
 def no_fd_leak() -> Iterator[None]:
     """Fail the test if it leaves file descriptors open that it did not find."""
-    before = _open_fds()
+    before = open_fds()
     yield
-    leaked = _open_fds() - before
+    leaked = open_fds().keys() - before.keys()
     if leaked:
         # An unreachable transport or socket closes its fd when collected (with a
         # ResourceWarning): collect before judging, but only when needed.
         gc.collect()
-        leaked = _open_fds() - before
-    details = []
-    for fd in sorted(leaked, key=int):
-        try:
-            details.append(f"{fd} -> {os.readlink(f'/proc/self/fd/{fd}')}")
-        except OSError:
-            pass  # closed in between (listdir's own fd, for one)
-    if details:
-        pytest.fail(f"file descriptors leaked by the test: {details}")
+        after = open_fds()
+        details = [f"{fd} -> {after[fd]}" for fd in sorted(after.keys() - before.keys())]
+        if details:
+            pytest.fail(f"file descriptors leaked by the test: {details}")
 
 
 @pytest.fixture(autouse=True, scope="session")

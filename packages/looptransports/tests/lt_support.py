@@ -9,21 +9,10 @@ from typing import Any
 import pytest
 
 import loopcore
+from loopcore.testing import ipv6_loopback_available
 from looptransports import BaseTransport, Protocol, SelectorEventLoop
 
-
-def _has_ipv6() -> bool:
-    if not socket.has_ipv6:
-        return False
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
-            sock.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
-
-
-HAS_IPV6 = _has_ipv6()
+HAS_IPV6 = ipv6_loopback_available()
 
 requires_ipv6 = pytest.mark.skipif(not HAS_IPV6, reason="IPv6 loopback (::1) is not available")
 

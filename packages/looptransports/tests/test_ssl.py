@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import trustme
+from lt_support import requires_ipv6, running_loop
 
 import loopcore
 from looptransports import BaseProtocol, BufferedProtocol, Protocol, SelectorEventLoop, Transport
@@ -55,12 +56,6 @@ def unix_path() -> Iterator[str]:
 
 
 # -- helpers ------------------------------------------------------------------------------
-
-
-def running_loop() -> SelectorEventLoop:
-    loop = loopcore.get_running_loop()
-    assert isinstance(loop, SelectorEventLoop)
-    return loop
 
 
 def expect_server_handshake_reports(loop: SelectorEventLoop) -> list[dict[str, object]]:
@@ -838,16 +833,7 @@ async def test_tls_garbage_after_the_handshake_ends_in_connection_lost_with_an_s
     await server_proto.lost
 
 
-def _has_ipv6() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
-            sock.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _has_ipv6(), reason="IPv6 loopback (::1) is not available")
+@requires_ipv6
 async def test_tls_echo_over_ipv6_loopback(ca: trustme.CA, client_ctx: ssl.SSLContext) -> None:
     loop = running_loop()
     server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

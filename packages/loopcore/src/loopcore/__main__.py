@@ -4,20 +4,44 @@
 monitor a program opened with ``loop.enable_monitor(PATH)`` what its loop is doing
 and prints it: the task tree, the timers, the open resources and the counters
 (or the raw JSON with ``--json``); ``--watch`` refreshes every SECONDS until Ctrl-C.
+
+``python -m loopcore --version`` prints the version of loopcore, of each other layer
+installed beside it, and of Python: the line to paste into a bug report.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import platform
 import sys
 import time
 from collections.abc import Sequence
+from importlib import metadata
 from typing import TextIO
 
 from . import introspect, monitor
 
-__all__ = ["format_answer", "main"]
+__all__ = ["format_answer", "main", "version_line"]
+
+#: The distributions of the stack, in layer order.
+_LAYERS = ("loopcore", "looptransports", "loopsync", "loopstreams", "loopasyncio")
+
+
+def version_line() -> str:
+    """``loopcore 0.1.0, looptransports 0.1.0 (Python 3.11.7, Linux)``: loopcore's
+    version and that of every other layer installed, read from the installed
+    distributions' metadata (nothing is imported)."""
+    found = []
+    for name in _LAYERS:
+        try:
+            found.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            if name == "loopcore":  # run from a source tree that is not installed
+                from . import __version__
+
+                found.append(f"loopcore {__version__}")
+    return f"{', '.join(found)} (Python {platform.python_version()}, {platform.system()})"
 
 
 def _table(rows: list[list[str]], headers: list[str]) -> list[str]:
@@ -133,13 +157,21 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Run the command line; returns the exit status."""
     out = sys.stdout if out is None else out
     parser = argparse.ArgumentParser(prog="python -m loopcore", description="loopcore tools")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument(
+        "--version", action="store_true", help="print the versions of the stack and exit"
+    )
+    sub = parser.add_subparsers(dest="command")
     mon = sub.add_parser("monitor", help="show what a monitored loop is doing")
     mon.add_argument("path", help="the Unix socket given to loop.enable_monitor()")
     mon.add_argument("--watch", type=float, metavar="SECONDS", help="refresh every SECONDS")
     mon.add_argument("--json", action="store_true", help="print the raw JSON answer")
     mon.add_argument("--what", choices=monitor.QUERIES, default="all", help="what to ask for")
     args = parser.parse_args(argv)
+    if args.version:
+        out.write(version_line() + "\n")
+        return 0
+    if args.command is None:
+        parser.error("name a command (monitor), or --version")
     if args.watch is not None and not args.watch > 0:
         parser.error(f"--watch needs a positive number of seconds, got {args.watch}")
     if args.watch is None:

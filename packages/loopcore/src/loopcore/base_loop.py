@@ -813,10 +813,13 @@ class BaseEventLoop(AbstractEventLoop):
     def _call_soon_task(self, task: tasks.Task[object]) -> None:
         # The task is queued itself, as its own ready-queue entry (it has the few
         # attributes the run phase reads from a Handle): a task switch then makes no
-        # Handle and no bound method, and skips call_soon's callback checks (_step
-        # is known good). In debug mode the full call_soon runs, for its thread check
-        # and the creation stack of the handle; and in a subclass that overrides
-        # call_soon, so that its override sees every callback.
+        # Handle and skips call_soon's callback checks (_step is known good). The run
+        # phase still makes one bound method of _step when it reads the task's
+        # _callback; storing that bound method on the task instead would tie the task
+        # in a reference cycle and leave freeing it to the garbage collector.
+        # In debug mode the full call_soon runs, for its thread check and the
+        # creation stack of the handle; and in a subclass that overrides call_soon,
+        # so that its override sees every callback.
         if self._closed:
             raise RuntimeError("Event loop is closed")
         if self._debug or self._call_soon_overridden:
@@ -916,7 +919,8 @@ class BaseEventLoop(AbstractEventLoop):
 
     def _timer_handle_cancelled(self, handle: TimerHandle) -> None:
         """Count a cancelled timer still in the heap; compact the heap when they
-        are many and more than half of it.
+        are many (over ``_MIN_CANCELLED_TIMERS``) and more than a quarter of it
+        (``_MAX_CANCELLED_TIMERS_FRACTION``).
 
         Doing it here rather than once per iteration keeps the heap small even when
         one callback schedules and cancels millions of timers.

@@ -28,7 +28,9 @@ __all__ = [
     "AbstractServer",
     "ExceptionHandler",
     "TaskFactory",
+    "ThreadLoopState",
     "get_running_loop",
+    "this_thread",
 ]
 
 _T = TypeVar("_T")
@@ -553,11 +555,25 @@ class AbstractEventLoop:
 # -- Which loop runs in this thread ---------------------------------------------------
 
 
-class _RunningLoop(threading.local):
+class ThreadLoopState(threading.local):
+    """Which loop runs in the current thread, readable at the cost of one attribute read.
+
+    :data:`this_thread` is the one instance. Its attribute ``loop`` is the loop running
+    in the calling thread, or ``None`` when none runs; each thread sees its own value,
+    and a child made by ``fork()`` starts with ``None``. It is the fast accessor for
+    code above loopcore that looks up the running loop on every call (loopsync's locks
+    and queues do): ``this_thread.loop`` returns what :func:`get_running_loop` returns,
+    without the function call and without raising.
+
+    Read it only. A loop sets it while it runs (``run_forever`` and everything built on
+    it); assigning it yourself would make other code believe a loop runs that does not.
+    """
+
     loop: AbstractEventLoop | None = None
 
 
-_running_loop = _RunningLoop()
+#: The running loop of the calling thread: ``this_thread.loop`` (see :class:`ThreadLoopState`).
+this_thread = ThreadLoopState()
 
 
 def _forget_running_loop_after_fork() -> None:
@@ -565,7 +581,7 @@ def _forget_running_loop_after_fork() -> None:
     # loop that was running in the parent; it must not believe that loop runs
     # there. Resetting once at fork time keeps _get_running_loop() free of a
     # getpid() call, which matters: it runs on every lock, queue and sleep call.
-    _running_loop.loop = None
+    this_thread.loop = None
 
 
 os.register_at_fork(after_in_child=_forget_running_loop_after_fork)
@@ -573,12 +589,12 @@ os.register_at_fork(after_in_child=_forget_running_loop_after_fork)
 
 def _get_running_loop() -> AbstractEventLoop | None:
     """The running loop of this thread, or ``None`` (no error)."""
-    return _running_loop.loop
+    return this_thread.loop
 
 
 def _set_running_loop(loop: AbstractEventLoop | None) -> None:
     """Record *loop* as running in this thread (``None`` when it stops)."""
-    _running_loop.loop = loop
+    this_thread.loop = loop
 
 
 def get_running_loop() -> AbstractEventLoop:

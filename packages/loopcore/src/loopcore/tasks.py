@@ -158,6 +158,9 @@ class Task(futures.Future[_T]):
 
     @property
     def _callback(self) -> Callable[[], None]:
+        # A new bound method on each read, i.e. once per queued step. Keeping one in
+        # a slot would save it, but the task would then refer to itself and only the
+        # cycle collector could free it.
         return self._step
 
     _run = Handle._run
@@ -451,10 +454,13 @@ class Task(futures.Future[_T]):
             _current_tasks.pop(loop, None)
 
     def _handle_yield(self, result: object) -> None:
-        """A yield that :meth:`_step` does not handle inline (a bare ``yield``, a
-        pending future of this loop): a pending Future-like object of another class
-        is waited for; anything else is a programming error: step the task again
-        with a ``RuntimeError`` saying what was wrong, thrown into the coroutine."""
+        """Every yield that :meth:`_step` does not handle inline, i.e. anything but a
+        bare ``yield`` and a pending future of this loop.
+
+        A pending Future-like object of another class (same loop) is waited for.
+        Anything else is a programming error (a future of another loop, a plain
+        ``yield`` of a value, the task itself): the task is stepped again with a
+        ``RuntimeError`` saying what was wrong, thrown into the coroutine."""
         blocking = getattr(result, "_asyncio_future_blocking", None)
         if blocking is not None:
             get_loop = getattr(result, "get_loop", None)

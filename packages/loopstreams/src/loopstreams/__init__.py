@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from loopcore.exceptions import IncompleteReadError, LimitOverrunError
 
-from .server import open_connection, open_unix_connection, start_server, start_unix_server
+from .client import open_connection, open_unix_connection
+from .server import start_server, start_unix_server
 from .streams import StreamReader, StreamReaderProtocol, StreamWriter
 from .subprocess import (
     DEVNULL,

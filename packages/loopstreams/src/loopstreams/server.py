@@ -1,10 +1,10 @@
-"""Connecting and serving with streams: ``open_connection`` and ``start_server``.
+"""Serving with streams: ``start_server`` and ``start_unix_server``.
 
-Each connection gets a :class:`~loopstreams.StreamReader` (with the given *limit*),
-a :class:`~loopstreams.StreamReaderProtocol` and a
-:class:`~loopstreams.StreamWriter`. Every other keyword argument goes to the loop's
-``create_connection``/``create_server`` (``ssl=``, ``server_hostname=``,
-``family=``, ``sock=``, ``local_addr=``, ``reuse_address=``...), so TLS is ``ssl=``.
+Each accepted connection gets a :class:`~loopstreams.StreamReader` (with the given
+*limit*), a :class:`~loopstreams.StreamReaderProtocol` and a
+:class:`~loopstreams.StreamWriter`, handed to the client callback. Every other keyword
+argument goes to the loop's ``create_server``/``create_unix_server`` (``ssl=``,
+``family=``, ``sock=``, ``reuse_address=``...), so TLS is ``ssl=``.
 """
 
 from __future__ import annotations
@@ -14,14 +14,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
 from loopcore.events import AbstractEventLoop
-from looptransports.transports import Transport
 
+# open_connection and open_unix_connection lived here before loopstreams.client held
+# them; they stay importable from this module for code that named it.
+from .client import open_connection, open_unix_connection  # noqa: F401
 from .streams import (
     _DEFAULT_LIMIT,
     ClientConnectedCallback,
     StreamReader,
     StreamReaderProtocol,
-    StreamWriter,
     _check_limit,
     _loop_method,
     _resolve_loop,
@@ -31,36 +32,7 @@ if TYPE_CHECKING:
     from loopcore.futures import Future
     from looptransports.server import Server
 
-__all__ = ["open_connection", "open_unix_connection", "start_server", "start_unix_server"]
-
-
-async def open_connection(
-    host: str | None = None,
-    port: int | str | None = None,
-    *,
-    loop: AbstractEventLoop | None = None,
-    limit: int = _DEFAULT_LIMIT,
-    **kwds: object,
-) -> tuple[StreamReader, StreamWriter]:
-    """Connect to *host*:*port* and return ``(reader, writer)``.
-
-    :param limit: the reader's buffer limit (see :class:`StreamReader`).
-    :param loop: the 3.4 keyword; must be the running loop if given.
-    :param kwds: passed to ``loop.create_connection()``: ``ssl=`` (True or an
-        :class:`ssl.SSLContext`) for TLS, ``server_hostname=``, ``family=``,
-        ``local_addr=``, ``sock=``, ``happy_eyeballs_delay=``...
-    :raises OSError: when the connection cannot be made.
-    :raises ValueError: for a bad *limit* or a *loop* that is not the running one.
-    """
-    loop = _resolve_loop(loop)
-    reader = StreamReader(limit=_check_limit(limit), loop=loop)
-    protocol = StreamReaderProtocol(reader, loop=loop)
-    create_connection = _loop_method(loop, "create_connection")
-    transport, _ = cast(
-        "tuple[Transport, object]",
-        await create_connection(lambda: protocol, host, port, **kwds),
-    )
-    return reader, StreamWriter(transport, protocol, reader, loop)
+__all__ = ["start_server", "start_unix_server"]
 
 
 def _protocol_factory(
@@ -104,8 +76,11 @@ async def start_server(
     it is reported to the loop's exception handler and that client's connection is
     closed; the server keeps serving.
 
+    :param client_connected_cb: called as ``client_connected_cb(reader, writer)``
+        for each accepted connection; a plain function or a coroutine function.
     :param host: the address(es) to listen on; None for all interfaces.
     :param port: the port; 0 picks a free one (read it from ``server.sockets``).
+    :param loop: the 3.4 keyword; must be the running loop if given.
     :param limit: each reader's buffer limit.
     :param kwds: passed to ``loop.create_server()``: ``ssl=`` for TLS, ``family=``,
         ``backlog=``, ``reuse_address=``, ``sock=``, ``start_serving=``...
@@ -118,29 +93,6 @@ async def start_server(
     factory = _protocol_factory(callback, _check_limit(limit), loop)
     create_server = _loop_method(loop, "create_server")
     return cast("Server", await create_server(factory, host, port, **kwds))
-
-
-async def open_unix_connection(
-    path: str | bytes | os.PathLike[str] | None = None,
-    *,
-    loop: AbstractEventLoop | None = None,
-    limit: int = _DEFAULT_LIMIT,
-    **kwds: object,
-) -> tuple[StreamReader, StreamWriter]:
-    """Connect to the Unix socket at *path* and return ``(reader, writer)``.
-
-    As :func:`open_connection`; *kwds* go to ``loop.create_unix_connection()``
-    (``ssl=``, ``server_hostname=``, ``sock=``...).
-    """
-    loop = _resolve_loop(loop)
-    reader = StreamReader(limit=_check_limit(limit), loop=loop)
-    protocol = StreamReaderProtocol(reader, loop=loop)
-    create_unix_connection = _loop_method(loop, "create_unix_connection")
-    transport, _ = cast(
-        "tuple[Transport, object]",
-        await create_unix_connection(lambda: protocol, path, **kwds),
-    )
-    return reader, StreamWriter(transport, protocol, reader, loop)
 
 
 async def start_unix_server(

@@ -437,10 +437,9 @@ class StreamReader:
     async def readuntil(self, separator: Separator = b"\n", *, limit: int | None = None) -> bytes:
         """Read up to and including *separator*.
 
-        *separator* may be a tuple of separators: the data up to the match that ends
-        first is returned; when several end at the same place (``b"\\r\\n"`` and
-        ``b"\\n"``), the longest one is the match.
-
+        :param separator: the bytes that end what is read, or a tuple of such: the
+            data up to the match that ends first is returned; when several end at the
+            same place (``b"\\r\\n"`` and ``b"\\n"``), the longest one is the match.
         :param limit: as for :meth:`readline`.
         :raises IncompleteReadError: if the stream ends before a separator; its
             ``partial`` holds the bytes read (they are consumed), ``expected`` is None.
@@ -937,9 +936,15 @@ class StreamWriter:
 
 
 def _loop_method(loop: AbstractEventLoop, name: str) -> Callable[..., Awaitable[object]]:
-    """A network method of *loop*, which loopcore's abstract loop does not declare."""
+    """The network method *name* of *loop*, or a TypeError saying which loop is needed.
+
+    loopcore's ``AbstractEventLoop`` declares every network method, but only as a stub
+    raising ``NotImplementedError``; a loop with network support (looptransports'
+    ``SelectorEventLoop``) overrides it. A loop that has no such method, or inherits
+    the stub, gets the friendly error here instead of a bare ``NotImplementedError``.
+    """
     method = getattr(loop, name, None)
-    if method is None:
+    if method is None or getattr(type(loop), name, None) is getattr(AbstractEventLoop, name):
         raise TypeError(
             f"{loop!r} has no {name}(): streams need a loop with network support, "
             "such as looptransports' SelectorEventLoop"

@@ -34,7 +34,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from loopcore.events import AbstractEventLoop, get_running_loop
-from loopcore.events import _running_loop as _this_thread
+from loopcore.events import this_thread as _this_thread
 from loopcore.exceptions import BrokenBarrierError, CancelledError, InvalidStateError
 
 if TYPE_CHECKING:
@@ -56,9 +56,9 @@ _R = TypeVar("_R")
 # -- Loop binding ---------------------------------------------------------------------
 
 # The loop running in this thread is ``_this_thread.loop`` (None when none runs):
-# loopcore keeps it in that thread-local. Every lock, event and queue operation reads
-# it, and an attribute read costs less than half the call to
-# ``loopcore.events._get_running_loop()`` that returns the same thing.
+# loopcore's documented fast accessor ``loopcore.events.this_thread``. Every lock,
+# event and queue operation reads it, and an attribute read costs less than half a
+# call to a function that returns the same thing.
 
 
 class _LoopBound:

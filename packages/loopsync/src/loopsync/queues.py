@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 from loopcore import sleep
 from loopcore.events import AbstractEventLoop
-from loopcore.events import _running_loop as _this_thread  # see locks.py
+from loopcore.events import this_thread as _this_thread  # see locks.py
 from loopcore.exceptions import QueueEmpty, QueueFull, QueueShutDown
 
 from .locks import Event, _LoopBound

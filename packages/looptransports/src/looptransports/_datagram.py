@@ -27,7 +27,7 @@ from .protocols import DatagramProtocol
 from .transports import DatagramTransport, _FlowControlMixin
 
 if TYPE_CHECKING:
-    from loopcore.base_loop import BaseEventLoop as AbstractEventLoop
+    from loopcore.base_loop import BaseEventLoop
 
 __all__ = ["DATAGRAM_OVERHEAD", "SocketDatagramTransport"]
 
@@ -51,7 +51,7 @@ class SocketDatagramTransport(_FdTransportLifecycle, _FlowControlMixin, Datagram
 
     def __init__(
         self,
-        loop: AbstractEventLoop,
+        loop: BaseEventLoop,
         sock: socket.socket,
         protocol: DatagramProtocol,
         address: _Address | None = None,

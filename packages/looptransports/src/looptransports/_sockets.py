@@ -44,7 +44,7 @@ from .protocols import BaseProtocol, BufferedProtocol
 from .transports import Transport, _FlowControlMixin
 
 if TYPE_CHECKING:
-    from loopcore.base_loop import BaseEventLoop as AbstractEventLoop
+    from loopcore.base_loop import BaseEventLoop
 
     from .server import Server
 
@@ -91,7 +91,7 @@ class SocketTransport(_FdReadLifecycle, _FlowControlMixin, Transport):
 
     def __init__(
         self,
-        loop: AbstractEventLoop,
+        loop: BaseEventLoop,
         sock: socket.socket,
         protocol: BaseProtocol,
         waiter: Future[object] | None = None,

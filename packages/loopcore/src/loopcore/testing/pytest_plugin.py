@@ -172,6 +172,38 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     return True
 
 
+#: How a project opts in, for the error below and the docs.
+OPT_IN_ADVICE = (
+    'add loopcore_mode = "auto" to the pytest configuration ([tool.pytest.ini_options] '
+    "in pyproject.toml, or [pytest] in pytest.ini), pass --loopcore-mode=auto, or mark "
+    "the test @pytest.mark.loopcore"
+)
+
+
+@pytest.hookimpl(wrapper=True, specname="pytest_pyfunc_call")
+def pytest_pyfunc_call_unrun_async(
+    pyfuncitem: pytest.Function,
+) -> Generator[None, object, object]:
+    """An ``async def`` test that no plugin ran fails, as pytest makes it fail, but
+    saying how to opt in to this plugin instead of only "async def functions are not
+    natively supported" and a list of other plugins to install."""
+    try:
+        return (yield)
+    except pytest.fail.Exception as failure:
+        if not (
+            "not natively supported" in str(failure)
+            and inspect.iscoroutinefunction(pyfuncitem.obj)
+            and not _on_loopcore(pyfuncitem)
+        ):
+            raise
+        raise pytest.fail.Exception(
+            f"{pyfuncitem.nodeid} is an async def test, and no plugin ran it: the loopcore "
+            f"plugin runs coroutine tests only when the project opts in. To run it on "
+            f"loopcore, {OPT_IN_ADVICE}.",
+            pytrace=False,
+        ) from None
+
+
 class _recording_unawaited:
     """Record the "coroutine ... was never awaited" warnings raised inside the block
     (into *sink*) and pass every other warning on unchanged."""
