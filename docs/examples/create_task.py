@@ -1,5 +1,6 @@
 # requires: loopcore
-"""Start background work with create_task(), the first thing asyncio programs reach for."""
+"""Start background work with create_task(): the first thing asyncio programs
+reach for."""
 
 import loopcore
 
@@ -28,3 +29,14 @@ try:
     loopcore.create_task(tick("orphan", 1))
 except RuntimeError as exc:
     print("outside a loop:", str(exc).split(":")[0])
+
+
+# Expected output ("..." stands for any text):
+# started ticker done? False
+# main: tick 0
+# background: tick 0
+# main: tick 1
+# background: tick 1
+# background: tick 2
+# result: background done
+# outside a loop: no running event loop

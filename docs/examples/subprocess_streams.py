@@ -25,13 +25,17 @@ for line in sys.stdin:
 
 
 async def sort_lines() -> None:
-    proc = await create_subprocess_exec("sort", stdin=PIPE, stdout=PIPE, env={"LC_ALL": "C"})
+    proc = await create_subprocess_exec(
+        "sort", stdin=PIPE, stdout=PIPE, env={"LC_ALL": "C"}
+    )
     out, _ = await proc.communicate(b"pear\napple\nfig\n")
     print("sorted:", out.decode().split(), "return code", proc.returncode)
 
 
 async def line_by_line() -> None:
-    proc = await create_subprocess_exec(sys.executable, "-c", UPPER, stdin=PIPE, stdout=PIPE)
+    proc = await create_subprocess_exec(
+        sys.executable, "-c", UPPER, stdin=PIPE, stdout=PIPE
+    )
     assert proc.stdin is not None and proc.stdout is not None
     for word in ("hello", "subprocess", "streams"):
         await proc.stdin.send(f"{word}\n".encode())  # write() then drain()
@@ -42,7 +46,9 @@ async def line_by_line() -> None:
 
 
 async def kill_a_child() -> None:
-    proc = await create_subprocess_shell("echo started; exec sleep 60", stdout=PIPE, stderr=STDOUT)
+    proc = await create_subprocess_shell(
+        "echo started; exec sleep 60", stdout=PIPE, stderr=STDOUT
+    )
     assert proc.stdout is not None
     print("child says:", (await proc.stdout.readline()).decode().strip())
     proc.kill()
@@ -66,3 +72,14 @@ async def main() -> None:
 
 if __name__ == "__main__":
     loopcore.run(main())
+
+
+# Expected output ("..." stands for any text):
+# sorted: ['apple', 'fig', 'pear'] return code 0
+# sent 'hello', got 'HELLO'
+# sent 'subprocess', got 'SUBPROCESS'
+# sent 'streams', got 'STREAMS'
+# child exited with 0
+# child says: started
+# killed: return code -9 (-SIGKILL is -9)
+# yield from: b'from a generator\n'
