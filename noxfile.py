@@ -26,6 +26,7 @@ LAYERS: dict[str, list[str]] = {
     "looptransports": ["loopcore"],
     "loopsync": ["loopcore"],
     "loopstreams": ["loopcore", "looptransports"],
+    "loopasyncio": ["loopcore", "looptransports"],
 }
 ALL = list(LAYERS)
 
