@@ -50,6 +50,7 @@ nox.options.reuse_existing_virtualenvs = False
 nox.options.sessions = [
     *(f"tests_{name}" for name in ALL),
     "integration",
+    "interop",
     "lint",
     "typecheck",
     "docs",
@@ -93,12 +94,25 @@ for _name in ALL:
     _make_test_session(_name)
 
 
+#: Real asyncio libraries that ``interop`` runs on loopasyncio's loop, from the registry.
+INTEROP_DEPS = ["aiohttp>=3.9", "httpx>=0.27", "anyio>=4.4", "uvicorn>=0.36"]
+INTEROP_TESTS = ROOT / "tests_integration" / "asyncio_libraries"
+
+
 @nox.session(python=DEFAULT_PYTHON)
 def integration(session: nox.Session) -> None:
-    """Run tests_integration/ with all four distributions installed."""
+    """Run tests_integration/ with every distribution installed (the real asyncio
+    libraries of tests_integration/asyncio_libraries run in ``interop``)."""
     _install_all(session)
     session.install(*TEST_DEPS)
-    _run_pytest(session, str(ROOT / "tests_integration"))
+    _run_pytest(session, str(ROOT / "tests_integration"), f"--ignore={INTEROP_TESTS}")
+
+
+@nox.session(python=PYTHONS)
+def interop(session: nox.Session) -> None:
+    """Run aiohttp, httpx, anyio and uvicorn (installed from the registry) on loopasyncio."""
+    session.install(*_with_layers("loopasyncio"), *TEST_DEPS, *INTEROP_DEPS)
+    _run_pytest(session, str(INTEROP_TESTS))
 
 
 @nox.session(python=DEFAULT_PYTHON)
@@ -115,6 +129,7 @@ def stress(session: nox.Session) -> None:
         "-p",
         "no:cacheprovider",
         str(ROOT / "tests_integration"),
+        f"--ignore={INTEROP_TESTS}",
         "-m",
         "stress or not stress",
         *session.posargs,
