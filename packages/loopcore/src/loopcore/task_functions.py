@@ -115,11 +115,12 @@ def _release_waiter(waiter: futures.Future[object], *args: object) -> None:
         waiter.set_result(None)
 
 
-def _cancelled_error_of(fut: futures.Future[object]) -> exceptions.CancelledError:
-    """The :class:`CancelledError` a cancelled future raises (message preserved)."""
+def _cancelled_error_of(fut: futures.Future[object]) -> BaseException:
+    """The :class:`CancelledError` a cancelled future raises (message preserved; a
+    future of another library raises its own class)."""
     try:
         fut.result()
-    except exceptions.CancelledError as exc:
+    except exceptions.cancelled_error_types() as exc:
         return exc
     raise AssertionError(f"{fut!r} was expected to be cancelled")
 
@@ -328,7 +329,9 @@ def gather(
             # the last child's error, a bare one when that child had finished).
             msg = outer._requested_message
             outer.set_exception(
-                exceptions.CancelledError() if msg is None else exceptions.CancelledError(msg)
+                exceptions.new_cancelled_error()
+                if msg is None
+                else exceptions.new_cancelled_error(msg)
             )
         else:
             outer.set_result(results)
@@ -545,7 +548,7 @@ async def wait_for(
     try:
         try:
             await waiter
-        except exceptions.CancelledError:
+        except exceptions.cancelled_error_types():
             # The caller is being cancelled. Whatever *fut* did, the cancellation
             # wins: stop the inner work, wait until it is stopped, re-raise.
             inner.remove_done_callback(release)
@@ -638,7 +641,7 @@ class _AsCompleted(Iterator[Coroutine[object, object, _T]], AsyncIterator[future
                 waiter = self._loop.create_future()
                 self._waiters.append(waiter)
                 await waiter
-        except exceptions.CancelledError:
+        except exceptions.cancelled_error_types():
             # This await took nothing: give its turn back, so that the next
             # finished future can still be had from the iterator.
             self._left += 1

@@ -1,0 +1,226 @@
+"""Mixed programs: loopcore, loopsync and loopstreams inside asyncio tasks, asyncio
+inside ``loopcore.run``, and cancellation crossing between the two libraries."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import loopasyncio
+import loopcore
+import loopcore.exceptions
+import loopstreams
+import loopsync
+
+
+def test_loopcore_sleep_and_timeout_inside_an_asyncio_task():
+    async def main():
+        slept = await loopcore.sleep(0.001, "slept")
+        with pytest.raises(TimeoutError):
+            async with loopcore.timeout(0.01):
+                await asyncio.sleep(3600)
+        return slept, loopcore.current_task() is asyncio.current_task()
+
+    assert loopasyncio.run(main()) == ("slept", True)
+
+
+def test_loopcore_task_functions_accept_asyncio_awaitables():
+    async def main():
+        gathered = await loopcore.gather(asyncio.sleep(0, 1), loopcore.sleep(0, 2))
+        waited = await loopcore.wait_for(asyncio.sleep(0, 3), 10)
+        with pytest.raises(TimeoutError):
+            await loopcore.wait_for(asyncio.sleep(3600), 0.01)
+        shielded = await loopcore.shield(asyncio.sleep(0, 4))
+        threaded = await loopcore.to_thread(lambda: 5)
+        async with loopcore.TaskGroup() as tg:
+            member = tg.create_task(asyncio.sleep(0, 6))
+        return gathered, waited, shielded, threaded, member.result()
+
+    assert loopasyncio.run(main()) == ([1, 2], 3, 4, 5, 6)
+
+
+def test_loopsync_primitives_inside_asyncio_tasks():
+    async def main():
+        lock = loopsync.Lock()
+        await lock.acquire()
+        blocked = asyncio.create_task(lock.acquire())
+        await asyncio.sleep(0)
+        blocked.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await blocked
+        lock.release()
+        # The cancelled waiter left nothing behind: the lock is free for the next one.
+        await asyncio.wait_for(lock.acquire(), 10)
+        lock.release()
+
+        queue = loopsync.Queue()
+        event = loopsync.Event()
+
+        async def producer():
+            for i in range(3):
+                await queue.put(i)
+            event.set()
+
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(producer())
+            items = [await queue.get() for _ in range(3)]
+            await event.wait()
+        return items
+
+    assert loopasyncio.run(main()) == [0, 1, 2]
+
+
+def test_condition_wait_cancelled_by_asyncio_reacquires_then_releases_the_lock():
+    async def main():
+        condition = loopsync.Condition()
+        held_after_cancel = []
+
+        async def waiter():
+            async with condition:
+                try:
+                    await condition.wait()
+                except asyncio.CancelledError:
+                    held_after_cancel.append(condition.locked())
+                    raise
+
+        task = asyncio.create_task(waiter())
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return task.cancelled(), held_after_cancel, condition.locked()
+
+    assert loopasyncio.run(main()) == (True, [True], False)
+
+
+def test_loopstreams_inside_asyncio_tasks():
+    async def handle(reader, writer):
+        writer.write((await reader.readline()).upper())
+        await writer.drain()
+        writer.close()
+        await writer.wait_closed()
+
+    async def main():
+        server = await loopstreams.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        reader, writer = await loopstreams.open_connection("127.0.0.1", port)
+        writer.write(b"mixed\n")
+        line = await reader.readline()
+        writer.close()
+        await writer.wait_closed()
+        server.close()
+        await server.wait_closed()
+        return line
+
+    assert loopasyncio.run(main()) == b"MIXED\n"
+
+
+def test_asyncio_code_inside_loopcore_run_with_our_loop_factory():
+    async def main():
+        me = asyncio.current_task()
+        async with asyncio.timeout(10):
+            await asyncio.sleep(0.001)
+        async with asyncio.TaskGroup() as tg:
+            child = tg.create_task(asyncio.sleep(0, "child"))
+        return me is not None and me is loopcore.current_task(), child.result()
+
+    assert loopcore.run(main(), loop_factory=loopasyncio.new_event_loop) == (True, "child")
+
+
+def test_asyncio_task_cancelled_while_awaiting_a_loopcore_future_ends_cancelled():
+    async def main():
+        ours = loopcore.Future(loop=asyncio.get_running_loop())
+
+        async def body():
+            await ours
+
+        task = asyncio.create_task(body())
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return task.cancelled(), ours.cancelled()
+
+    assert loopasyncio.run(main()) == (True, True)
+
+
+def test_asyncio_task_whose_loopcore_future_is_cancelled_ends_cancelled():
+    async def main():
+        ours = loopcore.Future(loop=asyncio.get_running_loop())
+
+        async def body():
+            await ours
+
+        task = asyncio.create_task(body())
+        await asyncio.sleep(0)
+        ours.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return task.cancelled()
+
+    assert loopasyncio.run(main()) is True
+
+
+def test_loopcore_task_cancelled_while_awaiting_an_asyncio_future_ends_cancelled():
+    async def main():
+        loop = asyncio.get_running_loop()
+        theirs = asyncio.Future(loop=loop)
+
+        async def body():
+            await theirs
+
+        task = loopcore.Task(body(), loop=loop)
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(loopcore.CancelledError):
+            await task
+        return task.cancelled(), theirs.cancelled()
+
+    assert loopasyncio.run(main()) == (True, True)
+
+
+def test_loopcore_task_whose_asyncio_future_is_cancelled_ends_cancelled():
+    async def main():
+        theirs = asyncio.Future(loop=asyncio.get_running_loop())
+
+        async def body():
+            await theirs
+
+        task = loopcore.Task(body(), loop=asyncio.get_running_loop())
+        await asyncio.sleep(0)
+        theirs.cancel()
+        with pytest.raises(loopcore.CancelledError):
+            await task
+        return task.cancelled()
+
+    assert loopasyncio.run(main()) is True
+
+
+def test_loopcore_cancellation_is_caught_by_both_except_clauses():
+    async def main():
+        ours = loopcore.Future(loop=asyncio.get_running_loop())
+        ours.cancel()
+        try:
+            ours.result()
+        except asyncio.CancelledError as exc:
+            return isinstance(exc, loopcore.CancelledError), type(exc)
+
+    assert loopasyncio.run(main()) == (True, loopasyncio.exceptions.CancelledError)
+
+
+def test_asyncio_cancellation_is_not_a_loopcore_cancelled_error():
+    # The documented asymmetry: asyncio raises its own class, which
+    # `except loopcore.CancelledError` does not catch.
+    async def main():
+        theirs = asyncio.get_running_loop().create_future()
+        theirs.cancel()
+        try:
+            theirs.result()
+        except asyncio.CancelledError as exc:
+            return (
+                isinstance(exc, loopcore.CancelledError),
+                isinstance(exc, loopcore.exceptions.cancelled_error_types()),
+            )
+
+    assert loopasyncio.run(main()) == (False, True)
