@@ -166,9 +166,11 @@ LOOP_NETWORK_METHODS = [
 ]
 
 FUNCTIONS = [
+    "EventLoop",
     "all_tasks",
     "as_completed",
     "create_eager_task_factory",
+    "create_task",
     "current_task",
     "eager_task_factory",
     "ensure_future",

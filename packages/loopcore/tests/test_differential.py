@@ -316,6 +316,37 @@ def test_run_until_complete_on_a_cancelled_future_raises_cancelled_error() -> No
     assert ours == ref == ("CancelledError", ("why",), False)
 
 
+@pytest.mark.parametrize("fatal", [KeyboardInterrupt, SystemExit])
+def test_run_until_complete_ending_in_keyboard_interrupt_leaves_no_stop_pending(
+    fatal: type[BaseException],
+) -> None:
+    def scenario(aio: types.ModuleType, loop: Any) -> object:
+        async def escape() -> None:
+            raise fatal("out")
+
+        async def several_iterations() -> str:
+            for _ in range(3):
+                await aio.sleep(0)
+            return "ran normally"
+
+        observed: list[object] = []
+        try:
+            loop.run_until_complete(escape())
+        except BaseException as exc:  # noqa: BLE001 - comparing what is raised
+            observed.append(error(exc))
+        observed.append(loop.run_until_complete(several_iterations()))
+        order: list[int] = []
+        loop.call_soon(order.append, 1)
+        loop.call_soon(lambda: loop.call_soon(loop.stop))
+        loop.call_soon(order.append, 2)
+        loop.run_forever()
+        observed.append(order)
+        return observed
+
+    ref, ours = with_loop_on_both(scenario)
+    assert ours == ref == [(fatal.__name__, ("out",)), "ran normally", [1, 2]]
+
+
 # -- Futures ---------------------------------------------------------------------------------
 
 
@@ -685,6 +716,145 @@ def test_sleep_returns_its_result_and_is_cancellable() -> None:
         return observed
 
     assert same_on_both(scenario) == ["r", "neg", ("cancelled",)]
+
+
+# -- create_task (the module-level function) -----------------------------------------------
+
+
+def test_create_task_schedules_on_the_running_loop_in_fifo_order_with_call_soon() -> None:
+    async def scenario(aio: types.ModuleType) -> object:
+        loop = aio.get_running_loop()
+        order: list[object] = []
+
+        async def step(label: str) -> str:
+            order.append(label)
+            me = aio.current_task()
+            return f"{label}:{me is not None and me.get_loop() is loop}"
+
+        loop.call_soon(order.append, "callback before")
+        first = aio.create_task(step("first"))
+        loop.call_soon(order.append, "callback between")
+        second = aio.create_task(step("second"), name="named")
+        observed: list[object] = [
+            type(first).__name__,
+            first.done(),
+            second.get_name(),
+            first.get_name().startswith("Task-"),
+        ]
+        observed.append(await aio.gather(first, second))
+        observed.append(order)
+        return observed
+
+    assert same_on_both(scenario) == [
+        "Task",
+        False,
+        "named",
+        True,
+        ["first:True", "second:True"],
+        ["callback before", "first", "callback between", "second"],
+    ]
+
+
+def test_create_task_context_outcomes_and_cancellation() -> None:
+    async def scenario(aio: types.ModuleType) -> object:
+        var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
+
+        async def read() -> str:
+            return var.get()
+
+        async def fail() -> None:
+            raise KeyError("in task")
+
+        ctx = contextvars.Context()
+        ctx.run(var.set, "given")
+        var.set("caller")
+        observed: list[object] = [
+            await aio.create_task(read(), context=ctx),
+            await aio.create_task(read()),
+        ]
+        failing = aio.create_task(fail())
+        try:
+            await failing
+        except KeyError as exc:
+            observed.append(error(exc))
+        sleeper = aio.create_task(aio.sleep(10))
+        await aio.sleep(0)
+        sleeper.cancel("stop")
+        try:
+            await sleeper
+        except aio.CancelledError as exc:
+            observed.append(("cancelled", exc.args))
+        try:
+            aio.create_task(lambda: None)  # type: ignore[arg-type]
+        except TypeError:
+            observed.append("TypeError")
+        return observed
+
+    assert same_on_both(scenario) == [
+        "given",
+        "caller",
+        ("KeyError", ("in task",)),
+        ("cancelled", ("stop",)),
+        "TypeError",
+    ]
+
+
+def test_create_task_outside_a_running_loop_raises_runtime_error() -> None:
+    # Documented difference (differences/tasks.rst): loopcore closes the coroutine
+    # it refuses; asyncio leaves it to warn "coroutine ... was never awaited".
+    observed = {}
+    for aio in (asyncio, loopcore):
+
+        async def work() -> None:
+            return None
+
+        coro = work()
+        try:
+            aio.create_task(coro)
+        except RuntimeError as exc:
+            observed[aio.__name__] = (
+                str(exc).startswith("no running event loop"),
+                coro.cr_frame is None,
+            )
+        coro.close()
+    assert observed == {"asyncio": (True, False), "loopcore": (True, True)}
+
+
+def test_isfuture_judges_the_same_objects_future_like() -> None:
+    from unittest import mock
+
+    class DeclaresNone:
+        _asyncio_future_blocking = None
+
+    class SetsItInInit:
+        _asyncio_future_blocking = None
+
+        def __init__(self) -> None:
+            self._asyncio_future_blocking = False
+
+    class OnlyOnTheInstance:
+        def __init__(self) -> None:
+            self._asyncio_future_blocking = False
+
+    results = []
+    for aio in (asyncio, loopcore):
+        loop = aio.new_event_loop()
+        try:
+            candidates = [
+                loop.create_future(),
+                aio.Future,
+                mock.Mock(spec=aio.Future),
+                mock.Mock(),
+                DeclaresNone(),
+                SetsItInInit(),
+                OnlyOnTheInstance(),
+                object(),
+            ]
+            results.append([aio.isfuture(obj) for obj in candidates])
+            candidates[0].cancel()
+        finally:
+            loop.close()
+    assert results[0] == results[1] == [True, False, True, False, False, True, False, False]
 
 
 # -- gather ---------------------------------------------------------------------------------
@@ -1420,6 +1590,68 @@ def test_as_completed_and_wait_refuse_a_bare_future_or_coroutine() -> None:
     assert ours == ["TypeError", "TypeError"]
     if sys.version_info >= (3, 13):
         assert ours == ref
+
+
+# -- Signal handler arguments: asyncio's exceptions and the start of its messages ---------
+
+
+def _signal_argument_errors(aio: types.ModuleType) -> list[tuple[str, object]]:
+    import signal
+
+    async def coroutine_function() -> None:
+        return None
+
+    loop = aio.new_event_loop()
+    coro = coroutine_function()
+    calls: list[Callable[[], object]] = [
+        lambda: loop.add_signal_handler(signal.SIGKILL, print),
+        lambda: loop.add_signal_handler(signal.SIGSTOP, print),
+        lambda: loop.remove_signal_handler(signal.SIGKILL),
+        lambda: loop.remove_signal_handler(signal.SIGUSR2),
+        lambda: loop.add_signal_handler(0, print),
+        lambda: loop.add_signal_handler(signal.NSIG, print),
+        lambda: loop.remove_signal_handler(-1),
+        lambda: loop.add_signal_handler("USR1", print),  # type: ignore[arg-type]
+        lambda: loop.remove_signal_handler(None),  # type: ignore[arg-type]
+        lambda: loop.add_signal_handler(signal.SIGUSR1, coroutine_function),
+        lambda: loop.add_signal_handler(signal.SIGUSR1, coro),  # type: ignore[arg-type]
+    ]
+    observed: list[tuple[str, object]] = []
+    try:
+        for call in calls:
+            try:
+                observed.append(("returned", call()))
+            except Exception as exc:
+                observed.append((type(exc).__name__, str(exc)))
+    finally:
+        coro.close()
+        loop.close()
+    return observed
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGUSR1"), reason="POSIX signals")
+def test_signal_handler_argument_errors_match_asyncio() -> None:
+    import signal
+
+    # asyncio points the wake-up fd at its loop and resets it to -1: restore ours.
+    wakeup = signal.set_wakeup_fd(-1)
+    dispositions = {sig: signal.getsignal(sig) for sig in (signal.SIGUSR1, signal.SIGUSR2)}
+    try:
+        ref = _signal_argument_errors(asyncio)
+        ours = _signal_argument_errors(loopcore)
+    finally:
+        signal.set_wakeup_fd(wakeup)
+        for sig, handler in dispositions.items():
+            signal.signal(sig, handler)
+    assert len(ref) == len(ours)
+    for theirs, mine in zip(ref, ours, strict=True):
+        assert mine[0] == theirs[0], f"asyncio: {theirs!r}\nloopcore: {mine!r}"
+        if mine[0] == "returned":
+            assert mine[1] == theirs[1]
+        else:
+            # Our messages start with asyncio's words and may say more.
+            assert str(mine[1]).startswith(str(theirs[1])), f"{theirs!r} vs {mine!r}"
+    assert ref[2] == ref[3] == ("returned", False)
 
 
 # -- Reports to the exception handler ---------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import threading
+import time
 
 import pytest
 
@@ -155,3 +156,96 @@ def test_close_shuts_the_default_executor_down_without_waiting():
         executor.submit(int)
     release.set()
     executor.shutdown(wait=True)
+
+
+# -- Results reach the loop's thread and wake it ------------------------------------------
+
+
+class _AsyncioFutureLoop(BaseEventLoop):
+    """A loop whose futures are stdlib asyncio ones (as an asyncio-compatibility
+    layer may make them): futures that are not loopcore's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.set_in_threads: list[int] = []
+
+    def create_future(self):
+        import asyncio
+
+        threads = self.set_in_threads
+
+        class RecordingFuture(asyncio.Future):
+            def set_result(self, result):
+                threads.append(threading.get_ident())
+                super().set_result(result)
+
+        return RecordingFuture(loop=self)
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("loop_class", [BaseEventLoop, _AsyncioFutureLoop])
+def test_run_in_executor_result_wakes_the_loop_with_no_timer_pending(loop_class):
+    loop = loop_class()
+    try:
+        assert not loop._scheduled
+        # 0.1 s in the worker; the loop waits in its selector with no timeout, so
+        # only the wake-up of call_soon_threadsafe ends it (the test timeout bounds it).
+        result = loop.run_until_complete(loop.run_in_executor(None, time.sleep, 0.1))
+        assert result is None
+    finally:
+        loop.close()
+    if loop_class is _AsyncioFutureLoop:
+        assert loop.set_in_threads == [threading.get_ident()]
+
+
+def test_run_in_executor_resolves_a_foreign_future_on_the_loop_thread():
+    loop = _AsyncioFutureLoop()
+    try:
+        fut = loop.run_in_executor(None, threading.get_ident)
+        worker = loop.run_until_complete(fut)
+        assert worker != threading.get_ident()
+    finally:
+        loop.close()
+    assert loop.set_in_threads == [threading.get_ident()]
+
+
+# -- Executor exceptions are converted to loopcore's ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raised", "expected"),
+    [
+        (concurrent.futures.CancelledError, loopcore.CancelledError),
+        (concurrent.futures.InvalidStateError, loopcore.InvalidStateError),
+        (concurrent.futures.TimeoutError, loopcore.TimeoutError),
+    ],
+)
+def test_run_in_executor_converts_concurrent_futures_exceptions_to_ours(loop, raised, expected):
+    def fail():
+        raise raised("in the worker")
+
+    async def main():
+        try:
+            await loop.run_in_executor(None, fail)
+        except BaseException as exc:  # CancelledError is a BaseException
+            return exc
+        raise AssertionError("the executor error was not raised")
+
+    exc = loop.run_until_complete(main())
+    assert type(exc) is expected
+    assert exc.args == ("in the worker",)
+
+
+def test_run_in_executor_future_is_cancelled_when_the_executor_cancels_the_call(loop):
+    release = threading.Event()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        running = loop.run_in_executor(pool, release.wait, 10)
+        queued = loop.run_in_executor(pool, int)
+        # The queued call never starts: shutting the pool down cancels it.
+        pool.shutdown(wait=False, cancel_futures=True)
+        release.set()
+        loop.run_until_complete(loopcore.wait([running, queued]))
+    assert running.result() is True
+    assert queued.cancelled()
+    with pytest.raises(loopcore.CancelledError):
+        queued.result()

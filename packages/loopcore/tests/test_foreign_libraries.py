@@ -83,7 +83,7 @@ def test_registering_the_same_task_source_twice_keeps_one(monkeypatch):
 
 
 async def test_task_tree_and_leak_report_show_tasks_of_a_registered_source(
-    loopcore_loop, asyncio_tasks_visible
+    loopcore_loop, asyncio_tasks_visible, asyncio_cancellation_registered
 ):
     async def sleeper():
         await loopcore.sleep(3600)

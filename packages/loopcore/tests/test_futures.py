@@ -61,8 +61,37 @@ def test_set_exception_accepts_a_class(loopcore_loop):
 
 def test_set_exception_with_stopiteration_becomes_runtimeerror(loopcore_loop):
     fut = loopcore_loop.create_future()
-    fut.set_exception(StopIteration(1))
-    assert isinstance(fut.exception(), RuntimeError)
+    stop = StopIteration(1)
+    fut.set_exception(stop)  # no error: the 3.13 rule, as the docstring says
+    exc = fut.exception()
+    assert type(exc) is RuntimeError
+    assert exc.__cause__ is stop and exc.__context__ is stop
+    assert "StopIteration interacts badly with generators" in str(exc)
+
+
+@pytest.mark.parametrize("given", [StopIteration, StopIteration(2), StopAsyncIteration])
+def test_set_exception_with_stopiteration_class_or_subclass_becomes_runtimeerror(
+    loopcore_loop, given
+):
+    class MyStop(StopIteration):
+        pass
+
+    for value in (given, MyStop()):
+        fut = loopcore_loop.create_future()
+        fut.set_exception(value)
+        exc = fut.exception()
+        if value is StopAsyncIteration:  # not a StopIteration: stored as it is
+            assert type(exc) is StopAsyncIteration
+        else:
+            assert type(exc) is RuntimeError
+            assert isinstance(exc.__cause__, StopIteration)
+
+
+async def test_awaiting_a_future_set_with_stopiteration_raises_runtimeerror(loopcore_loop):
+    fut = loopcore_loop.create_future()
+    fut.set_exception(StopIteration("not a return value"))
+    with pytest.raises(RuntimeError, match="StopIteration interacts badly"):
+        await fut
 
 
 def test_cancel_pending_future_returns_true_and_result_raises_cancelled(loopcore_loop):
@@ -339,3 +368,183 @@ def test_wrap_future_propagates_exception(loopcore_loop):
     cf.set_exception(KeyError("k"))
     with pytest.raises(KeyError):
         loopcore_loop.run_until_complete(wrapped)
+
+
+# -- isfuture: asyncio's duck-typing rule -------------------------------------------------
+
+
+def test_isfuture_follows_asyncios_rule_class_attribute_and_instance_value_not_none():
+    class DeclaresNone:
+        # The class has the attribute, the instance keeps it None: not a future.
+        _asyncio_future_blocking = None
+
+    class SetsItInInit:
+        _asyncio_future_blocking = None
+
+        def __init__(self) -> None:
+            self._asyncio_future_blocking = False
+
+    class OnlyOnTheInstance:
+        def __init__(self) -> None:
+            self._asyncio_future_blocking = False
+
+    assert not isfuture(DeclaresNone())
+    assert isfuture(SetsItInInit())
+    # asyncio looks at the class first: an instance attribute alone does not count.
+    assert not isfuture(OnlyOnTheInstance())
+    assert not isfuture(SetsItInInit)
+
+
+def test_isfuture_counts_a_mock_with_a_future_spec():
+    from unittest import mock
+
+    assert isfuture(mock.Mock(spec=loopcore.Future))
+    assert not isfuture(mock.Mock())  # its __class__ is Mock, which lacks the name
+
+
+def test_isfuture_counts_an_asyncio_future_bound_to_our_loop():
+    import asyncio
+
+    from loopcore.base_loop import BaseEventLoop
+
+    loop = BaseEventLoop()
+    try:
+        assert isfuture(asyncio.Future(loop=loop))
+    finally:
+        loop.close()
+
+
+# -- Futures fed from other threads (chain_future, wrap_future) ----------------------------
+
+
+def _recording_asyncio_future(loop, threads):
+    """An asyncio.Future of *loop* that records the thread its outcome is set in."""
+    import asyncio
+
+    class RecordingFuture(asyncio.Future):
+        def set_result(self, result):
+            threads.append(threading.get_ident())
+            super().set_result(result)
+
+        def set_exception(self, exception):
+            threads.append(threading.get_ident())
+            super().set_exception(exception)
+
+    return RecordingFuture(loop=loop)
+
+
+@pytest.mark.timeout(10)
+def test_chain_future_resolves_a_foreign_destination_on_the_loop_thread():
+    from loopcore.base_loop import BaseEventLoop
+    from loopcore.futures import chain_future
+
+    loop = BaseEventLoop()
+    threads: list[int] = []
+    try:
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            for outcome in ("result", "exception"):
+                dest = _recording_asyncio_future(loop, threads)
+                release = threading.Event()
+
+                def job(outcome=outcome, release=release):
+                    release.wait(10)
+                    if outcome == "exception":
+                        raise KeyError("from the worker")
+                    return "from the worker"
+
+                chain_future(pool.submit(job), dest)
+                # No timer is pending: only the call_soon_threadsafe wake-up ends the
+                # wait (the test timeout bounds it if that is missing).
+                loop.call_soon(release.set)
+                if outcome == "result":
+                    assert loop.run_until_complete(dest) == "from the worker"
+                else:
+                    with pytest.raises(KeyError, match="from the worker"):
+                        loop.run_until_complete(dest)
+    finally:
+        loop.close()
+    assert threads == [threading.get_ident()] * 2
+
+
+@pytest.mark.timeout(10)
+def test_wrap_future_resolves_the_wrapper_of_a_foreign_loop_future_on_the_loop_thread():
+    import asyncio
+
+    from loopcore.base_loop import BaseEventLoop
+
+    threads: list[int] = []
+
+    class AsyncioFutureLoop(BaseEventLoop):
+        def create_future(self):
+            return _recording_asyncio_future(self, threads)
+
+    loop = AsyncioFutureLoop()
+    try:
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            release = threading.Event()
+            wrapped = loopcore.wrap_future(pool.submit(release.wait, 10), loop=loop)
+            assert isinstance(wrapped, asyncio.Future)
+            loop.call_soon(release.set)
+            assert loop.run_until_complete(wrapped) is True
+    finally:
+        loop.close()
+    assert threads == [threading.get_ident()]
+
+
+def test_wrap_future_returns_any_future_like_object_unchanged():
+    import asyncio
+    from unittest import mock
+
+    from loopcore.base_loop import BaseEventLoop
+
+    loop = BaseEventLoop()
+    try:
+        foreign = asyncio.Future(loop=loop)
+        assert loopcore.wrap_future(foreign) is foreign
+        spec_mock = mock.Mock(spec=loopcore.Future)
+        assert loopcore.wrap_future(spec_mock) is spec_mock
+    finally:
+        loop.close()
+
+
+def test_chain_future_refuses_what_is_not_a_future(loopcore_loop):
+    from loopcore.futures import chain_future
+
+    with pytest.raises(TypeError, match="source must be a Future"):
+        chain_future(object(), loopcore_loop.create_future())
+    with pytest.raises(TypeError, match="destination must be a Future"):
+        chain_future(concurrent.futures.Future(), 42)
+
+
+# -- concurrent.futures exceptions become loopcore's ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raised", "expected"),
+    [
+        (concurrent.futures.CancelledError("cf"), CancelledError),
+        (concurrent.futures.InvalidStateError("cf"), InvalidStateError),
+        (concurrent.futures.TimeoutError("cf"), loopcore.TimeoutError),
+    ],
+)
+def test_wrap_future_converts_concurrent_futures_exceptions_to_ours(raised, expected):
+    from loopcore.base_loop import BaseEventLoop
+
+    loop = BaseEventLoop()
+    try:
+        source: concurrent.futures.Future[object] = concurrent.futures.Future()
+        wrapped = loopcore.wrap_future(source, loop=loop)
+        source.set_running_or_notify_cancel()
+        source.set_exception(raised)
+        loop.run_until_complete(loopcore.wait([wrapped]))
+        exc = wrapped.exception() if expected is not CancelledError else None
+        if expected is CancelledError:
+            # A CancelledError *set* as the exception (not a cancellation): the
+            # future holds loopcore's class, with the same args.
+            with pytest.raises(CancelledError) as info:
+                wrapped.result()
+            exc = info.value
+        assert type(exc) is expected
+        assert exc.args == ("cf",)
+    finally:
+        loop.close()

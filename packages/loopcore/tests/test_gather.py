@@ -380,3 +380,32 @@ async def test_gather_and_shield_refuse_a_loop_keyword_that_is_not_the_running_l
         coro.close()
     finally:
         other.close()
+
+
+async def test_gather_accepts_asyncio_futures_bound_to_this_loop(loopcore_loop):
+    import asyncio
+
+    ok = asyncio.Future(loop=loopcore_loop)
+    failed = asyncio.Future(loop=loopcore_loop)
+    cancelled = asyncio.Future(loop=loopcore_loop)
+    loopcore_loop.call_soon(ok.set_result, "stdlib")
+    loopcore_loop.call_soon(failed.set_exception, KeyError("stdlib"))
+    loopcore_loop.call_soon(cancelled.cancel, "why")
+    results = await loopcore.gather(
+        ok, failed, cancelled, _value_after("ours", 0.1), return_exceptions=True
+    )
+    assert results[0] == "stdlib"
+    assert isinstance(results[1], KeyError)
+    # asyncio's CancelledError of the cancelled child is reported as ours.
+    assert type(results[2]) is CancelledError and results[2].args == ("why",)
+    assert results[3] == "ours"
+
+
+async def test_gather_without_loop_takes_the_loop_of_an_asyncio_future(loopcore_loop):
+    import asyncio
+
+    fut = asyncio.Future(loop=loopcore_loop)
+    fut.set_result(1)
+    outer = loopcore.gather(fut)
+    assert outer.get_loop() is loopcore_loop
+    assert await outer == [1]

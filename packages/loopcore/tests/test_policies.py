@@ -319,3 +319,29 @@ def test_a_forked_child_has_no_current_loop():
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert loopcore.get_event_loop() is parent_loop
+
+
+# -- EventLoop: CPython 3.13's name for the default loop class -----------------------------
+
+
+def test_event_loop_is_the_default_loop_class():
+    assert loopcore.EventLoop is policies._default_loop_class()
+    from loopcore import EventLoop
+
+    assert EventLoop is loopcore.EventLoop
+    loop = loopcore.new_event_loop()
+    try:
+        assert type(loop) is loopcore.EventLoop
+    finally:
+        loop.close()
+
+
+@pytest.mark.skipif(_has_selector_entry_point(), reason="an upper layer is installed")
+def test_event_loop_is_base_event_loop_when_loopcore_is_alone():
+    assert loopcore.EventLoop is BaseEventLoop
+
+
+def test_event_loop_is_listed_and_other_missing_names_still_raise_attribute_error():
+    assert "EventLoop" in loopcore.__all__
+    with pytest.raises(AttributeError, match="no attribute 'NoSuchName'"):
+        loopcore.NoSuchName  # noqa: B018

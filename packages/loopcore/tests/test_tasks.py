@@ -531,3 +531,183 @@ def test_a_task_runs_on_an_asyncio_compatible_loop_of_another_implementation():
         assert loop.run_until_complete(task) == 11
     finally:
         loop.close()
+
+
+def test_ensure_future_returns_any_future_like_object_unchanged(loopcore_loop):
+    import asyncio
+    from unittest import mock
+
+    foreign = asyncio.Future(loop=loopcore_loop)
+    assert loopcore.ensure_future(foreign) is foreign
+    assert loopcore.ensure_future(foreign, loop=loopcore_loop) is foreign
+    spec_mock = mock.Mock(spec=loopcore.Future)
+    spec_mock.get_loop.return_value = loopcore_loop
+    assert loopcore.ensure_future(spec_mock, loop=loopcore_loop) is spec_mock
+
+
+def test_ensure_future_refuses_an_asyncio_future_of_another_loop(loopcore_loop):
+    import asyncio
+
+    other = loopcore.new_event_loop()
+    try:
+        with pytest.raises(ValueError, match="different loop"):
+            loopcore.ensure_future(asyncio.Future(loop=other), loop=loopcore_loop)
+    finally:
+        other.close()
+
+
+# -- loopcore.create_task(): the module-level function --------------------------------------
+
+
+async def test_create_task_schedules_the_coroutine_on_the_running_loop(loopcore_loop):
+    async def work(value):
+        return value
+
+    task = loopcore.create_task(work(7))
+    assert isinstance(task, loopcore.Task)
+    assert task.get_loop() is loopcore_loop
+    assert not task.done()  # scheduled, not run inside create_task
+    assert await task == 7
+
+
+async def test_create_task_names_the_task(loopcore_loop):
+    async def work():
+        return None
+
+    named = loopcore.create_task(work(), name="worker-1")
+    unnamed = loopcore.create_task(work())
+    assert named.get_name() == "worker-1"
+    assert unnamed.get_name().startswith("Task-")
+    await loopcore.gather(named, unnamed)
+
+
+async def test_create_task_runs_the_coroutine_in_the_given_context(loopcore_loop):
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
+
+    async def read():
+        return var.get()
+
+    context = contextvars.Context()
+    context.run(var.set, "in the given context")
+    var.set("in the caller")
+    assert await loopcore.create_task(read(), context=context) == "in the given context"
+    assert await loopcore.create_task(read()) == "in the caller"
+
+
+async def test_create_task_accepts_generator_coroutines(loopcore_loop):
+    @loopcore.coroutine
+    def old_style():
+        yield from loopcore.sleep(0)
+        return "3.4 style"
+
+    assert await loopcore.create_task(old_style()) == "3.4 style"
+
+
+async def test_create_task_passes_name_and_context_to_the_task_factory_only_when_given(
+    loopcore_loop,
+):
+    calls = []
+
+    def factory(loop, coro, **kwargs):
+        calls.append(sorted(kwargs))
+        return loopcore.Task(coro, loop=loop, **kwargs)
+
+    async def work():
+        return None
+
+    loopcore_loop.set_task_factory(factory)
+    try:
+        await loopcore.create_task(work())
+        await loopcore.create_task(work(), name="n")
+        await loopcore.create_task(work(), name="n", context=contextvars.copy_context())
+    finally:
+        loopcore_loop.set_task_factory(None)
+    assert calls == [[], ["name"], ["context", "name"]]
+
+
+def test_create_task_outside_a_running_loop_raises_runtime_error_and_closes_the_coroutine():
+    import warnings
+
+    async def work():
+        return None
+
+    coro = work()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a "never awaited" RuntimeWarning would fail
+        with pytest.raises(RuntimeError, match=r"^no running event loop: .*work\(\)") as info:
+            loopcore.create_task(coro)
+        assert coro.cr_frame is None  # closed
+        del coro
+        gc.collect()
+    assert "loopcore.run(coro)" in str(info.value)
+
+
+def test_create_task_outside_a_running_loop_closes_a_generator_coroutine():
+    @loopcore.coroutine
+    def old_style():
+        yield from loopcore.sleep(0)
+
+    gen = old_style()
+    with pytest.raises(RuntimeError, match="^no running event loop"):
+        loopcore.create_task(gen)
+    assert getattr(gen, "gi_frame", None) is None
+
+
+def test_create_task_outside_a_running_loop_ignores_an_existing_current_loop():
+    # asyncio's rule: the *running* loop, never get_event_loop()'s current one.
+    saved = loopcore.get_event_loop_policy()
+    policy = loopcore.DefaultEventLoopPolicy()
+    loop = policy.new_event_loop()
+
+    async def work():
+        return None
+
+    try:
+        loopcore.set_event_loop_policy(policy)
+        loopcore.set_event_loop(loop)
+        with pytest.raises(RuntimeError, match="^no running event loop"):
+            loopcore.create_task(work())
+    finally:
+        loopcore.set_event_loop_policy(saved)
+        loop.close()
+
+
+async def test_create_task_refuses_what_is_not_a_coroutine(loopcore_loop):
+    with pytest.raises(TypeError):
+        loopcore.create_task(lambda: None)
+
+
+def test_a_task_awaiting_a_cancelled_asyncio_future_ends_cancelled_with_our_error():
+    import asyncio
+
+    from loopcore.base_loop import BaseEventLoop
+
+    loop = BaseEventLoop()
+    caught = []
+
+    async def waiter(fut):
+        try:
+            await fut
+        except CancelledError as exc:
+            caught.append(exc.args)
+            raise
+
+    try:
+        # The asyncio future is cancelled by its owner...
+        fut = asyncio.Future(loop=loop)
+        task = loop.create_task(waiter(fut))
+        loop.call_soon(fut.cancel, "by owner")
+        with pytest.raises(CancelledError):
+            loop.run_until_complete(task)
+        assert task.cancelled()
+        # ...or through the task that awaits it.
+        fut = asyncio.Future(loop=loop)
+        task = loop.create_task(waiter(fut))
+        loop.run_until_complete(loopcore.sleep(0))
+        task.cancel("by task")
+        with pytest.raises(CancelledError):
+            loop.run_until_complete(task)
+        assert task.cancelled() and fut.cancelled()
+    finally:
+        loop.close()
+    assert caught == [("by owner",), ("by task",)]

@@ -136,8 +136,11 @@ async def test_run_coroutine_threadsafe_cancelled_task_cancels_the_future(loopco
     fut = loopcore.run_coroutine_threadsafe(long_running(), loopcore_loop)
     await loopcore.to_thread(started.wait, 30)
     seen_tasks[0].cancel()
-    with pytest.raises(concurrent.futures.CancelledError):
+    # fut.result() raises concurrent.futures.CancelledError in the worker thread;
+    # to_thread's future converts it to loopcore's, as asyncio converts it.
+    with pytest.raises(loopcore.CancelledError):
         await loopcore.to_thread(fut.result, 30)
+    assert fut.cancelled()
 
 
 async def test_run_coroutine_threadsafe_accepts_generator_coroutines(loopcore_loop):

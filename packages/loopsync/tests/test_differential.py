@@ -489,6 +489,27 @@ def test_queue_size_rules_and_nowait_errors() -> None:
     ]
 
 
+def test_queue_float_maxsize_is_accepted_as_cpython_does() -> None:
+    async def scenario(aio: Any) -> object:
+        observed: list[object] = []
+        for maxsize in (2.5, 1.0, 0.5, 0.0, -0.5):
+            q = aio.Queue(maxsize)
+            fills = 0
+            while fills < 10 and not q.full():
+                q.put_nowait(fills)
+                fills += 1
+            observed.append((q.maxsize, fills, q.full(), raised(lambda q=q: q.put_nowait(0))))
+        return observed
+
+    assert same_on_both(scenario) == [
+        (2.5, 3, True, "QueueFull"),
+        (1.0, 1, True, "QueueFull"),
+        (0.5, 1, True, "QueueFull"),
+        (0.0, 10, False, "no error"),
+        (-0.5, 10, False, "no error"),
+    ]
+
+
 def test_queue_nowait_errors_are_also_the_queue_modules() -> None:
     # differences/loopsync.rst: QueueEmpty/QueueFull subclass queue.Empty/queue.Full,
     # which the 3.4 docs named; CPython's subclass Exception only.

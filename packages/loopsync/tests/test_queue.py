@@ -45,9 +45,29 @@ async def test_full_is_never_true_when_maxsize_is_zero_or_less(maxsize: int) -> 
     await q.put(100)  # never waits
 
 
-async def test_maxsize_must_be_an_int() -> None:
+async def test_maxsize_must_be_a_number() -> None:
     with pytest.raises(TypeError, match="'2'"):
         loopsync.Queue("2")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="None"):
+        loopsync.Queue(None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("cls", [loopsync.Queue, loopsync.LifoQueue, loopsync.PriorityQueue])
+async def test_maxsize_may_be_a_float_as_cpython_accepts(cls: type[loopsync.Queue[int]]) -> None:
+    q = cls(2.5)
+    assert q.maxsize == 2.5
+    for i in range(3):  # full once it holds maxsize items or more: 3
+        assert not q.full()
+        q.put_nowait(i)
+    assert q.full()
+    with pytest.raises(loopsync.QueueFull):
+        q.put_nowait(3)
+    waiting = spawn(q.put(3))
+    await settle()
+    assert not waiting.done()
+    q.get_nowait()
+    await waiting
+    assert q.qsize() == 3 and q.full()
 
 
 async def test_queue_is_generic_at_runtime() -> None:

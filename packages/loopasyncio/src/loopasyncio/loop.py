@@ -2,7 +2,7 @@
 
 :class:`EventLoop` is :class:`looptransports.SelectorEventLoop` (loopcore's ready
 queue, timers, selector, signals and executor, looptransports' sockets, TLS, pipes and
-subprocesses) that is also an :class:`asyncio.AbstractEventLoop`. Four things make an
+subprocesses) that is also an :class:`asyncio.AbstractEventLoop`. Three things make an
 unmodified asyncio program run on it, and nothing else changes:
 
 * While it runs it is the running loop of **both** libraries: asyncio's
@@ -15,20 +15,20 @@ unmodified asyncio program run on it, and nothing else changes:
   gets them too, since loopcore makes every future and task through these methods.
 * :meth:`EventLoop.run_until_complete` accepts any future asyncio accepts, of either
   library.
-* :meth:`EventLoop.run_in_executor` hands the result over to the loop thread with
-  ``call_soon_threadsafe`` (an asyncio future must only be resolved on its loop).
+
+``run_in_executor`` (and so ``asyncio.to_thread``) is loopcore's: its future, an
+asyncio one here, is resolved on the loop thread through ``call_soon_threadsafe``, as
+loopcore does for any future that is not its own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import asyncio.events
-import concurrent.futures
 import contextvars
-import inspect
 import types
-from collections.abc import Awaitable, Callable, Coroutine, Generator
-from typing import TYPE_CHECKING, TypeVar, TypeVarTuple, Unpack, cast
+from collections.abc import Awaitable, Coroutine, Generator
+from typing import TYPE_CHECKING, TypeVar, TypeVarTuple, cast
 
 import loopcore
 from looptransports import SelectorEventLoop
@@ -185,42 +185,6 @@ class EventLoop(SelectorEventLoop, asyncio.AbstractEventLoop):  # type: ignore[m
         if context is not None:
             kwargs["context"] = context
         return cast("asyncio.Task[_T]", factory(self, coro, **kwargs))
-
-    # -- Executors: results handed over on the loop thread ----------------------------
-    def run_in_executor(  # type: ignore[override]
-        self,
-        executor: concurrent.futures.Executor | None,
-        func: Callable[[Unpack[_Ts]], _T],
-        *args: *_Ts,
-    ) -> asyncio.Future[_T]:
-        """Run ``func(*args)`` in *executor* (the default one when ``None``) and return
-        an :class:`asyncio.Future` for its result, resolved on the loop thread.
-
-        Cancelling the returned future cancels the call if it has not started.
-
-        :raises RuntimeError: if the loop is closed or its default executor was shut
-            down.
-        :raises TypeError: if *func* is a coroutine function.
-        """
-        self._check_closed()
-        if self._debug:
-            self._check_thread()
-        if inspect.iscoroutinefunction(func) or loopcore.iscoroutinefunction(func):
-            raise TypeError(
-                f"run_in_executor() needs a plain function, got the coroutine function "
-                f"{func!r}: await it on the loop instead"
-            )
-        if executor is None:
-            executor = self._default_executor
-            if executor is None:
-                if self._executor_shutdown_called:
-                    raise RuntimeError(
-                        "the default executor was shut down (shutdown_default_executor()): "
-                        "cannot schedule new work on it"
-                    )
-                executor = concurrent.futures.ThreadPoolExecutor(thread_name_prefix="loopasyncio")
-                self._default_executor = executor
-        return asyncio.wrap_future(executor.submit(func, *args), loop=self)
 
 
 def new_event_loop() -> EventLoop:

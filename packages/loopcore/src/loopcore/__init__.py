@@ -8,6 +8,7 @@ coroutine helpers, policies and ``run()``. Needs only the standard library.
 from __future__ import annotations
 
 import sys as _sys
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 from .base_loop import BaseEventLoop
 from .coroutines import coroutine, iscoroutine, iscoroutinefunction
@@ -52,7 +53,7 @@ from .task_functions import (
     wait_for,
 )
 from .taskgroups import TaskGroup
-from .tasks import Task, all_tasks, current_task, ensure_future
+from .tasks import Task, all_tasks, create_task, current_task, ensure_future
 from .timeouts import Timeout, timeout, timeout_at
 
 __version__ = "0.1.0"
@@ -68,6 +69,7 @@ __all__ = [
     "BrokenBarrierError",
     "CancelledError",
     "DefaultEventLoopPolicy",
+    "EventLoop",
     "Future",
     "Handle",
     "IncompleteReadError",
@@ -87,6 +89,7 @@ __all__ = [
     "as_completed",
     "coroutine",
     "create_eager_task_factory",
+    "create_task",
     "current_task",
     "eager_task_factory",
     "ensure_future",
@@ -115,3 +118,19 @@ __all__ = [
 # The 3.4 name of ensure_future: `async` is a keyword since Python 3.7, so it can
 # only be reached as getattr(loopcore, "async").
 setattr(_sys.modules[__name__], "async", ensure_future)
+
+if _TYPE_CHECKING:
+    # For type checkers, the class every default loop class derives from.
+    EventLoop = BaseEventLoop
+else:
+
+    def __getattr__(name: str) -> object:
+        # EventLoop (CPython 3.13's name for the default loop class) is looked up
+        # when first read: which class it is depends on the layers installed, found
+        # through entry points (see loopcore.policies), and an import of loopcore
+        # must not load the upper layers.
+        if name == "EventLoop":
+            from .policies import _default_loop_class
+
+            return _default_loop_class()
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

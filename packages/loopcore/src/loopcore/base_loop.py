@@ -165,8 +165,8 @@ def _check_callback(callback: object, method: str) -> None:
     elif not _is_coroutine_function(callback):
         return
     raise TypeError(
-        f"coroutine functions cannot be used with {method}(): got {callback!r}; "
-        "call it and schedule the coroutine with loop.create_task() instead"
+        f"coroutines cannot be used with {method}(): got the coroutine function "
+        f"{callback!r}; call it and schedule the coroutine with loop.create_task() instead"
     )
 
 
@@ -196,6 +196,12 @@ def _raw_epoll(
     if type(epoll) is not getattr(select, "epoll", None) or type(fd_to_key) is not dict:
         return None
     return epoll, fd_to_key
+
+
+# Signals no program can catch: refused by add_signal_handler(), never registered.
+_UNCATCHABLE_SIGNALS = frozenset(
+    getattr(signal, name) for name in ("SIGKILL", "SIGSTOP") if hasattr(signal, name)
+)
 
 
 def _stop_marker() -> None:
@@ -478,8 +484,15 @@ class BaseEventLoop(AbstractEventLoop):
     def run_until_complete(self, future: Awaitable[_T]) -> _T:
         """Run until *future* is done and return its result (or raise its exception).
 
-        A coroutine (either style) or other awaitable is wrapped in a task with
-        :func:`loopcore.ensure_future`.
+        *future* may be any Future-compatible object bound to this loop
+        (:func:`loopcore.isfuture`: loopcore's own, an :class:`asyncio.Future`
+        made with ``loop=`` this loop, ...); a coroutine (either style) or other
+        awaitable is wrapped in a task with :func:`loopcore.ensure_future`.
+
+        When the run ends with an exception that escapes the loop (a task raising
+        :class:`KeyboardInterrupt` or :class:`SystemExit`, or an error in
+        ``run_forever``), no stop is left pending: the next ``run_forever()`` runs
+        normally.
 
         :raises ValueError: if *future* is a future of another loop.
         :raises RuntimeError: if the loop stopped before the future completed, or for
@@ -488,7 +501,7 @@ class BaseEventLoop(AbstractEventLoop):
         self._check_closed()
         self._check_running()
         if futures.isfuture(future):
-            other = getattr(future, "get_loop", lambda: self)()
+            other = futures._get_loop(future)
             if other is not self:
                 raise ValueError(
                     f"the future {future!r} belongs to another event loop ({other!r}), "
@@ -496,7 +509,19 @@ class BaseEventLoop(AbstractEventLoop):
                 )
         new_task = not futures.isfuture(future)
         fut = tasks.ensure_future(future, loop=self)
-        fut.add_done_callback(_run_until_complete_cb)
+        # The stop callback is live only while this call runs the loop. A task that
+        # raises KeyboardInterrupt/SystemExit is done (its callbacks queued) as the
+        # exception leaves run_forever(); its queued stop must not end the next run.
+        # (asyncio skips the stop when the future's exception is one of those two,
+        # which leaves run_until_complete() of a plain future failed that way
+        # waiting forever; this covers both.)
+        active = True
+
+        def _stop_when_done(_fut: object) -> None:
+            if active:
+                self.stop()
+
+        fut.add_done_callback(_stop_when_done)
         try:
             self.run_forever()
         except BaseException:
@@ -506,7 +531,8 @@ class BaseEventLoop(AbstractEventLoop):
                 fut.exception()
             raise
         finally:
-            fut.remove_done_callback(_run_until_complete_cb)
+            active = False
+            fut.remove_done_callback(_stop_when_done)
         if not fut.done():
             raise RuntimeError(f"Event loop stopped before the future completed: {fut!r}")
         return fut.result()
@@ -1307,13 +1333,13 @@ class BaseEventLoop(AbstractEventLoop):
     # -- Signals (POSIX) ---------------------------------------------------------------------------
     @staticmethod
     def _check_signal(sig: int) -> None:
+        """Refuse what is not a signal number, with asyncio's exceptions and wording
+        (the same on CPython 3.11 to 3.13)."""
         if not isinstance(sig, int):
-            raise TypeError(f"a signal number (int) was expected, got {sig!r}")
+            raise TypeError(f"sig must be an int, not {sig!r}: pass a signal.SIG* number")
         if sig not in signal.valid_signals():
-            raise ValueError(f"invalid signal number {sig}")
-        if sig in (signal.SIGKILL, signal.SIGSTOP):
-            raise RuntimeError(
-                f"signal {signal.Signals(sig).name} cannot be caught or handled by any program"
+            raise ValueError(
+                f"invalid signal number {sig}: not in signal.valid_signals() on this platform"
             )
 
     def _check_main_thread(self, method: str) -> None:
@@ -1334,18 +1360,32 @@ class BaseEventLoop(AbstractEventLoop):
         loop's self-pipe while the loop has handlers (the previous wake-up fd is
         restored when the last one is removed).
 
-        :raises RuntimeError: outside the main thread, on a closed loop, or for a
-            signal that cannot be caught (``SIGKILL``, ``SIGSTOP``).
-        :raises ValueError: for an invalid signal number.
-        :raises TypeError: if *callback* is a coroutine function or not callable.
+        The checks come in asyncio's order and with its exceptions, each message
+        starting with asyncio's words: the callback, the signal number, the loop,
+        the thread, then whether the signal can be caught.
+
+        :raises TypeError: if *callback* is a coroutine or coroutine function
+            ("coroutines cannot be used with add_signal_handler()") or not callable,
+            or if *sig* is not an int ("sig must be an int").
+        :raises ValueError: for an invalid signal number ("invalid signal number").
+        :raises RuntimeError: on a closed loop, outside the main thread, or for a
+            signal that cannot be caught ("sig 9 cannot be caught": ``SIGKILL``,
+            ``SIGSTOP``).
         :raises NotImplementedError: on platforms without POSIX signals.
         """
         if sys.platform == "win32":  # pragma: no cover - POSIX only
             raise NotImplementedError("add_signal_handler() is only available on POSIX")
-        self._check_closed()
         _check_callback(callback, "add_signal_handler")
         self._check_signal(sig)
+        self._check_closed()
         self._check_main_thread("add_signal_handler")
+        if sig in _UNCATCHABLE_SIGNALS:
+            # signal.signal() would refuse it too (EINVAL), after the wake-up fd was
+            # set up; say so first, as asyncio words it, and why.
+            raise RuntimeError(
+                f"sig {sig} cannot be caught: {signal.Signals(sig).name} cannot be caught "
+                "or handled by any program"
+            )
         csock = self._csock
         assert csock is not None
         if self._saved_wakeup_fd is None:
@@ -1369,7 +1409,7 @@ class BaseEventLoop(AbstractEventLoop):
             if not self._signal_handlers:
                 self._restore_wakeup_fd()
             if exc.errno == errno.EINVAL:
-                raise RuntimeError(f"signal {sig} cannot be caught")
+                raise RuntimeError(f"sig {sig} cannot be caught (signal.signal(): {exc})")
             raise
 
     def remove_signal_handler(self, sig: int) -> bool:
@@ -1378,8 +1418,10 @@ class BaseEventLoop(AbstractEventLoop):
         The signal gets its default disposition back (``SIGINT``:
         :func:`signal.default_int_handler`, i.e. ``KeyboardInterrupt``).
 
-        :returns: True if a handler was removed, False if *sig* had none here.
+        :returns: True if a handler was removed, False if *sig* had none here
+            (``SIGKILL`` and ``SIGSTOP`` included: they never have one).
         :raises RuntimeError: outside the main thread.
+        :raises TypeError: if *sig* is not an int.
         :raises ValueError: for an invalid signal number.
         """
         self._check_signal(sig)
@@ -1392,7 +1434,7 @@ class BaseEventLoop(AbstractEventLoop):
             signal.signal(sig, handler)
         except OSError as exc:
             if exc.errno == errno.EINVAL:
-                raise RuntimeError(f"signal {sig} cannot be caught")
+                raise RuntimeError(f"sig {sig} cannot be caught (signal.signal(): {exc})")
             raise
         if not self._signal_handlers:
             self._restore_wakeup_fd()
@@ -1500,9 +1542,12 @@ class BaseEventLoop(AbstractEventLoop):
 
         *context* holds ``message`` and optionally ``exception``, ``future``,
         ``task``, ``handle``, ``protocol``, ``transport``, ``socket``, ``asyncgen``.
-        An error inside a custom handler is itself logged by the default handler
-        (with the original context); an error in the default handler is logged
-        plainly. Only :class:`SystemExit` and :class:`KeyboardInterrupt` escape.
+        An error inside a custom handler is itself passed to
+        :meth:`default_exception_handler`, with asyncio's message ("Unhandled error
+        in exception handler", followed by the handler's repr), the error as
+        ``exception`` and the original context as ``context``; an error in the
+        default handler is logged plainly ("Exception in default exception
+        handler"). Only :class:`SystemExit` and :class:`KeyboardInterrupt` escape.
         """
         handler = self._exception_handler
         if handler is None:
@@ -1511,7 +1556,7 @@ class BaseEventLoop(AbstractEventLoop):
             except (SystemExit, KeyboardInterrupt):
                 raise
             except BaseException:
-                logger.error("Exception in the default exception handler", exc_info=True)
+                logger.error("Exception in default exception handler", exc_info=True)
             return
         try:
             handler(self, context)
@@ -1521,7 +1566,10 @@ class BaseEventLoop(AbstractEventLoop):
             try:
                 self.default_exception_handler(
                     {
-                        "message": "Unhandled error in the custom exception handler",
+                        "message": (
+                            "Unhandled error in exception handler: the custom handler "
+                            f"{handler!r} (set_exception_handler()) raised"
+                        ),
                         "exception": exc,
                         "context": context,
                     }
@@ -1530,8 +1578,8 @@ class BaseEventLoop(AbstractEventLoop):
                 raise
             except BaseException:
                 logger.error(
-                    "Exception in the default exception handler while handling an error "
-                    "raised by the custom exception handler",
+                    "Exception in default exception handler while handling an unexpected "
+                    "error in custom exception handler",
                     exc_info=True,
                 )
 
@@ -1600,10 +1648,6 @@ class BaseEventLoop(AbstractEventLoop):
         :raises RuntimeError: if the loop is closed.
         """
         return monitor.enable_monitor(self, path)
-
-
-def _run_until_complete_cb(fut: futures.Future[_T]) -> None:
-    fut.get_loop().stop()
 
 
 async def _aclose(agen: AsyncGenerator[object, object]) -> None:

@@ -56,6 +56,22 @@ class _HasFileno(Protocol):
 FileDescriptorLike = int | _HasFileno
 
 
+#: The distribution whose loop implements the network methods of
+#: :class:`AbstractEventLoop` (sockets, servers, pipes, subprocesses, DNS).
+_NETWORK_DISTRIBUTION = "looptransports"
+
+
+def _not_in_core(loop: object, method: str) -> NotImplementedError:
+    """The error of a network method called on a loop that does not implement it."""
+    return NotImplementedError(
+        f"{type(loop).__name__}.{method}() is not implemented: the network methods "
+        f"(sockets, servers, pipes, subprocesses, DNS) are provided by the "
+        f"{_NETWORK_DISTRIBUTION!r} distribution. Install it (pip install "
+        f"{_NETWORK_DISTRIBUTION}): loopcore.new_event_loop() and loopcore.run() then "
+        f"give its SelectorEventLoop (also {_NETWORK_DISTRIBUTION}.EventLoop)"
+    )
+
+
 class AbstractServer:
     """A listening server, as returned by ``create_server``."""
 
@@ -289,6 +305,8 @@ class AbstractEventLoop:
         raise NotImplementedError
 
     # -- Network (implemented by looptransports.SelectorEventLoop) ----------------------
+    # A loop with only loopcore's core (BaseEventLoop) inherits these: each raises a
+    # NotImplementedError that names the distribution providing it.
     async def getaddrinfo(
         self,
         host: bytes | str | None,
@@ -300,47 +318,47 @@ class AbstractEventLoop:
         flags: int = 0,
     ) -> list[tuple[int, int, int, str, tuple[object, ...]]]:
         """Resolve *host* and *port* (in the executor)."""
-        raise NotImplementedError
+        raise _not_in_core(self, "getaddrinfo")
 
     async def getnameinfo(self, sockaddr: tuple[object, ...], flags: int = 0) -> tuple[str, str]:
         """Reverse-resolve *sockaddr* (in the executor)."""
-        raise NotImplementedError
+        raise _not_in_core(self, "getnameinfo")
 
     async def sock_recv(self, sock: socket.socket, nbytes: int) -> bytes:
         """Receive up to *nbytes* from a non-blocking socket."""
-        raise NotImplementedError
+        raise _not_in_core(self, "sock_recv")
 
     async def sock_sendall(self, sock: socket.socket, data: bytes) -> None:
         """Send all of *data* on a non-blocking socket."""
-        raise NotImplementedError
+        raise _not_in_core(self, "sock_sendall")
 
     async def sock_connect(self, sock: socket.socket, address: object) -> None:
         """Connect a non-blocking socket to *address*."""
-        raise NotImplementedError
+        raise _not_in_core(self, "sock_connect")
 
     async def sock_accept(self, sock: socket.socket) -> tuple[socket.socket, object]:
         """Accept a connection on a non-blocking listening socket."""
-        raise NotImplementedError
+        raise _not_in_core(self, "sock_accept")
 
     async def sock_recv_into(self, sock: socket.socket, buf: bytearray | memoryview) -> int:
         """Receive into *buf* from a non-blocking socket; return the byte count."""
-        raise NotImplementedError
+        raise _not_in_core(self, "sock_recv_into")
 
     async def sock_recvfrom(self, sock: socket.socket, bufsize: int) -> tuple[bytes, object]:
         """Receive a datagram of up to *bufsize* bytes; return ``(data, address)``."""
-        raise NotImplementedError
+        raise _not_in_core(self, "sock_recvfrom")
 
     async def sock_recvfrom_into(
         self, sock: socket.socket, buf: bytearray | memoryview, nbytes: int = 0
     ) -> tuple[int, object]:
         """Receive a datagram into *buf*; return ``(nbytes, address)``."""
-        raise NotImplementedError
+        raise _not_in_core(self, "sock_recvfrom_into")
 
     async def sock_sendto(
         self, sock: socket.socket, data: bytes | bytearray | memoryview, address: object
     ) -> int:
         """Send a datagram to *address*; return the byte count."""
-        raise NotImplementedError
+        raise _not_in_core(self, "sock_sendto")
 
     async def sock_sendfile(
         self,
@@ -352,7 +370,7 @@ class AbstractEventLoop:
         fallback: bool = True,
     ) -> int:
         """Send *file* over a connected socket (``os.sendfile`` where possible)."""
-        raise NotImplementedError
+        raise _not_in_core(self, "sock_sendfile")
 
     async def create_connection(
         self,
@@ -374,7 +392,7 @@ class AbstractEventLoop:
         all_errors: bool = False,
     ) -> tuple[object, _T]:
         """Open a stream connection; return ``(transport, protocol)``."""
-        raise NotImplementedError
+        raise _not_in_core(self, "create_connection")
 
     async def create_server(
         self,
@@ -395,7 +413,7 @@ class AbstractEventLoop:
         keep_alive: bool | None = None,
     ) -> AbstractServer:
         """Listen for stream connections; return the server."""
-        raise NotImplementedError
+        raise _not_in_core(self, "create_server")
 
     async def connect_accepted_socket(
         self,
@@ -407,7 +425,7 @@ class AbstractEventLoop:
         ssl_shutdown_timeout: float | None = None,
     ) -> tuple[object, _T]:
         """Wrap an already accepted connection in a transport."""
-        raise NotImplementedError
+        raise _not_in_core(self, "connect_accepted_socket")
 
     async def create_unix_connection(
         self,
@@ -421,7 +439,7 @@ class AbstractEventLoop:
         ssl_shutdown_timeout: float | None = None,
     ) -> tuple[object, _T]:
         """Open a Unix stream connection; return ``(transport, protocol)``."""
-        raise NotImplementedError
+        raise _not_in_core(self, "create_unix_connection")
 
     async def create_unix_server(
         self,
@@ -437,7 +455,7 @@ class AbstractEventLoop:
         cleanup_socket: bool = True,
     ) -> AbstractServer:
         """Listen on a Unix socket; return the server."""
-        raise NotImplementedError
+        raise _not_in_core(self, "create_unix_server")
 
     async def create_datagram_endpoint(
         self,
@@ -453,7 +471,7 @@ class AbstractEventLoop:
         sock: socket.socket | None = None,
     ) -> tuple[object, _T]:
         """Open a datagram endpoint; return ``(transport, protocol)``."""
-        raise NotImplementedError
+        raise _not_in_core(self, "create_datagram_endpoint")
 
     async def sendfile(
         self,
@@ -465,7 +483,7 @@ class AbstractEventLoop:
         fallback: bool = True,
     ) -> int:
         """Send *file* over *transport*; return the byte count."""
-        raise NotImplementedError
+        raise _not_in_core(self, "sendfile")
 
     async def start_tls(
         self,
@@ -479,7 +497,7 @@ class AbstractEventLoop:
         ssl_shutdown_timeout: float | None = None,
     ) -> object:
         """Upgrade a live connection to TLS; return the new transport."""
-        raise NotImplementedError
+        raise _not_in_core(self, "start_tls")
 
     async def subprocess_exec(
         self,
@@ -498,7 +516,7 @@ class AbstractEventLoop:
         **kwargs: object,
     ) -> tuple[object, _T]:
         """Run *program* with *args*; return ``(transport, protocol)``."""
-        raise NotImplementedError
+        raise _not_in_core(self, "subprocess_exec")
 
     async def subprocess_shell(
         self,
@@ -517,19 +535,19 @@ class AbstractEventLoop:
         **kwargs: object,
     ) -> tuple[object, _T]:
         """Run *cmd* through the shell; return ``(transport, protocol)``."""
-        raise NotImplementedError
+        raise _not_in_core(self, "subprocess_shell")
 
     async def connect_read_pipe(
         self, protocol_factory: Callable[[], object], pipe: IO[bytes]
     ) -> tuple[object, object]:
         """Wrap the read end of a pipe in a transport."""
-        raise NotImplementedError
+        raise _not_in_core(self, "connect_read_pipe")
 
     async def connect_write_pipe(
         self, protocol_factory: Callable[[], object], pipe: IO[bytes]
     ) -> tuple[object, object]:
         """Wrap the write end of a pipe in a transport."""
-        raise NotImplementedError
+        raise _not_in_core(self, "connect_write_pipe")
 
 
 # -- Which loop runs in this thread ---------------------------------------------------

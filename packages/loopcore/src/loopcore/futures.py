@@ -18,7 +18,7 @@ import enum
 import reprlib
 import traceback
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar, cast
 
 from . import exceptions
 from .handles import format_callback
@@ -62,13 +62,34 @@ _TRANSITIONS: dict[State, frozenset[State]] = {
 
 
 def isfuture(obj: object) -> bool:
-    """True for a :class:`Future`-compatible object (duck-typed, as asyncio does).
+    """True for a :class:`Future`-compatible object, by asyncio's duck-typing rule.
 
-    A class is Future-compatible when it has an ``_asyncio_future_blocking``
-    attribute that is not ``None``; loopcore's own :class:`Future` and :class:`Task`
-    qualify.
+    The rule: ``obj.__class__`` has an ``_asyncio_future_blocking`` attribute, and
+    ``obj._asyncio_future_blocking`` is not ``None``. loopcore's own :class:`Future`
+    and :class:`Task` qualify, and so do a stdlib :class:`asyncio.Future`, a
+    ``Mock(spec=Future)`` (its ``__class__`` is the spec) and a class that declares
+    ``_asyncio_future_blocking = None`` and sets it to ``False`` in ``__init__``.
+    Classes themselves never do (the attribute is looked up on their metaclass).
     """
-    return getattr(type(obj), "_asyncio_future_blocking", None) is not None
+    # obj.__class__, not type(obj): a Mock with a spec reports the spec there.
+    return (
+        hasattr(obj.__class__, "_asyncio_future_blocking")
+        and getattr(obj, "_asyncio_future_blocking", None) is not None
+    )
+
+
+def _get_loop(fut: object) -> AbstractEventLoop | None:
+    """The loop of a Future-compatible object (``get_loop()``, else its ``_loop``
+    attribute, as asyncio reads it), or ``None`` for a
+    :class:`concurrent.futures.Future` or an object that names no loop."""
+    if type(fut) is Future:
+        return fut._loop
+    if isinstance(fut, concurrent.futures.Future):
+        return None
+    get_loop = getattr(fut, "get_loop", None)
+    if get_loop is not None:
+        return get_loop()  # type: ignore[no-any-return]
+    return getattr(fut, "_loop", None)
 
 
 class Future(Generic[_T]):
@@ -322,9 +343,14 @@ class Future(Generic[_T]):
     def set_exception(self, exception: BaseException | type[BaseException]) -> None:
         """Mark the future done with *exception* and schedule its callbacks.
 
+        An exception class is instantiated first. A :class:`StopIteration` (or a
+        subclass) cannot travel through a coroutine (raised out of ``await``, it
+        would end the awaiting generator as if it returned), so it is not stored:
+        the future gets a :class:`RuntimeError` instead, whose ``__cause__`` is the
+        StopIteration, as in CPython 3.13 (up to 3.12 it raised :class:`TypeError`;
+        3.4.0 stored it as it was).
+
         :raises InvalidStateError: if it is already done.
-        :raises TypeError: for :class:`StopIteration`, which cannot travel through
-            a generator.
         """
         if self._state is not _PENDING:
             raise exceptions.InvalidStateError(
@@ -362,12 +388,32 @@ class Future(Generic[_T]):
 
 # -- Bridging concurrent.futures ---------------------------------------------------------
 
+#: A future either side of a bridge: a loop future (loopcore's, or any
+#: Future-compatible object, see :func:`isfuture`) or a concurrent.futures one.
+_AnyFuture: TypeAlias = "Future[_T] | concurrent.futures.Future[_T]"
 
-def _copy_state_to(
-    dest: Future[_T] | concurrent.futures.Future[_T],
-    source: Future[_T] | concurrent.futures.Future[_T],
-) -> None:
-    """Copy *source*'s outcome into *dest* (both done-state aware)."""
+
+def _convert_future_exc(exc: BaseException) -> BaseException:
+    """concurrent.futures' own CancelledError and InvalidStateError become ours (as
+    asyncio converts them), keeping their args and traceback; anything else is kept.
+
+    ``concurrent.futures.TimeoutError`` needs no conversion: since Python 3.11 it is
+    the builtin :class:`TimeoutError`, which is also ``loopcore.TimeoutError``.
+    """
+    exc_class = type(exc)
+    if exc_class is concurrent.futures.CancelledError:
+        return exceptions.CancelledError(*exc.args).with_traceback(exc.__traceback__)
+    if exc_class is concurrent.futures.InvalidStateError:
+        return exceptions.InvalidStateError(*exc.args).with_traceback(exc.__traceback__)
+    return exc
+
+
+def _copy_state_to(dest: _AnyFuture[_T], source: _AnyFuture[_T]) -> None:
+    """Copy *source*'s outcome (it is done) into *dest*, unless *dest* is done.
+
+    A loop future gets concurrent.futures' exceptions converted to ours
+    (:func:`_convert_future_exc`).
+    """
     if isinstance(dest, concurrent.futures.Future):
         if source.cancelled():
             dest.cancel()
@@ -380,42 +426,41 @@ def _copy_state_to(
         return
     exc = source.exception()
     if exc is not None:
-        dest.set_exception(exc)
+        dest.set_exception(_convert_future_exc(exc))
     else:
         dest.set_result(source.result())
 
 
-def _loop_of(fut: object) -> AbstractEventLoop | None:
-    return fut.get_loop() if isinstance(fut, Future) else None
-
-
-def chain_future(
-    source: Future[_T] | concurrent.futures.Future[_T],
-    destination: Future[_T] | concurrent.futures.Future[_T],
-) -> None:
+def chain_future(source: _AnyFuture[_T], destination: _AnyFuture[_T]) -> None:
     """Make *destination* follow *source*; cancelling *destination* cancels *source*.
 
-    Either may be a loopcore :class:`Future` or a :class:`concurrent.futures.Future`;
-    each side is touched only from the thread that owns it (a loopcore future from
-    its loop, via ``call_soon_threadsafe``).
-    """
-    source_loop = _loop_of(source)
-    dest_loop = _loop_of(destination)
+    Either may be a loop future (loopcore's or any Future-compatible object, such as
+    an :class:`asyncio.Future`) or a :class:`concurrent.futures.Future`. Each side is
+    touched only from the thread that owns it: a loop future that is fed from
+    another thread (or from another loop) is resolved through its loop's
+    ``call_soon_threadsafe``, which also wakes that loop up. Nothing is delivered
+    to a loop that is closed by then.
 
-    def _call_check_cancel(dest: object) -> None:
-        if isinstance(dest, (Future, concurrent.futures.Future)) and dest.cancelled():
+    :raises TypeError: if either is neither kind of future.
+    """
+    for role, fut in (("source", source), ("destination", destination)):
+        if not (isfuture(fut) or isinstance(fut, concurrent.futures.Future)):
+            raise TypeError(
+                f"chain_future(): the {role} must be a Future or a "
+                f"concurrent.futures.Future, got {fut!r}"
+            )
+    source_loop = _get_loop(source)
+    dest_loop = _get_loop(destination)
+
+    def _call_check_cancel(dest: _AnyFuture[_T]) -> None:
+        if dest.cancelled():
             if source_loop is None or source_loop is dest_loop:
                 source.cancel()
             elif not source_loop.is_closed():
                 source_loop.call_soon_threadsafe(source.cancel)
 
-    def _call_set_state(src: object) -> None:
-        if (
-            isinstance(destination, Future)
-            and destination.cancelled()
-            and dest_loop is not None
-            and dest_loop.is_closed()
-        ):
+    def _call_set_state(src: _AnyFuture[_T]) -> None:
+        if destination.cancelled() and dest_loop is not None and dest_loop.is_closed():
             return
         if dest_loop is None or dest_loop is source_loop:
             _copy_state_to(destination, source)
@@ -426,23 +471,27 @@ def chain_future(
     source.add_done_callback(_call_set_state)
 
 
-def wrap_future(
-    future: Future[_T] | concurrent.futures.Future[_T], *, loop: AbstractEventLoop | None = None
-) -> Future[_T]:
-    """Wrap a :class:`concurrent.futures.Future` in a loopcore :class:`Future`.
+def wrap_future(future: _AnyFuture[_T], *, loop: AbstractEventLoop | None = None) -> Future[_T]:
+    """Wrap a :class:`concurrent.futures.Future` in a future of *loop*.
 
-    A loopcore future is returned unchanged. The wrapper takes the wrapped future's
-    outcome (delivered to the loop thread safely); cancelling the wrapper cancels it.
+    A Future-compatible object (:func:`isfuture`: loopcore's, an
+    :class:`asyncio.Future`, ...) is returned unchanged. The wrapper is made with
+    ``loop.create_future()`` (*loop* defaults to the current event loop); it takes
+    the wrapped future's outcome on the loop's thread, through
+    ``call_soon_threadsafe`` (so a result set by a worker thread wakes the loop),
+    with ``concurrent.futures.CancelledError``/``InvalidStateError`` converted to
+    loopcore's. Cancelling the wrapper cancels the wrapped future.
+
+    :raises TypeError: if *future* is neither kind of future.
     """
     if isfuture(future):
-        assert isinstance(future, Future)
-        return future
+        return cast("Future[_T]", future)
     if not isinstance(future, concurrent.futures.Future):
         raise TypeError(f"concurrent.futures.Future is expected, got {future!r}")
     if loop is None:
         from .policies import get_event_loop
 
         loop = get_event_loop()
-    new_future: Future[_T] = loop.create_future()  # type: ignore[assignment]
+    new_future = cast("Future[_T]", loop.create_future())
     chain_future(future, new_future)
     return new_future

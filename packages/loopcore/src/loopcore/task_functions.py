@@ -115,13 +115,31 @@ def _release_waiter(waiter: futures.Future[object], *args: object) -> None:
         waiter.set_result(None)
 
 
-def _cancelled_error_of(fut: futures.Future[object]) -> BaseException:
-    """The :class:`CancelledError` a cancelled future raises (message preserved; a
-    future of another library raises its own class)."""
+def _loop_of(fut: object) -> AbstractEventLoop:
+    """The loop of a Future-compatible object (see :func:`futures._get_loop`).
+
+    :raises TypeError: if it names no loop.
+    """
+    loop = futures._get_loop(fut)
+    if loop is None:
+        raise TypeError(f"the future {fut!r} has no get_loop() and no _loop: it names no loop")
+    return loop
+
+
+def _cancelled_error_of(fut: futures.Future[object]) -> exceptions.CancelledError:
+    """The :class:`CancelledError` a cancelled future raises (message preserved).
+
+    A Future-compatible object of another library raises its own class (asyncio's
+    CancelledError): it becomes ours, with the same args.
+    """
     try:
         fut.result()
-    except exceptions.cancelled_error_types() as exc:
+    except exceptions.CancelledError as exc:
         return exc
+    except BaseException as exc:
+        if not fut.cancelled():
+            raise
+        return exceptions.new_cancelled_error(*exc.args)
     raise AssertionError(f"{fut!r} was expected to be cancelled")
 
 
@@ -275,7 +293,7 @@ def gather(
         if child is None:
             child = ensure_future(aw, loop=loop)  # type: ignore[arg-type]
             if loop is None:
-                loop = child.get_loop()
+                loop = _loop_of(child)
             if hashable:
                 seen[aw] = child
         children.append(child)
@@ -373,7 +391,7 @@ def shield(arg: AwaitableLike[_T], *, loop: AbstractEventLoop | None = None) -> 
     inner = _ensure_future(arg, loop)
     if inner.done():
         return inner
-    the_loop = inner.get_loop()
+    the_loop = _loop_of(inner)
     outer: futures.Future[_T] = the_loop.create_future()  # type: ignore[assignment]
 
     def _inner_done(inner: futures.Future[_T]) -> None:
@@ -490,7 +508,7 @@ async def _wait(
 
 async def _cancel_and_wait(fut: futures.Future[_T]) -> None:
     """Cancel *fut* and wait until it is done (it may refuse and finish otherwise)."""
-    waiter = fut.get_loop().create_future()
+    waiter = _loop_of(fut).create_future()
     release = functools.partial(_release_waiter, waiter)
     fut.add_done_callback(release)
     try:

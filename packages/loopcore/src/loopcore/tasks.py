@@ -17,6 +17,7 @@ import contextvars
 import inspect
 import itertools
 import linecache
+import reprlib
 import sys
 import traceback
 import types
@@ -28,12 +29,13 @@ from . import coroutines, events, exceptions, futures
 from .handles import Handle
 
 if TYPE_CHECKING:
-    from .events import AbstractEventLoop
+    from .events import AbstractEventLoop, CoroutineLike
 
 __all__ = [
     "Task",
     "TaskSource",
     "all_tasks",
+    "create_task",
     "current_task",
     "ensure_future",
     "register_task_source",
@@ -559,6 +561,11 @@ class Task(futures.Future[_T]):
         try:
             future.result()
         except BaseException as exc:
+            if not isinstance(exc, exceptions.CancelledError) and future.cancelled():
+                # Its library's own CancelledError (asyncio's): thrown into the
+                # coroutine as ours, with the same args, so that `except
+                # CancelledError` catches it and the task ends cancelled, not failed.
+                exc = exceptions.new_cancelled_error(*exc.args).with_traceback(exc.__traceback__)
             self._step(exc)
         else:
             self._step()
@@ -596,6 +603,55 @@ def _format_coroutine(coro: object) -> str:
     return f"{name}()"
 
 
+def create_task(
+    coro: CoroutineLike[_T],
+    *,
+    name: str | None = None,
+    context: contextvars.Context | None = None,
+) -> Task[_T]:
+    """Wrap *coro* in a task on the running loop and schedule its first step.
+
+    ``get_running_loop().create_task(coro, name=name, context=context)``, as
+    asyncio's ``create_task`` (3.7+; *context* 3.11+): *coro* is a coroutine of
+    either style; *name* names the task (:meth:`Task.get_name`); the task runs in
+    *context*, by default a copy of the current context. The loop's task factory,
+    if one is set, makes the task (``name``/``context`` are passed to it only when
+    given). Keep a reference to the task if you need its outcome.
+
+    Call it from a coroutine or a callback running on a loop. Outside one it raises
+    and closes *coro* first, so that the mistake is not followed by a second warning
+    that the coroutine was never awaited.
+
+    :raises RuntimeError: when no loop is running in this thread (the message
+        starts with asyncio's "no running event loop"), or the running loop is
+        closed.
+    :raises TypeError: if *coro* is not a coroutine.
+    """
+    loop = events._get_running_loop()
+    if loop is None:
+        close = getattr(coro, "close", None)
+        if coroutines.iscoroutine(coro) and close is not None:
+            close()
+        raise RuntimeError(
+            f"no running event loop: loopcore.create_task({_describe(coro)}) must be called "
+            "from a coroutine or callback running on a loop; start one with "
+            "loopcore.run(coro), or use loop.create_task(coro) on a loop you run yourself"
+        )
+    if context is None:
+        if name is None:
+            return loop.create_task(coro)
+        return loop.create_task(coro, name=name)
+    return loop.create_task(coro, name=name, context=context)
+
+
+def _describe(coro: object) -> str:
+    """A short name of *coro* for an error message (its qualified name, else repr)."""
+    qualname = getattr(coro, "__qualname__", None)
+    if isinstance(qualname, str) and coroutines.iscoroutine(coro):
+        return f"{qualname}()"
+    return reprlib.repr(coro)
+
+
 @overload
 def ensure_future(
     coro_or_future: futures.Future[_T], *, loop: AbstractEventLoop | None = None
@@ -611,10 +667,11 @@ def ensure_future(
 ) -> futures.Future[_T]:
     """Return a future for *coro_or_future*.
 
-    A future is returned as it is (ValueError if *loop* is given and differs from
-    its loop); a coroutine (either style) or other awaitable is wrapped in a task
-    created with ``loop.create_task`` on *loop* (default: the running loop, else the
-    event loop of this thread).
+    A Future-compatible object (:func:`~loopcore.isfuture`: loopcore's own, an
+    :class:`asyncio.Future`, ...) is returned as it is (ValueError if *loop* is
+    given and differs from its loop); a coroutine (either style) or other awaitable
+    is wrapped in a task created with ``loop.create_task`` on *loop* (default: the
+    running loop, else the event loop of this thread).
 
     :raises TypeError: for anything that is not a future, coroutine or awaitable.
     """
@@ -622,13 +679,14 @@ def ensure_future(
     if coroutines.iscoroutine(coro_or_future):
         coro = coro_or_future
     elif futures.isfuture(coro_or_future):
-        assert isinstance(coro_or_future, futures.Future)
-        if loop is not None and loop is not coro_or_future.get_loop():
+        # Any Future-compatible object (an asyncio.Future bound to this loop, a
+        # Mock(spec=Future)...) is returned as it is, like loopcore's own.
+        if loop is not None and loop is not futures._get_loop(coro_or_future):
             raise ValueError(
                 f"the future {coro_or_future!r} belongs to a different loop "
                 "than the one given as loop="
             )
-        return coro_or_future
+        return cast("futures.Future[_T]", coro_or_future)
     elif inspect.isawaitable(coro_or_future):
         coro = _wrap_awaitable(coro_or_future)
     else:

@@ -101,8 +101,9 @@ class _WaitLine:
             entries.popleft()  # cancelled, its task will find it gone
         return bool(entries)
 
-    def wake(self, limit: int) -> None:
-        """Wake waiters, first come first served, until *limit* are woken."""
+    def wake(self, limit: int | float) -> None:
+        """Wake waiters, first come first served, while fewer than *limit* are woken
+        (a float limit, from a float maxsize, rounds up as ``full()`` does)."""
         entries = self.entries
         while self.woken < limit and entries:
             _, fut = entries.popleft()
@@ -141,15 +142,20 @@ class Queue(_LoopBound, Generic[_T]):
                 queue.task_done()
 
     :param maxsize: the most items it holds; ``put()`` waits while it is full. 0 or
-        less means unbounded.
+        less means unbounded. A float is accepted, as CPython does: the queue is full
+        once it holds *maxsize* items or more (``Queue(2.5)`` holds 3).
     :param loop: the 3.4 keyword (checked against the running loop); by default the
         queue binds to the loop its first coroutine call (``put``, ``get``, ``join``) runs on.
-    :raises TypeError: when *maxsize* is not an int.
+    :raises TypeError: when *maxsize* is not a number (an int or a float).
     """
 
-    def __init__(self, maxsize: int = 0, *, loop: AbstractEventLoop | None = None) -> None:
-        if not isinstance(maxsize, int):
-            raise TypeError(f"Queue maxsize must be an int, got {maxsize!r}")
+    def __init__(self, maxsize: int | float = 0, *, loop: AbstractEventLoop | None = None) -> None:
+        if not isinstance(maxsize, (int, float)):
+            # CPython accepts anything and fails at the first put(); refuse it here.
+            raise TypeError(
+                f"Queue maxsize must be a number (an int, or a float as CPython "
+                f"accepts), got {maxsize!r}"
+            )
         super().__init__(loop)
         self._maxsize = maxsize
         self._getters = _WaitLine()
@@ -161,7 +167,7 @@ class Queue(_LoopBound, Generic[_T]):
         self._init(maxsize)
 
     # -- Storage: the hooks PriorityQueue and LifoQueue (and user subclasses) override -
-    def _init(self, maxsize: int) -> None:
+    def _init(self, maxsize: int | float) -> None:
         self._queue: collections.deque[_T] = collections.deque()
 
     def _put(self, item: _T) -> None:
@@ -193,7 +199,7 @@ class Queue(_LoopBound, Generic[_T]):
         return self._qsize()
 
     @property
-    def maxsize(self) -> int:
+    def maxsize(self) -> int | float:
         """The most items the queue holds (0 or less: unbounded)."""
         return self._maxsize
 
@@ -402,7 +408,7 @@ class PriorityQueue(Queue[_T]):
         queue.get_nowait()  # (1, "first")
     """
 
-    def _init(self, maxsize: int) -> None:
+    def _init(self, maxsize: int | float) -> None:
         self._heap: list[_T] = []
 
     # The items must be orderable; Queue's type variable has no bound to say so
@@ -428,7 +434,7 @@ class LifoQueue(Queue[_T]):
         stack.get_nowait()  # 2
     """
 
-    def _init(self, maxsize: int) -> None:
+    def _init(self, maxsize: int | float) -> None:
         self._stack: list[_T] = []
 
     def _put(self, item: _T) -> None:

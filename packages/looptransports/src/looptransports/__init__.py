@@ -31,6 +31,11 @@ from .transports import (
     WriteTransport,
 )
 
+#: CPython 3.13's name for the default event loop class: here, as in asyncio on POSIX,
+#: :class:`SelectorEventLoop` (the class ``loopcore.new_event_loop()`` makes when
+#: looptransports is installed; ``loopcore.EventLoop`` names the same class then).
+EventLoop = SelectorEventLoop
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -41,6 +46,7 @@ __all__ = [
     "CancelledError",
     "DatagramProtocol",
     "DatagramTransport",
+    "EventLoop",
     "InvalidStateError",
     "PipesMixin",
     "ProcessTransport",
