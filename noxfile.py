@@ -213,10 +213,14 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(python=DEFAULT_PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmarks against stdlib asyncio and uvloop (not run by default).
+    """Benchmarks against stdlib asyncio and uvloop (not run by default), then the
+    aiohttp "hello" server on asyncio, uvloop and loopasyncio loaded by wrk.
 
     ``nox -s bench -- --quick`` for a short check.
     """
     _install_all(session)
-    session.install("uvloop", "matplotlib", "trustme")
+    session.install("uvloop", "matplotlib", "trustme", "aiohttp>=3.9")
     session.run("python", str(ROOT / "benchmarks" / "run.py"), *session.posargs)
+    # aiohttp "hello" on asyncio, uvloop and loopasyncio, loaded by wrk (Debian's
+    # package; the script says so and fails when it is missing).
+    session.run("python", str(ROOT / "benchmarks" / "aiohttp_hello.py"), *session.posargs)
