@@ -4,6 +4,9 @@ inside ``loopcore.run``, and cancellation crossing between the two libraries."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
@@ -224,3 +227,46 @@ def test_asyncio_cancellation_is_not_a_loopcore_cancelled_error():
             )
 
     assert loopasyncio.run(main()) == (False, True)
+
+
+def test_ctrl_c_in_loopcore_run_with_our_loop_factory_raises_keyboard_interrupt():
+    # loopcore's Runner cancels the main task (an asyncio task on this loop) and turns
+    # the asyncio CancelledError that comes out into KeyboardInterrupt.
+    program = textwrap.dedent(
+        """
+        import asyncio, os, signal
+        import loopasyncio, loopcore
+
+        async def main():
+            asyncio.get_running_loop().call_soon(os.kill, os.getpid(), signal.SIGINT)
+            try:
+                await asyncio.sleep(30)
+            except asyncio.CancelledError:
+                print("main cancelled", flush=True)
+                raise
+
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            loopcore.run(main(), loop_factory=loopasyncio.new_event_loop)
+        except KeyboardInterrupt:
+            print("KeyboardInterrupt", flush=True)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert result.stdout.split("\n")[:2] == ["main cancelled", "KeyboardInterrupt"], result.stderr
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="asyncio.eager_task_factory is 3.12+")
+def test_asyncio_eager_task_factory_runs_on_our_loop():
+    async def child():
+        return asyncio.current_task() is not None
+
+    async def main():
+        asyncio.get_running_loop().set_task_factory(asyncio.eager_task_factory)
+        task = asyncio.create_task(child())
+        # An eager task that finished without suspending is done at once.
+        return task.done(), await task
+
+    assert loopasyncio.run(main()) == (True, True)
