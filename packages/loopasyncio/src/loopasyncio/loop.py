@@ -28,7 +28,7 @@ import asyncio.events
 import contextvars
 import types
 from collections.abc import Awaitable, Coroutine, Generator
-from typing import TYPE_CHECKING, TypeVar, TypeVarTuple, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import loopcore
 from looptransports import SelectorEventLoop
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 __all__ = ["EventLoop", "new_event_loop"]
 
 _T = TypeVar("_T")
-_Ts = TypeVarTuple("_Ts")
 
 
 def _stop_loop(fut: asyncio.Future[object]) -> None:
@@ -60,14 +59,17 @@ async def _generator_coroutine(gen: Generator[object, None, _T]) -> _T:
 def _as_asyncio_coroutine(
     coro: Coroutine[object, object, _T] | Generator[object, None, _T],
 ) -> Coroutine[object, object, _T]:
-    """*coro* as a coroutine asyncio's Task accepts (generator coroutines wrapped)."""
-    if isinstance(coro, Coroutine):
+    """*coro* as a coroutine asyncio's Task accepts (generator coroutines wrapped
+    where asyncio refuses them, from Python 3.12 on)."""
+    if isinstance(coro, Coroutine) or asyncio.iscoroutine(coro):
         return coro
     if not loopcore.iscoroutine(coro):
         raise TypeError(f"a coroutine was expected, got {coro!r}")
     return _generator_coroutine(coro)
 
 
+# mypy sees the two bases declare some methods with different types (loopcore's
+# Future/Task against asyncio's); the overrides below say which one this loop returns.
 class EventLoop(SelectorEventLoop, asyncio.AbstractEventLoop):  # type: ignore[misc]
     """A loopcore selector loop that runs asyncio programs and libraries unchanged.
 
