@@ -65,7 +65,10 @@ def test_task_tree_shows_asyncio_tasks_with_their_stacks():
     leaves = _names(parent["children"])
     assert set(leaves) == {"leaf-a", "leaf-b"}
     assert leaves["leaf-a"]["awaiting"]["kind"] == "sleep"
-    assert [f["function"] for f in leaves["leaf-a"]["stack"]] == ["leaf"]
+    # The whole chain of awaits, down into asyncio.sleep.
+    assert [f["function"] for f in leaves["leaf-a"]["stack"]] == ["leaf", "sleep"]
+    assert parent["awaiting"]["kind"] == "taskgroup"
+    assert [f["function"] for f in parent["stack"]] == ["group_parent", "__aexit__"]
     # The task that asked runs main(): its stack shows it.
     assert any(any(f["function"] == "main" for f in node["stack"]) for node in roots.values())
 

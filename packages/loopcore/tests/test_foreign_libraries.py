@@ -36,8 +36,9 @@ def asyncio_tasks_visible(monkeypatch):
 
 @pytest.fixture
 def asyncio_cancellation_registered(monkeypatch):
-    monkeypatch.setattr(exceptions, "_cancelled_error_types", exceptions._cancelled_error_types)
-    monkeypatch.setattr(exceptions, "_cancelled_error_class", exceptions._cancelled_error_class)
+    # From loopcore's defaults (loopasyncio may have registered in this process).
+    monkeypatch.setattr(exceptions, "_cancelled_error_types", (loopcore.CancelledError,))
+    monkeypatch.setattr(exceptions, "_cancelled_error_class", loopcore.CancelledError)
     exceptions.register_foreign_cancelled_error(asyncio.CancelledError, BothCancelledError)
 
 
@@ -112,9 +113,11 @@ async def test_task_tree_and_leak_report_show_tasks_of_a_registered_source(
                 await task
 
 
-def test_cancelled_error_types_is_loopcore_s_class_alone_by_default():
-    assert exceptions.cancelled_error_types()[0] is loopcore.CancelledError
-    assert isinstance(exceptions.new_cancelled_error("why"), loopcore.CancelledError)
+def test_cancelled_error_types_is_loopcore_s_class_alone_by_default(monkeypatch):
+    monkeypatch.setattr(exceptions, "_cancelled_error_types", (loopcore.CancelledError,))
+    monkeypatch.setattr(exceptions, "_cancelled_error_class", loopcore.CancelledError)
+    assert exceptions.cancelled_error_types() == (loopcore.CancelledError,)
+    assert type(exceptions.new_cancelled_error("why")) is loopcore.CancelledError
 
 
 def test_registered_cancellation_is_raised_as_a_class_both_libraries_catch(

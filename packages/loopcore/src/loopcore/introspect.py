@@ -279,10 +279,31 @@ def describe_awaitable(obj: object, loop: AbstractEventLoop | None = None) -> De
 
 
 def _frames(task: tasks.Task[object]) -> list[FrameType]:
+    if not _is_loopcore_task(task) and not task.done():
+        # A task of a registered library (see loopcore.tasks.TaskSource; asyncio's
+        # get_stack() stops at the task's own coroutine): walk the chain of awaited
+        # coroutines, as loopcore's Task.get_stack() does.
+        return _await_chain(task.get_coro())
     try:
         return task.get_stack()
     except Exception:
         return []
+
+
+def _is_loopcore_task(obj: object) -> bool:
+    return isinstance(obj, tasks.Task)
+
+
+def _await_chain(coro: object) -> list[FrameType]:
+    """The frames of *coro* and of what it awaits, outermost first."""
+    frames: list[FrameType] = []
+    while coro is not None:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if not isinstance(frame, FrameType):
+            break
+        frames.append(frame)
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+    return frames
 
 
 def _frame_info(frame: FrameType) -> dict[str, object]:
