@@ -185,3 +185,17 @@ def test_pytest_plugin_reports_an_asyncio_task_left_pending(pytester):
     result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:anyio")
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*the test left tasks pending*", "*forgotten*"])
+
+
+def test_closing_the_loop_reports_asyncio_tasks_still_pending():
+    loop = loopasyncio.new_event_loop()
+    reported = []
+    loop.set_exception_handler(lambda loop, context: reported.append(context))
+    task = loop.create_task(leaf(3600), name="pending-at-close")
+    loop.run_until_complete(asyncio.sleep(0))
+    loop.close()
+    assert [(c["message"], c["task"]) for c in reported] == [
+        ("Task was still pending when the loop was closed", task)
+    ]
+    # Reported once: asyncio's own "Task was destroyed but it is pending!" is off.
+    assert task._log_destroy_pending is False

@@ -110,9 +110,11 @@ def _report_pending_tasks(loop: AbstractEventLoop) -> None:
     """
     tasks = _pending_tasks.get(id(loop))
     _forget_loop(id(loop))
-    if not tasks:
-        return
-    for task in list(tasks):
+    pending = list(tasks) if tasks else []
+    # The tasks of a registered library (asyncio's, under loopasyncio) too.
+    for source in _task_sources:
+        pending.extend(source.all_tasks(loop))
+    for task in pending:
         if task.done():
             continue
         task._log_destroy_pending = False
@@ -132,9 +134,10 @@ class TaskSource(Protocol):
     Each method is called on the loop's thread (or while the loop is stopped) and must
     not block. The tasks it returns must offer :class:`Task`'s public methods
     (``get_name``, ``get_coro``, ``get_stack``, ``cancel``, ``cancelling``,
-    ``uncancel``, ``add_done_callback``, ...) and the ``_source_traceback`` and
-    ``_fut_waiter`` attributes, as asyncio's tasks do: they are typed as
-    :class:`Task` for loopcore's tools, which read only those.
+    ``uncancel``, ``add_done_callback``, ...) and the ``_source_traceback``,
+    ``_fut_waiter`` and ``_log_destroy_pending`` attributes, as asyncio's tasks do:
+    they are typed as :class:`Task` for loopcore's tools, which read only those. The
+    loop's ``close()`` reports those still pending, as it does loopcore's.
     """
 
     def current_task(self, loop: AbstractEventLoop) -> Task[object] | None:
