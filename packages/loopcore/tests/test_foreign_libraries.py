@@ -202,3 +202,65 @@ async def test_foreign_task_awaiting_a_cancelled_loopcore_future_ends_cancelled(
     with pytest.raises(asyncio.CancelledError):
         await task
     assert task.cancelled()
+
+
+# -- call_soon's check of callables implemented in C (asyncio's Task schedules its steps
+# -- as such objects): learned per type, only where instances cannot differ.
+
+
+@pytest.fixture
+def fresh_callable_types(monkeypatch):
+    from loopcore import base_loop
+
+    monkeypatch.setattr(
+        base_loop, "_BUILTIN_CALLABLE_TYPES", set(base_loop._BUILTIN_CALLABLE_TYPES)
+    )
+    return base_loop._BUILTIN_CALLABLE_TYPES
+
+
+def test_call_soon_learns_a_c_callable_type_after_checking_one_instance(fresh_callable_types):
+    import operator
+
+    loop = loopcore.new_event_loop()
+    try:
+        getter = operator.itemgetter(0)
+        assert type(getter) not in fresh_callable_types
+        loop.call_soon(getter, [1])
+        assert type(getter) in fresh_callable_types
+    finally:
+        loop.close()
+
+
+def test_call_soon_never_learns_partial_or_python_callable_types(fresh_callable_types):
+    import functools
+
+    class Callable:
+        def __call__(self):
+            return None
+
+    async def coro_func():
+        return None
+
+    loop = loopcore.new_event_loop()
+    try:
+        loop.call_soon(functools.partial(print, "x"))
+        loop.call_soon(Callable())
+        assert functools.partial not in fresh_callable_types
+        assert Callable not in fresh_callable_types
+        # So a partial of a coroutine function is still refused after a good one.
+        with pytest.raises(TypeError, match="coroutine"):
+            loop.call_soon(functools.partial(coro_func))
+    finally:
+        loop.close()
+
+
+async def test_asyncio_task_steps_on_a_loopcore_loop_skip_the_full_check(
+    loopcore_loop, fresh_callable_types
+):
+    async def body():
+        await loopcore.sleep(0)
+        return "done"
+
+    assert await foreign_task(loopcore_loop, body()) == "done"
+    learned = {tp.__name__ for tp in fresh_callable_types}
+    assert any("MethWrapper" in name or "Wakeup" in name for name in learned), learned
