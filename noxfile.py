@@ -34,6 +34,7 @@ LAYERS: dict[str, list[str]] = {
     "looptransports": ["loopcore"],
     "loopsync": ["loopcore"],
     "loopstreams": ["loopcore", "looptransports"],
+    "loopasyncio": ["loopcore", "looptransports"],
 }
 ALL = list(LAYERS)
 
@@ -156,6 +157,7 @@ nox.options.sessions = [
     *(f"tests_{name}" for name in ALL),
     "shuffled",
     "integration",
+    "interop",
     "lint",
     "typecheck",
     "docs",
@@ -204,12 +206,25 @@ for _name in ALL:
     _make_test_session(_name)
 
 
+#: Real asyncio libraries that ``interop`` runs on loopasyncio's loop, from the registry.
+INTEROP_DEPS = ["aiohttp>=3.9", "httpx>=0.27", "anyio>=4.4", "uvicorn>=0.36"]
+INTEROP_TESTS = ROOT / "tests_integration" / "asyncio_libraries"
+
+
 @nox.session(python=DEFAULT_PYTHON)
 def integration(session: nox.Session) -> None:
-    """Run tests_integration/ with all four distributions installed."""
+    """Run tests_integration/ with every distribution installed (the real asyncio
+    libraries of tests_integration/asyncio_libraries run in ``interop``)."""
     _install_all(session)
     session.install(*TEST_DEPS)
-    _run_pytest(session, str(ROOT / "tests_integration"))
+    _run_pytest(session, str(ROOT / "tests_integration"), f"--ignore={INTEROP_TESTS}")
+
+
+@nox.session(python=PYTHONS)
+def interop(session: nox.Session) -> None:
+    """Run aiohttp, httpx, anyio and uvicorn (installed from the registry) on loopasyncio."""
+    session.install(*_with_layers("loopasyncio"), *TEST_DEPS, *INTEROP_DEPS)
+    _run_pytest(session, str(INTEROP_TESTS))
 
 
 @nox.session(python=DEFAULT_PYTHON)
@@ -226,6 +241,7 @@ def stress(session: nox.Session) -> None:
         "-p",
         "no:cacheprovider",
         str(ROOT / "tests_integration"),
+        f"--ignore={INTEROP_TESTS}",
         "-m",
         "stress or not stress",
         *session.posargs,
@@ -306,10 +322,14 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(python=DEFAULT_PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmarks against stdlib asyncio and uvloop (not run by default).
+    """Benchmarks against stdlib asyncio and uvloop (not run by default), then the
+    aiohttp "hello" server on asyncio, uvloop and loopasyncio loaded by wrk.
 
     ``nox -s bench -- --quick`` for a short check.
     """
     _install_all(session)
-    session.install("uvloop", "matplotlib", "trustme")
+    session.install("uvloop", "matplotlib", "trustme", "aiohttp>=3.9")
     session.run("python", str(ROOT / "benchmarks" / "run.py"), *session.posargs)
+    # aiohttp "hello" on asyncio, uvloop and loopasyncio, loaded by wrk (Debian's
+    # package; the script says so and fails when it is missing).
+    session.run("python", str(ROOT / "benchmarks" / "aiohttp_hello.py"), *session.posargs)

@@ -13,7 +13,14 @@ from pathlib import Path
 
 from sphinx.util.inventory import InventoryFile
 
-PACKAGES = ["loopcore", "looptransports", "loopsync", "loopstreams", "loopcore.testing"]
+PACKAGES = [
+    "loopcore",
+    "looptransports",
+    "loopsync",
+    "loopstreams",
+    "loopasyncio",
+    "loopcore.testing",
+]
 
 
 def documented_names(inventory_path: Path) -> set[str]:

@@ -428,3 +428,100 @@ def test_marker_debug_false_turns_debug_mode_off_even_when_the_environment_asks_
     )
     result = pytester.runpytest(*_ARGS)
     result.assert_outcomes(passed=2)
+
+
+def test_loop_factory_ini_option_makes_each_test_s_loop(pytester):
+    pytester.makeini(
+        "[pytest]\nloopcore_mode = auto\nloopcore_loop_factory = factories:counted_loop\n"
+    )
+    pytester.makepyfile(
+        factories="""
+        import loopcore
+
+        class CountedLoop(type(loopcore.new_event_loop())):
+            pass
+
+        def counted_loop():
+            return CountedLoop()
+        """
+    )
+    pytester.makepyfile(
+        """
+        import loopcore
+
+        async def test_runs_on_the_factory_s_loop():
+            assert type(loopcore.get_running_loop()).__name__ == "CountedLoop"
+        """
+    )
+    result = pytester.runpytest(*_ARGS)
+    result.assert_outcomes(passed=1)
+
+
+def test_loop_factory_marker_overrides_the_ini_option(pytester):
+    pytester.makeini("[pytest]\nloopcore_mode = auto\nloopcore_loop_factory = nowhere:factory\n")
+    pytester.makepyfile(
+        """
+        import pytest
+        import loopcore
+
+        def factory():
+            loop = loopcore.new_event_loop()
+            loop.marked = True
+            return loop
+
+        @pytest.mark.loopcore(loop_factory=factory)
+        async def test_marked():
+            assert loopcore.get_running_loop().marked
+        """
+    )
+    result = pytester.runpytest(*_ARGS)
+    result.assert_outcomes(passed=1)
+
+
+def test_loop_factory_that_cannot_be_loaded_is_a_usage_error(pytester):
+    pytester.makeini("[pytest]\nloopcore_mode = auto\nloopcore_loop_factory = no_such_module:f\n")
+    pytester.makepyfile(
+        """
+        async def test_anything():
+            pass
+        """
+    )
+    result = pytester.runpytest(*_ARGS)
+    assert "cannot be loaded" in result.stdout.str() + result.stderr.str()
+    assert result.ret != 0
+
+
+def test_loop_factory_must_make_a_loopcore_loop(pytester):
+    pytester.makeini("[pytest]\nloopcore_mode = auto\nloopcore_loop_factory = builtins:object\n")
+    pytester.makepyfile(
+        """
+        async def test_anything():
+            pass
+        """
+    )
+    result = pytester.runpytest(*_ARGS)
+    assert "is not a loopcore loop" in result.stdout.str() + result.stderr.str()
+    assert result.ret != 0
+
+
+def test_clock_ini_option_makes_every_loop_virtual_unless_marked_real(pytester):
+    pytester.makeini("[pytest]\nloopcore_mode = auto\nloopcore_clock = virtual\n")
+    pytester.makepyfile(
+        """
+        import time
+        import pytest
+        import loopcore
+
+        async def test_an_hour_passes_at_once():
+            started = time.monotonic()
+            await loopcore.sleep(3600)
+            assert time.monotonic() - started < 30
+
+        @pytest.mark.loopcore(clock="real")
+        async def test_marked_real():
+            from loopcore.testing import get_clock
+            assert get_clock(loopcore.get_running_loop()) is None
+        """
+    )
+    result = pytester.runpytest(*_ARGS)
+    result.assert_outcomes(passed=2)

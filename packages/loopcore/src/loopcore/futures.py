@@ -199,8 +199,8 @@ class Future(Generic[_T]):
             self._cancelled_exc = None
             return exc
         if self._cancel_message is None:
-            return exceptions.CancelledError()
-        return exceptions.CancelledError(self._cancel_message)
+            return exceptions.new_cancelled_error()
+        return exceptions.new_cancelled_error(self._cancel_message)
 
     def cancel(self, msg: object = None) -> bool:
         """Cancel the future and schedule its callbacks.

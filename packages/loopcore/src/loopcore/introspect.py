@@ -42,7 +42,7 @@ import traceback
 import weakref
 from collections.abc import Callable, Iterator
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 from . import futures, tasks
 from .handles import TimerHandle, format_callback
@@ -242,7 +242,7 @@ def describe_awaitable(obj: object, loop: AbstractEventLoop | None = None) -> De
         described.setdefault("kind", type(obj).__name__.lower())
         described.setdefault("description", _short_repr(obj))
         return described
-    if isinstance(obj, tasks.Task):
+    if _is_task(obj):
         return {"kind": "task", "description": f"task {obj.get_name()!r}", "tasks": [obj]}
     children = getattr(obj, "_children", None)
     if futures.isfuture(obj) and isinstance(children, list):
@@ -250,7 +250,7 @@ def describe_awaitable(obj: object, loop: AbstractEventLoop | None = None) -> De
         return {
             "kind": "gather",
             "description": f"gather of {len(children)} ({len(pending)} pending)",
-            "tasks": [c for c in pending if isinstance(c, tasks.Task)],
+            "tasks": [c for c in pending if _is_task(c)],
         }
     if futures.isfuture(obj):
         loop = loop if loop is not None else getattr(obj, "_loop", None)
@@ -279,10 +279,31 @@ def describe_awaitable(obj: object, loop: AbstractEventLoop | None = None) -> De
 
 
 def _frames(task: tasks.Task[object]) -> list[FrameType]:
+    if not _is_loopcore_task(task) and not task.done():
+        # A task of a registered library (see loopcore.tasks.TaskSource; asyncio's
+        # get_stack() stops at the task's own coroutine): walk the chain of awaited
+        # coroutines, as loopcore's Task.get_stack() does.
+        return _await_chain(task.get_coro())
     try:
         return task.get_stack()
     except Exception:
         return []
+
+
+def _is_loopcore_task(obj: object) -> bool:
+    return isinstance(obj, tasks.Task)
+
+
+def _await_chain(coro: object) -> list[FrameType]:
+    """The frames of *coro* and of what it awaits, outermost first."""
+    frames: list[FrameType] = []
+    while coro is not None:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if not isinstance(frame, FrameType):
+            break
+        frames.append(frame)
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+    return frames
 
 
 def _frame_info(frame: FrameType) -> dict[str, object]:
@@ -363,9 +384,25 @@ def _owner_description(frames: list[FrameType]) -> Description | None:
     return None
 
 
+def _is_task(obj: object) -> TypeGuard[tasks.Task[object]]:
+    """A loopcore task, or a task of a library registered with
+    :func:`loopcore.tasks.register_task_source` (a future with a coroutine)."""
+    return isinstance(obj, tasks.Task) or (
+        futures.isfuture(obj) and callable(getattr(obj, "get_coro", None))
+    )
+
+
+def _callbacks_of(task: object) -> list[tuple[object, object]]:
+    """The done callbacks of *task*, as ``(callback, context)`` pairs: loopcore's
+    accessor, or the ``_callbacks`` list asyncio's tasks expose."""
+    if isinstance(task, tasks.Task):
+        return list(task._done_callbacks())
+    return list(getattr(task, "_callbacks", None) or ())
+
+
 def _taskgroup_of(task: tasks.Task[object]) -> object | None:
     """The TaskGroup *task* belongs to (found through its done callback)."""
-    for callback, _ctx in task._done_callbacks():
+    for callback, _ctx in _callbacks_of(task):
         owner: object = getattr(callback, "__self__", None)
         if owner is not None and type(owner).__name__ == "TaskGroup" and hasattr(owner, "_tasks"):
             return owner
@@ -384,13 +421,13 @@ def _task_node(
     if awaiting is None:
         if waiter is not None:
             awaiting = describe_awaitable(waiter, loop)
-        elif task is tasks._current_tasks.get(loop):
+        elif task is tasks.current_task(loop):
             awaiting = {"kind": "running", "description": "running now"}
         else:
             awaiting = {"kind": "ready", "description": "scheduled to run (ready queue)"}
     waited: list[tasks.Task[object]] = []
     for child in awaiting.pop("tasks", None) or ():  # type: ignore[attr-defined]
-        if isinstance(child, tasks.Task):
+        if _is_task(child):
             waited.append(child)
     if waiter is not None and awaiting.get("kind") == "future":
         # A TaskGroup's __aexit__ waits on a plain future: say so.

@@ -163,7 +163,7 @@ class Runner:
         self._interrupt_count = 0
         try:
             return loop.run_until_complete(task)
-        except exceptions.CancelledError:
+        except exceptions.cancelled_error_types():
             if self._interrupt_count > 0:
                 # A task from a custom task factory may lack uncancel(): then the
                 # interrupt is the only cancellation we know of.

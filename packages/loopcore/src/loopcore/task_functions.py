@@ -139,7 +139,7 @@ def _cancelled_error_of(fut: futures.Future[object]) -> exceptions.CancelledErro
     except BaseException as exc:
         if not fut.cancelled():
             raise
-        return exceptions.CancelledError(*exc.args)
+        return exceptions.new_cancelled_error(*exc.args)
     raise AssertionError(f"{fut!r} was expected to be cancelled")
 
 
@@ -347,7 +347,9 @@ def gather(
             # the last child's error, a bare one when that child had finished).
             msg = outer._requested_message
             outer.set_exception(
-                exceptions.CancelledError() if msg is None else exceptions.CancelledError(msg)
+                exceptions.new_cancelled_error()
+                if msg is None
+                else exceptions.new_cancelled_error(msg)
             )
         else:
             outer.set_result(results)
@@ -564,7 +566,7 @@ async def wait_for(
     try:
         try:
             await waiter
-        except exceptions.CancelledError:
+        except exceptions.cancelled_error_types():
             # The caller is being cancelled. Whatever *fut* did, the cancellation
             # wins: stop the inner work, wait until it is stopped, re-raise.
             inner.remove_done_callback(release)
@@ -657,7 +659,7 @@ class _AsCompleted(Iterator[Coroutine[object, object, _T]], AsyncIterator[future
                 waiter = self._loop.create_future()
                 self._waiters.append(waiter)
                 await waiter
-        except exceptions.CancelledError:
+        except exceptions.cancelled_error_types():
             # This await took nothing: give its turn back, so that the next
             # finished future can still be had from the iterator.
             self._left += 1

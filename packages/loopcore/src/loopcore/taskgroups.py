@@ -131,7 +131,7 @@ class TaskGroup:
         # The CancelledError to re-raise at the end, if the cancellation turns out
         # not to be (only) ours.
         propagate: BaseException | None = (
-            exc if isinstance(exc, exceptions.CancelledError) else None
+            exc if isinstance(exc, exceptions.cancelled_error_types()) else None
         )
 
         if exc_type is not None and not self._aborting:
@@ -144,7 +144,7 @@ class TaskGroup:
                 self._on_completed_fut = self._loop.create_future()
             try:
                 await self._on_completed_fut
-            except exceptions.CancelledError as cancelled:
+            except exceptions.cancelled_error_types() as cancelled:
                 if not self._aborting:
                     # The parent task is cancelled from outside: pass it on to the
                     # children and keep waiting for them.
@@ -169,7 +169,7 @@ class TaskGroup:
         if propagate is not None and not errors:
             raise propagate
 
-        if exc is not None and not isinstance(exc, exceptions.CancelledError):
+        if exc is not None and not isinstance(exc, exceptions.cancelled_error_types()):
             errors.append(exc)
 
         if errors:

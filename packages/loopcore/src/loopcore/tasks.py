@@ -22,8 +22,8 @@ import sys
 import traceback
 import types
 import weakref
-from collections.abc import Awaitable, Callable, Coroutine, Generator
-from typing import TYPE_CHECKING, TextIO, TypeVar, cast, overload
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable
+from typing import TYPE_CHECKING, Protocol, TextIO, TypeVar, cast, overload
 
 from . import coroutines, events, exceptions, futures
 from .handles import Handle
@@ -31,7 +31,15 @@ from .handles import Handle
 if TYPE_CHECKING:
     from .events import AbstractEventLoop, CoroutineLike
 
-__all__ = ["Task", "all_tasks", "create_task", "current_task", "ensure_future"]
+__all__ = [
+    "Task",
+    "TaskSource",
+    "all_tasks",
+    "create_task",
+    "current_task",
+    "ensure_future",
+    "register_task_source",
+]
 
 _T = TypeVar("_T")
 
@@ -102,9 +110,11 @@ def _report_pending_tasks(loop: AbstractEventLoop) -> None:
     """
     tasks = _pending_tasks.get(id(loop))
     _forget_loop(id(loop))
-    if not tasks:
-        return
-    for task in list(tasks):
+    pending = list(tasks) if tasks else []
+    # The tasks of a registered library (asyncio's, under loopasyncio) too.
+    for source in _task_sources:
+        pending.extend(source.all_tasks(loop))
+    for task in pending:
         if task.done():
             continue
         task._log_destroy_pending = False
@@ -117,24 +127,75 @@ def _report_pending_tasks(loop: AbstractEventLoop) -> None:
         loop.call_exception_handler(context)
 
 
+class TaskSource(Protocol):
+    """Tasks of another library that run on loopcore's loop (see
+    :func:`register_task_source`).
+
+    Each method is called on the loop's thread (or while the loop is stopped) and must
+    not block. The tasks it returns must offer :class:`Task`'s public methods
+    (``get_name``, ``get_coro``, ``get_stack``, ``cancel``, ``cancelling``,
+    ``uncancel``, ``add_done_callback``, ...) and the ``_source_traceback``,
+    ``_fut_waiter`` and ``_log_destroy_pending`` attributes, as asyncio's tasks do:
+    they are typed as :class:`Task` for loopcore's tools, which read only those. The
+    loop's ``close()`` reports those still pending, as it does loopcore's.
+    """
+
+    def current_task(self, loop: AbstractEventLoop) -> Task[object] | None:
+        """The task of this library whose step runs on *loop* now, or ``None``."""
+        ...
+
+    def all_tasks(self, loop: AbstractEventLoop) -> Iterable[Task[object]]:
+        """The tasks of this library on *loop* that are not done yet."""
+        ...
+
+
+# Consulted only when loopcore's own registry has no answer: empty unless a library
+# such as loopasyncio registered itself.
+_task_sources: list[TaskSource] = []
+
+
+def register_task_source(source: TaskSource) -> None:
+    """Make :func:`current_task` and :func:`all_tasks` (and with them ``timeout()``,
+    ``TaskGroup``, the task tree, the monitor, the leak report and the pytest plugin's
+    leak check) see the tasks of another library that runs on loopcore's loop.
+
+    loopasyncio registers asyncio's tasks. Registering the same source again does
+    nothing. Call it at import time, before loops run (it is not synchronised with them).
+    """
+    if source not in _task_sources:
+        _task_sources.append(source)
+
+
 def current_task(loop: AbstractEventLoop | None = None) -> Task[object] | None:
     """The task running on *loop* (the running loop by default), or ``None``.
+
+    A task of another library registered with :func:`register_task_source` counts.
 
     :raises RuntimeError: when *loop* is omitted and no loop is running.
     """
     if loop is None:
         loop = events.get_running_loop()
-    return _current_tasks.get(loop)
+    task = _current_tasks.get(loop)
+    if task is None and _task_sources:
+        for source in _task_sources:
+            task = source.current_task(loop)
+            if task is not None:
+                break
+    return task
 
 
 def all_tasks(loop: AbstractEventLoop | None = None) -> set[Task[object]]:
-    """The tasks of *loop* (the running loop by default) that are not done yet."""
+    """The tasks of *loop* (the running loop by default) that are not done yet.
+
+    Includes the tasks of other libraries registered with :func:`register_task_source`.
+    """
     if loop is None:
         loop = events.get_running_loop()
     tasks = _pending_tasks.get(id(loop))
-    if not tasks:
-        return set()
-    return {t for t in tasks if not t.done()}
+    found = {t for t in tasks if not t.done()} if tasks else set()
+    for source in _task_sources:
+        found.update(t for t in source.all_tasks(loop) if not t.done())
+    return found
 
 
 class Task(futures.Future[_T]):
@@ -265,7 +326,7 @@ class Task(futures.Future[_T]):
             from .policies import get_event_loop
 
             loop = get_event_loop()
-        return _current_tasks.get(loop)
+        return current_task(loop)
 
     @classmethod
     def all_tasks(cls, loop: AbstractEventLoop | None = None) -> set[Task[object]]:
@@ -396,7 +457,7 @@ class Task(futures.Future[_T]):
             if self._state is not _PENDING:
                 raise exceptions.InvalidStateError(f"_step(): already done: {self!r}, {exc!r}")
             if self._must_cancel:
-                if not isinstance(exc, exceptions.CancelledError):
+                if not isinstance(exc, exceptions.cancelled_error_types()):
                     exc = self._make_cancelled_error()
                 self._must_cancel = False
             self._fut_waiter = None
@@ -412,7 +473,14 @@ class Task(futures.Future[_T]):
                     futures.Future.cancel(self, msg=self._cancel_message)
                 else:
                     futures.Future.set_result(self, stop.value)
-            except exceptions.CancelledError as cancelled:
+            except exceptions.cancelled_error_types() as cancelled:
+                # Another library's cancellation (registered with loopcore.exceptions.
+                # register_foreign_cancelled_error) ends the task cancelled too; the task
+                # raises loopcore's class, with the original as its context.
+                if not isinstance(cancelled, exceptions.CancelledError):
+                    ours = exceptions.new_cancelled_error(*cancelled.args)
+                    ours.__context__ = cancelled
+                    cancelled = ours
                 self._cancelled_exc = cancelled
                 futures.Future.cancel(self)
             except (KeyboardInterrupt, SystemExit) as fatal:
@@ -506,7 +574,7 @@ class Task(futures.Future[_T]):
                 # Its library's own CancelledError (asyncio's): thrown into the
                 # coroutine as ours, with the same args, so that `except
                 # CancelledError` catches it and the task ends cancelled, not failed.
-                exc = exceptions.CancelledError(*exc.args).with_traceback(exc.__traceback__)
+                exc = exceptions.new_cancelled_error(*exc.args).with_traceback(exc.__traceback__)
             self._step(exc)
         else:
             self._step()

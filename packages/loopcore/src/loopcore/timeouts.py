@@ -149,7 +149,7 @@ class Timeout:
             # Withdraw our own cancel request; only if no other one remains is the
             # CancelledError ours to convert.
             if self._task.uncancel() <= self._cancelling and exc_val is not None:
-                if isinstance(exc_val, exceptions.CancelledError):
+                if isinstance(exc_val, exceptions.cancelled_error_types()):
                     raise TimeoutError(
                         f"the block did not finish by loop time {self._when!r}"
                     ) from exc_val
@@ -177,7 +177,7 @@ def _insert_timeout_error(exc: BaseException) -> None:
     TimeoutError whose own context is that CancelledError."""
     while exc.__context__ is not None:
         context = exc.__context__
-        if isinstance(context, exceptions.CancelledError):
+        if isinstance(context, exceptions.cancelled_error_types()):
             timeout_error = TimeoutError()
             timeout_error.__context__ = context
             exc.__context__ = timeout_error

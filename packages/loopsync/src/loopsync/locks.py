@@ -35,7 +35,11 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 
 from loopcore.events import AbstractEventLoop, get_running_loop
 from loopcore.events import this_thread as _this_thread
-from loopcore.exceptions import BrokenBarrierError, CancelledError, InvalidStateError
+from loopcore.exceptions import (
+    BrokenBarrierError,
+    InvalidStateError,
+    cancelled_error_types,
+)
 
 if TYPE_CHECKING:
     from loopcore.futures import Future
@@ -463,11 +467,11 @@ class Condition(_ContextManagerMixin, _LoopBound):
 
     async def _reacquire(self) -> None:
         """Take the lock back, whatever happens; re-raise a cancellation afterwards."""
-        cancelled: CancelledError | None = None
+        cancelled: BaseException | None = None
         while True:
             try:
                 await self._lock.acquire()
-            except CancelledError as exc:
+            except cancelled_error_types() as exc:
                 cancelled = exc
             else:
                 break

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from loopcore import introspect
 from loopcore.events import AbstractEventLoop, AbstractServer
-from loopcore.exceptions import CancelledError
+from loopcore.exceptions import cancelled_error_types
 from loopcore.futures import Future
 from loopcore.introspect import register_resource
 
@@ -204,7 +204,7 @@ class Server(AbstractServer):
         self._serving_forever_fut = fut
         try:
             await fut
-        except CancelledError:
+        except cancelled_error_types():
             try:
                 self.close()
                 await self.wait_closed()

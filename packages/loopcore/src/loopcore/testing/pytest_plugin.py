@@ -10,9 +10,9 @@ takes over the async tests of projects that use another plugin:
   do.
 
 Marker: ``@pytest.mark.loopcore(clock="virtual" | "real", autojump_threshold=0.0,
-seed=None, debug=None)`` chooses, for one test, a virtual clock (see
+seed=None, debug=None, loop_factory=None)`` chooses, for one test, a virtual clock (see
 :class:`loopcore.testing.VirtualClock`), its autojump threshold, a shuffle seed (see
-:class:`loopcore.testing.Shuffler`) and debug mode.
+:class:`loopcore.testing.Shuffler`), debug mode and the loop class.
 
 Command line / ini:
 
@@ -21,6 +21,13 @@ Command line / ini:
   of a failing shuffled test is printed in its report.
 - ``--loopcore-debug`` / ``loopcore_debug = true``: debug mode for every loop (the
   leak report then says where each leaked object was created).
+- ``--loopcore-loop-factory=module:name`` / ``loopcore_loop_factory = "module:name"``:
+  what makes each test's loop (default: :func:`loopcore.new_event_loop`). With
+  ``loopasyncio:new_event_loop`` an existing asyncio test suite runs on loopcore:
+  ``asyncio.get_running_loop()``, ``asyncio.sleep`` and every asyncio library work in
+  the tests, with the virtual clock and the leak checks below.
+- ``loopcore_clock = "virtual"``: every test's loop runs on a virtual clock unless its
+  marker says ``clock="real"`` (default ``"real"``).
 
 Fixtures (always available, prefixed so that they never shadow another plugin's):
 
@@ -40,6 +47,7 @@ Fixtures (always available, prefixed so that they never shadow another plugin's)
 from __future__ import annotations
 
 import gc
+import importlib
 import inspect
 import traceback
 import warnings
@@ -57,7 +65,7 @@ from ._virtual import Shuffler, VirtualClock, _pending_threadsafe_handles, get_c
 __all__ = ["loopcore_clock", "loopcore_loop", "loopcore_seed"]
 
 _MARKER = "loopcore"
-_MARKER_KEYS = frozenset({"clock", "autojump_threshold", "seed", "debug"})
+_MARKER_KEYS = frozenset({"clock", "autojump_threshold", "seed", "debug", "loop_factory"})
 
 _seed_key = pytest.StashKey[int]()
 _unawaited_key = pytest.StashKey[list[str]]()
@@ -84,8 +92,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="run every loopcore loop in debug mode (leak reports say where objects were created)",
     )
+    group.addoption(
+        "--loopcore-loop-factory",
+        default=None,
+        metavar="MODULE:NAME",
+        help="make each test's loop with this callable (e.g. loopasyncio:new_event_loop)",
+    )
     parser.addini(
         "loopcore_mode", "strict (default) or auto; see --loopcore-mode", default="strict"
+    )
+    parser.addini(
+        "loopcore_loop_factory",
+        "MODULE:NAME of the callable that makes each test's loop; see --loopcore-loop-factory",
+        default="",
+    )
+    parser.addini(
+        "loopcore_clock",
+        "real (default) or virtual: the clock of every test's loop unless its marker says",
+        default="real",
     )
     parser.addini(
         "loopcore_debug",
@@ -98,7 +122,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "loopcore(clock='real'|'virtual', autojump_threshold=0.0, seed=None, debug=None): "
+        "loopcore(clock='real'|'virtual', autojump_threshold=0.0, seed=None, debug=None, "
+        "loop_factory=None): "
         "run this coroutine test on a fresh loopcore event loop, configured so",
     )
     seed = config.getoption("--loopcore-seed")
@@ -316,6 +341,8 @@ class _LoopOptions:
     # True: debug mode on; False: off (the marker said so, whatever LOOPCORE_DEBUG
     # says); None: the loop's own default.
     debug: bool | None
+    # What makes the loop; None: loopcore.new_event_loop().
+    loop_factory: Callable[[], object] | None
 
 
 def _options(request: pytest.FixtureRequest) -> _LoopOptions:
@@ -333,6 +360,11 @@ def _options(request: pytest.FixtureRequest) -> _LoopOptions:
         raise pytest.UsageError(
             f"@pytest.mark.loopcore(clock=...) must be 'real' or 'virtual', got {clock!r}"
         )
+    default_clock = config.getini("loopcore_clock")
+    if default_clock not in ("real", "virtual"):
+        raise pytest.UsageError(
+            f"loopcore_clock must be 'real' or 'virtual', got {default_clock!r}"
+        )
     wants_clock_fixture = "loopcore_clock" in request.fixturenames
     if clock == "real" and wants_clock_fixture:
         raise pytest.UsageError(
@@ -348,6 +380,7 @@ def _options(request: pytest.FixtureRequest) -> _LoopOptions:
         clock == "virtual"
         or wants_clock_fixture
         or ("autojump_threshold" in kwargs and clock is None)
+        or (default_clock == "virtual" and clock is None)
     )
     seed: int | None = kwargs.get("seed")
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
@@ -360,8 +393,41 @@ def _options(request: pytest.FixtureRequest) -> _LoopOptions:
     if debug is None and (config.getoption("--loopcore-debug") or config.getini("loopcore_debug")):
         debug = True
     return _LoopOptions(
-        virtual, float(threshold), seed, shuffle, None if debug is None else bool(debug)
+        virtual,
+        float(threshold),
+        seed,
+        shuffle,
+        None if debug is None else bool(debug),
+        _loop_factory(config, kwargs.get("loop_factory")),
     )
+
+
+def _loop_factory(config: pytest.Config, marked: object) -> Callable[[], object] | None:
+    """The marker's ``loop_factory``, else the one the option or ini names, else None."""
+    if marked is not None:
+        if not callable(marked):
+            raise pytest.UsageError(
+                f"@pytest.mark.loopcore(loop_factory=...) must be a callable, got {marked!r}"
+            )
+        return cast("Callable[[], object]", marked)
+    spec = config.getoption("--loopcore-loop-factory") or config.getini("loopcore_loop_factory")
+    if not spec:
+        return None
+    module_name, sep, attr = str(spec).partition(":")
+    if not sep or not module_name or not attr:
+        raise pytest.UsageError(
+            f"loopcore_loop_factory must be 'module:name' (e.g. loopasyncio:new_event_loop), "
+            f"got {spec!r}"
+        )
+    try:
+        factory: object = importlib.import_module(module_name)
+        for part in attr.split("."):
+            factory = getattr(factory, part)
+    except (ImportError, AttributeError) as exc:
+        raise pytest.UsageError(f"loopcore_loop_factory {spec!r} cannot be loaded: {exc}")
+    if not callable(factory):
+        raise pytest.UsageError(f"loopcore_loop_factory {spec!r} is not callable: {factory!r}")
+    return cast("Callable[[], object]", factory)
 
 
 class _ErrorRecorder:
@@ -443,13 +509,16 @@ def loopcore_loop(request: pytest.FixtureRequest) -> Iterator[BaseEventLoop]:
     from loopcore import policies, tasks
 
     options = _options(request)
-    loop = policies.new_event_loop()
-    if not isinstance(loop, BaseEventLoop):
-        loop.close()
+    made = options.loop_factory() if options.loop_factory is not None else policies.new_event_loop()
+    if not isinstance(made, BaseEventLoop):
+        close = getattr(made, "close", None)
+        if callable(close):
+            close()
         raise pytest.UsageError(
-            f"the default event loop {loop!r} is not a loopcore loop: the loopcore plugin "
+            f"the event loop {made!r} is not a loopcore loop: the loopcore plugin "
             "runs tests only on loopcore's BaseEventLoop and its subclasses"
         )
+    loop = made
     try:
         if options.debug is not None:
             loop.set_debug(options.debug)
