@@ -50,3 +50,10 @@ async def main() -> None:
 
 
 loopasyncio.run(main())  # instead of asyncio.run(main())
+
+
+# Expected output ("..." stands for any text):
+# running on loopasyncio.loop.EventLoop
+# echoed: [b'hello 0\n', b'hello 1\n', b'hello 2\n']
+# asyncio.timeout fired
+# from a thread: 6

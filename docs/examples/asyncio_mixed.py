@@ -25,7 +25,10 @@ async def asyncio_main() -> None:
 
     async with asyncio.TaskGroup() as tg:
         tg.create_task(producer())
-        print("asyncio task got from a loopsync queue:", [await queue.get() for _ in range(3)])
+        print(
+            "asyncio task got from a loopsync queue:",
+            [await queue.get() for _ in range(3)],
+        )
 
     try:
         async with loopcore.timeout(0.01):
@@ -41,15 +44,28 @@ async def asyncio_main() -> None:
     try:
         await waiter
     except asyncio.CancelledError:
-        print("asyncio task cancelled while awaiting a loopcore future:", waiter.cancelled())
+        print(
+            "asyncio task cancelled while awaiting a loopcore future:",
+            waiter.cancelled(),
+        )
 
 
 async def loopcore_main() -> str:
     async with asyncio.TaskGroup() as tg:
         child = tg.create_task(asyncio.sleep(0.001, "child"))
     same = asyncio.current_task() is loopcore.current_task()
-    return f"asyncio TaskGroup in loopcore.run(): {child.result()}, same current task: {same}"
+    return (
+        f"asyncio TaskGroup in loopcore.run(): {child.result()}, "
+        f"same current task: {same}"
+    )
 
 
 loopasyncio.run(asyncio_main())
 print(loopcore.run(loopcore_main(), loop_factory=loopasyncio.new_event_loop))
+
+
+# Expected output ("..." stands for any text):
+# asyncio task got from a loopsync queue: [0, 1, 2]
+# loopcore.timeout() fired inside an asyncio task
+# asyncio task cancelled while awaiting a loopcore future: True
+# asyncio TaskGroup in loopcore.run(): child, same current task: True
