@@ -40,6 +40,7 @@ from ._lifecycle import (
     _FdReadLifecycle,
     _socket_extra,
 )
+from ._recvbuf import loop_recv_buffer
 from .protocols import BaseProtocol, BufferedProtocol
 from .transports import Transport, _FlowControlMixin
 
@@ -49,9 +50,6 @@ if TYPE_CHECKING:
     from .server import Server
 
 __all__ = ["LOG_THRESHOLD_FOR_CONNLOST_WRITES", "SocketTransport", "State"]
-
-#: How much one ``recv`` asks for when the protocol does not supply a buffer.
-MAX_RECV_SIZE = 256 * 1024
 
 try:
     _IOV_MAX = os.sysconf("SC_IOV_MAX")
@@ -111,6 +109,9 @@ class SocketTransport(_FdReadLifecycle, _FlowControlMixin, Transport):
         self._fileno = sock.fileno()
         self._state = _OPEN
         self._buffered_reads = isinstance(protocol, BufferedProtocol)
+        # A plain Protocol's reads land in the loop's shared buffer first; it gets
+        # a bytes copy of exactly what was read (see _recvbuf for why).
+        self._recv_view = loop_recv_buffer(loop)
         self._reading_paused = False
         self._eof_received = False
         self._eof_written = False
@@ -163,8 +164,9 @@ class SocketTransport(_FdReadLifecycle, _FlowControlMixin, Transport):
         if self._buffered_reads:
             self._read_into_buffer(sock.recv_into)
             return
+        view = self._recv_view
         try:
-            data = sock.recv(MAX_RECV_SIZE)
+            nbytes = sock.recv_into(view)
         except (BlockingIOError, InterruptedError):
             return
         except (SystemExit, KeyboardInterrupt):
@@ -172,11 +174,12 @@ class SocketTransport(_FdReadLifecycle, _FlowControlMixin, Transport):
         except BaseException as exc:
             self._fatal_error(exc, "Fatal read error on socket transport")
             return
-        if not data:
+        if not nbytes:
             self._read_eof()
             return
         try:
-            self._protocol.data_received(data)  # type: ignore[attr-defined]
+            # The copy is the protocol's own: the buffer is reused by the next read.
+            self._protocol.data_received(view[:nbytes].tobytes())  # type: ignore[attr-defined]
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
