@@ -215,6 +215,34 @@ class SocketTransport(_FdReadLifecycle, _FlowControlMixin, Transport):
         return True
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
+        # The common case, with no helper call: bytes, nothing buffered, open, no
+        # write_eof() and no loop.sendfile() running. Most writes end at the send.
+        if (
+            type(data) is bytes
+            and not self._buffer
+            and self._state is _OPEN
+            and not self._eof_written
+            and self._empty_waiter is None
+        ):
+            if not data:
+                return
+            sock = self._sock
+            assert sock is not None
+            try:
+                sent = sock.send(data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                self._fatal_error(exc, "Fatal write error on socket transport")
+                return
+            if sent == len(data):
+                return
+            self._loop._add_writer(self._fileno, self._write_ready)
+            self._append(memoryview(data)[sent:])
+            self._maybe_pause_protocol()
+            return
         _check_data(data)
         if not self._check_writable() or not data:
             return
