@@ -197,10 +197,11 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(python=DEFAULT_PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmarks against stdlib asyncio and uvloop (not run by default).
+    """Benchmarks against stdlib asyncio, uvloop and rloop (not run by default).
 
-    ``nox -s bench -- --quick`` for a short check.
+    ``nox -s bench -- --quick`` for a short check; ``-- --cold`` measures the echo
+    servers untrained (see benchmarks/README.md).
     """
     _install_all(session)
-    session.install("uvloop", "matplotlib", "trustme")
+    session.install("uvloop", "rloop", "matplotlib", "trustme")
     session.run("python", str(ROOT / "benchmarks" / "run.py"), *session.posargs)
