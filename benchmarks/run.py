@@ -526,11 +526,17 @@ def fmt_cell(cell: Cell, notes: list[str], label: str) -> str:
 
 
 def fmt_sc(m: Measurement, notes: list[str], label: str) -> str:
-    """A syscall count per round trip, or "n/a"/"error" with a note."""
+    """A syscall count per round trip, or "n/a"/"error" with a note (an "n/a" shares
+    the note of the same row's "n/a" in the tables above)."""
     if m.status == STATUS_OK:
         return f"{m.data['value']:.2f}"
-    notes.append(f"{label}, syscall count: {m.status}: {m.reason}")
-    return f"{m.status}[^{len(notes)}]"
+    if m.status == STATUS_NA:
+        text = f"{label}: n/a: {m.reason}"
+    else:
+        text = f"{label}, syscall count: {m.status}: {m.reason}"
+    if text not in notes:
+        notes.append(text)
+    return f"{m.status}[^{notes.index(text) + 1}]"
 
 
 def ratio(a: Cell, b: Cell, key: str = "value") -> str:
@@ -691,7 +697,10 @@ def render(
                     counted = syscalls[row.key][i]
                     label = f"{row.key} on {i}"
                     main_sc = fmt_sc(counted[meta["state"]], notes, label)
-                    other_sc = fmt_sc(counted[other_state], notes, f"{label} ({other_state})")
+                    other = counted[other_state]
+                    if other.status != STATUS_NA:
+                        label += f" ({other_state})"
+                    other_sc = fmt_sc(other, notes, label)
                     cells.append(f"{main_sc} / {other_sc}")
             out.append(
                 f"| {row.key} | " + " | ".join(cells + ratio_cells(row.key, "server_cpu_us")) + " |"
