@@ -14,10 +14,12 @@ from stream_helpers import close_quietly, serving
 from loopcore import coroutine, get_running_loop, policies
 from loopstreams import (
     StreamReader,
+    StreamReaderProtocol,
     StreamWriter,
     open_connection,
     open_unix_connection,
 )
+from looptransports import BufferedProtocol, Protocol
 
 
 async def echo_lines(reader: StreamReader, writer: StreamWriter) -> None:
@@ -251,3 +253,35 @@ def test_open_connection_from_plain_code_with_run_until_complete() -> None:
         assert loop.run_until_complete(main()) == b"by hand\n"
     finally:
         loop.close()
+
+
+async def test_stream_reader_protocol_is_a_plain_protocol_as_in_asyncio() -> None:
+    assert issubclass(StreamReaderProtocol, Protocol)
+    assert not issubclass(StreamReaderProtocol, BufferedProtocol)
+
+
+async def test_read_returns_received_chunks_that_never_change_when_more_arrives() -> None:
+    # The transport receives into its loop's reused buffer: what read() returned
+    # must stay what it was while later chunks land in the same buffer.
+    a, b = socket.socketpair()
+    with b:
+        reader, writer = await open_connection(sock=a)
+        results = []
+        for i in range(5):
+            chunk = bytes([65 + i]) * (1000 + i)
+            b.sendall(chunk)
+            got = b""
+            while len(got) < len(chunk):
+                got += await reader.read(65536)
+            results.append(got)
+        # More than a socket buffer holds: a thread writes while the loop reads.
+        sending = get_running_loop().run_in_executor(None, b.sendall, b"x" * 300_000)
+        received = 0
+        while received < 300_000:
+            received += len(await reader.read(65536))
+        await sending
+        assert results == [bytes([65 + i]) * (1000 + i) for i in range(5)]
+        assert all(type(r) is bytes for r in results)
+        b.close()
+        assert await reader.read(65536) == b""
+        await close_quietly(writer)
