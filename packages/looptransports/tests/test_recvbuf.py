@@ -143,6 +143,28 @@ async def test_socket_large_reads_lose_and_repeat_nothing_and_stop_at_the_buffer
     transport.close()
 
 
+async def test_socket_reads_switching_between_large_and_small_keep_every_chunk_intact() -> None:
+    # After a large read the transport receives straight into a new bytes object;
+    # after a small one, into the loop's buffer again. Whichever way each chunk
+    # came, what the protocol kept stays what it was handed.
+    peer, transport, keeper = await _connected_pair()
+    loop = running_loop()
+    expected = b""
+    with peer:
+        for i, size in enumerate([300_000, 500, 200_000, 70_000, 3, 150_000, 1000]):
+            chunk = _pattern(size, i)
+            await loop.run_in_executor(None, peer.sendall, chunk)
+            expected += chunk
+            await keeper.wait_size(len(expected))
+            assert b"".join(keeper.chunks) == expected
+        kept = list(keeper.chunks)
+        assert [bytes(c) for c in kept] == kept
+        assert all(type(c) is bytes and 0 < len(c) <= RECV_BUFFER_SIZE for c in kept)
+    await keeper.eof
+    await keeper.lost
+    transport.close()
+
+
 async def test_socket_end_of_file_after_data_delivers_all_data_then_eof_received() -> None:
     peer, transport, keeper = await _connected_pair()
     peer.sendall(b"last words")

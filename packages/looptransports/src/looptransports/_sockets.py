@@ -51,6 +51,17 @@ if TYPE_CHECKING:
 
 __all__ = ["LOG_THRESHOLD_FOR_CONNLOST_WRITES", "SocketTransport", "State"]
 
+#: A plain Protocol's reads go into the loop's buffer and are copied out (see
+#: _recvbuf), which is cheap for small reads. After a read of at least _LARGE_READ
+#: bytes, the next read receives straight into a new bytes object of at most
+#: _DIRECT_RECV_SIZE instead: copying 100 KiB costs about as much as its recv
+#: (measured: recv_into + copy 58 us, recv 40 us per 100 KiB on a shared EPYC VM),
+#: and a request under glibc's initial 128 KiB mmap threshold comes from the heap
+#: in every allocator state (recv(256 KiB) would mmap/mremap/munmap it until the
+#: process has freed one such block).
+_LARGE_READ = 64 * 1024
+_DIRECT_RECV_SIZE = 128 * 1024 - 1024
+
 try:
     _IOV_MAX = os.sysconf("SC_IOV_MAX")
 except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
@@ -112,6 +123,7 @@ class SocketTransport(_FdReadLifecycle, _FlowControlMixin, Transport):
         # A plain Protocol's reads land in the loop's shared buffer first; it gets
         # a bytes copy of exactly what was read (see _recvbuf for why).
         self._recv_view = loop_recv_buffer(loop)
+        self._large_reads = False  # the last read was >= _LARGE_READ
         self._reading_paused = False
         self._eof_received = False
         self._eof_written = False
@@ -165,8 +177,14 @@ class SocketTransport(_FdReadLifecycle, _FlowControlMixin, Transport):
             self._read_into_buffer(sock.recv_into)
             return
         view = self._recv_view
+        data: bytes | None
         try:
-            nbytes = sock.recv_into(view)
+            if self._large_reads:
+                data = sock.recv(_DIRECT_RECV_SIZE)
+                nbytes = len(data)
+            else:
+                nbytes = sock.recv_into(view)
+                data = None
         except (BlockingIOError, InterruptedError):
             return
         except (SystemExit, KeyboardInterrupt):
@@ -177,9 +195,12 @@ class SocketTransport(_FdReadLifecycle, _FlowControlMixin, Transport):
         if not nbytes:
             self._read_eof()
             return
-        try:
+        self._large_reads = nbytes >= _LARGE_READ
+        if data is None:
             # The copy is the protocol's own: the buffer is reused by the next read.
-            self._protocol.data_received(view[:nbytes].tobytes())  # type: ignore[attr-defined]
+            data = view[:nbytes].tobytes()
+        try:
+            self._protocol.data_received(data)  # type: ignore[attr-defined]
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
