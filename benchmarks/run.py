@@ -1021,7 +1021,7 @@ def main() -> None:
     text = render(results, rows, impls, meta, syscalls)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    stem = f"{started:%Y-%m-%d}-{kind}"
+    stem = f"{started:%Y-%m-%d}-{kind}" + ("-cold" if state == "cold" else "")
     (out / f"{stem}.md").write_text(text)
     (out / "latest.md").write_text(text)
     raw = {
