@@ -322,13 +322,14 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(python=DEFAULT_PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmarks against stdlib asyncio and uvloop (not run by default), then the
-    aiohttp "hello" server on asyncio, uvloop and loopasyncio loaded by wrk.
+    """Benchmarks against stdlib asyncio, uvloop and rloop (not run by default), then
+    the aiohttp "hello" server on asyncio, uvloop and loopasyncio loaded by wrk.
 
-    ``nox -s bench -- --quick`` for a short check.
+    ``nox -s bench -- --quick`` for a short check; ``-- --cold`` measures the echo
+    servers untrained (see benchmarks/README.md).
     """
     _install_all(session)
-    session.install("uvloop", "matplotlib", "trustme", "aiohttp>=3.9")
+    session.install("uvloop", "rloop", "matplotlib", "trustme", "aiohttp>=3.9")
     session.run("python", str(ROOT / "benchmarks" / "run.py"), *session.posargs)
     # aiohttp "hello" on asyncio, uvloop and loopasyncio, loaded by wrk (Debian's
     # package; the script says so and fails when it is missing).

@@ -4,7 +4,8 @@
 ``SelectorEventLoop`` when that is installed; loopcore's task functions; loopsync's
 primitives; loopstreams' ``start_server``). ``asyncio`` is the standard library's
 default loop on this platform. ``uvloop`` is uvloop's loop with asyncio's task
-functions and primitives (uvloop provides only a loop).
+functions and primitives (uvloop provides only a loop); ``rloop`` likewise with
+rloop's loop (Rust).
 
 A piece that is not there (a layer not installed yet, a name not exported yet)
 raises :class:`Unavailable`; the benchmark scripts turn that into a JSON line
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-IMPLS = ("ours", "asyncio", "uvloop")
+IMPLS = ("ours", "asyncio", "uvloop", "rloop")
 
 #: Exit status of a benchmark script whose implementation lacks a needed piece.
 EXIT_UNAVAILABLE = 3
@@ -135,9 +136,16 @@ def _uvloop() -> Impl:
     return Impl("uvloop", uvloop.new_event_loop, asyncio.set_event_loop, _asyncio_lookup)
 
 
+def _rloop() -> Impl:
+    import asyncio
+
+    rloop = _import("rloop", "the rloop rows")
+    return Impl("rloop", rloop.new_event_loop, asyncio.set_event_loop, _asyncio_lookup)
+
+
 def get(name: str) -> Impl:
     """The implementation called *name* (one of :data:`IMPLS`)."""
-    factories = {"ours": _ours, "asyncio": _asyncio, "uvloop": _uvloop}
+    factories = {"ours": _ours, "asyncio": _asyncio, "uvloop": _uvloop, "rloop": _rloop}
     if name not in factories:
         raise SystemExit(f"--impl must be one of {', '.join(IMPLS)}, got {name!r}")
     return factories[name]()
@@ -152,7 +160,7 @@ def loop_description(loop: object) -> str:
 def versions() -> dict[str, str]:
     """Versions of the packages that can be under test, ``"-"`` when absent."""
     found = {"python": sys.version.split()[0]}
-    for dist in ("loopcore", "looptransports", "loopsync", "loopstreams", "uvloop"):
+    for dist in ("loopcore", "looptransports", "loopsync", "loopstreams", "uvloop", "rloop"):
         try:
             found[dist] = importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:

@@ -1,6 +1,6 @@
 """Echo server for the echo benchmark, on one implementation and one API style.
 
-    python benchmarks/echo_server.py --impl ours|asyncio|uvloop \
+    python benchmarks/echo_server.py --impl ours|asyncio|uvloop|rloop \
         --mode protocol|streams|sock [--tls] [--port 0] [--max-seconds 300]
 
 Modes:
@@ -16,9 +16,12 @@ Modes:
 It listens on 127.0.0.1 only, then prints one JSON line
 ``{"port": P, "cafile": PATH-or-null, "loop": "module.Class"}`` and serves until it
 is terminated, or until ``--max-seconds`` have passed (so a server whose parent died
-never lingers). With ``--tls`` it makes a CA and a certificate for "localhost" at
-start-up, with trustme if installed, else with ``cryptography``; the CA is written
-to a temporary directory removed at exit (``cafile`` lets the client verify).
+never lingers). It serves by running the loop (``run_forever``), never with
+``Server.serve_forever()``: rloop 0.5.0 panics in the latter ("entered unreachable
+code"), while its servers serve without it. With ``--tls`` it makes a CA and a
+certificate for "localhost" at start-up, with trustme if installed, else with
+``cryptography``; the CA is written to a temporary directory removed at exit
+(``cafile`` lets the client verify).
 
 An implementation that lacks a needed piece prints ``{"unavailable": reason}`` and
 exits with status 3.
@@ -260,7 +263,10 @@ def main() -> None:
         except _impls.Unavailable as exc:
             _impls.report_unavailable(str(exc))
         except NotImplementedError as exc:
-            _impls.report_unavailable(f"{args.mode} server: {exc or 'not implemented'}")
+            # rloop 0.5.0 raises a bare NotImplementedError for create_server(ssl=...).
+            what = f"{args.mode} server{' with TLS' if args.tls else ''}"
+            detail = str(exc) or f"{_impls.loop_description(loop)} raised NotImplementedError"
+            _impls.report_unavailable(f"{what}: {detail}")
         port = server.sockets[0].getsockname()[1]
         print(
             json.dumps({"port": port, "cafile": cafile, "loop": _impls.loop_description(loop)}),

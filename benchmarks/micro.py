@@ -1,6 +1,6 @@
 """Micro-benchmarks of the event loop core, one per run, on one implementation.
 
-    python benchmarks/micro.py --impl ours|asyncio|uvloop --bench NAME [--quick]
+    python benchmarks/micro.py --impl ours|asyncio|uvloop|rloop --bench NAME [--quick]
     python benchmarks/micro.py --list
 
 Each run prints one JSON object: the figure (``value`` in ``unit``; ``better`` says

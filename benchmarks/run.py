@@ -1,21 +1,29 @@
-"""Run the benchmarks on ours, asyncio and uvloop, alternately, and write the results.
+"""Run the benchmarks on ours, asyncio, uvloop and rloop, alternately, and write the results.
 
-    python benchmarks/run.py [--quick] [--impl ours,asyncio,uvloop] [--only echo|micro]
+    python benchmarks/run.py [--quick] [--impl ours,asyncio,uvloop,rloop] [--only echo|micro]
                              [--rounds N] [--duration S] [--warmup S] [--out DIR]
-                             [--match TEXT]
+                             [--match TEXT] [--cold] [--syscalls auto|perf|strace|off]
 
 (``nox -s bench -- ARGS`` does the same in a fresh environment with all four
-distributions, uvloop, matplotlib and trustme installed.)
+distributions, uvloop, rloop, matplotlib and trustme installed.)
 
 How it measures:
 
 * every measurement runs in a fresh process (an echo server, or one micro-benchmark),
   so imports, loops and allocator state of one implementation never touch another's;
-* the implementations take turns: for each round, for each row, ours, asyncio, uvloop
-  (in the order given to ``--impl``); the figure reported is the median of the rounds;
+* every echo server is brought into the same allocator state before it is measured:
+  *trained* by default (short client runs open and close connections first, as a
+  long-running server has seen connections close), *cold* with ``--cold`` (see the
+  README: glibc serves large blocks with mmap until the process frees one);
+* the implementations take turns: for each round, for each row, ours, asyncio,
+  uvloop, rloop (in the order given to ``--impl``); the figure reported is the
+  median of the rounds;
 * the echo load comes from ``echo_client`` (C, epoll), compiled here into
   ``benchmarks/build/``; it verifies every byte it gets back and fails the
   measurement on any mismatch; each micro-benchmark checks its own result;
+* the system calls of each echo server per round trip are counted on a separate short
+  run, in both allocator states (``perf stat`` on the syscall tracepoints, else
+  ``strace -c -f``);
 * an implementation that lacks what a row needs is reported as "n/a" with the
   reason; a measurement that fails is reported as an error, never replaced.
 
@@ -180,40 +188,82 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+#: Training of the server before a measurement (unless --cold): this many short client
+#: runs, each opening the row's connections, echoing for TRAIN_SECONDS and closing them.
+TRAIN_RUNS = 2
+TRAIN_SECONDS = 0.2
+
+
+def start_server(
+    row: EchoRow, impl: str, lifetime: float
+) -> tuple[subprocess.Popen[str], dict[str, Any]] | Measurement:
+    """Start the echo server of *row* on *impl*; return it and its start-up line
+    (port, CA file, loop class), or the Measurement saying why it did not start."""
+    server_cmd = [sys.executable, str(HERE / "echo_server.py"), "--impl", impl, "--mode", row.mode]
+    server_cmd += ["--max-seconds", str(lifetime)]
+    if row.tls:
+        server_cmd.append("--tls")
+    proc = subprocess.Popen(server_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = read_line(proc, 60)
+    if not line:
+        err = stop(proc)
+        return Measurement(
+            STATUS_ERROR, reason=f"server did not start (exit {proc.returncode}): {tail(err)}"
+        )
+    info = json.loads(line)
+    if "unavailable" in info:
+        stop(proc)
+        return Measurement(STATUS_NA, reason=info["unavailable"])
+    return proc, info
+
+
+def client_command(row: EchoRow, info: dict[str, Any], duration: float, warmup: float) -> list[str]:
+    cmd = [str(CLIENT), "--port", str(info["port"]), "--size", str(row.size)]
+    cmd += ["--connections", str(row.connections), "--duration", str(duration)]
+    cmd += ["--warmup", str(warmup)]
+    if row.tls:
+        cmd += ["--tls", "--cafile", info["cafile"]]
+    return cmd
+
+
+def train(row: EchoRow, info: dict[str, Any]) -> str | None:
+    """Bring the server's allocator into the state of a long-running server: short
+    client runs that open connections, echo, and close them. (glibc serves a large
+    allocation with mmap until the process has freed one such block; a connection
+    closing is the usual first such free. See the README, "Allocator state".)
+    Returns an error message, or None."""
+    for _ in range(TRAIN_RUNS):
+        try:
+            run = subprocess.run(
+                client_command(row, info, TRAIN_SECONDS, 0),
+                capture_output=True,
+                text=True,
+                timeout=TRAIN_SECONDS + 30,
+            )
+        except subprocess.TimeoutExpired:
+            return "the training client run did not finish in time"
+        if run.returncode != 0:
+            return f"the training client run failed (exit {run.returncode}): {tail(run.stderr)}"
+    return None
+
+
 def measure_echo(
-    row: EchoRow, impl: str, duration: float, warmup: float, client_tls: bool
+    row: EchoRow, impl: str, duration: float, warmup: float, client_tls: bool, trained: bool
 ) -> Measurement:
     if row.tls and not client_tls:
         return Measurement(
             STATUS_NA, reason="echo_client was built without TLS (no OpenSSL headers)"
         )
-    server_cmd = [sys.executable, str(HERE / "echo_server.py"), "--impl", impl, "--mode", row.mode]
-    server_cmd += ["--max-seconds", str(duration + warmup + 120)]
-    if row.tls:
-        server_cmd.append("--tls")
-    proc = subprocess.Popen(server_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    started = start_server(row, impl, duration + warmup + 120)
+    if isinstance(started, Measurement):
+        return started
+    proc, info = started
     try:
-        line = read_line(proc, 60)
-        if not line:
-            err = stop(proc)
-            return Measurement(
-                STATUS_ERROR, reason=f"server did not start (exit {proc.returncode}): {tail(err)}"
-            )
-        info = json.loads(line)
-        if "unavailable" in info:
-            stop(proc)
-            return Measurement(STATUS_NA, reason=info["unavailable"])
-        client_cmd = [str(CLIENT), "--port", str(info["port"]), "--size", str(row.size)]
-        client_cmd += [
-            "--connections",
-            str(row.connections),
-            "--duration",
-            str(duration),
-            "--warmup",
-            str(warmup),
-        ]
-        if row.tls:
-            client_cmd += ["--tls", "--cafile", info["cafile"]]
+        if trained:
+            problem = train(row, info)
+            if problem is not None:
+                return Measurement(STATUS_ERROR, reason=problem)
+        client_cmd = client_command(row, info, duration, warmup)
         cpu_before = cpu_seconds(proc.pid)
         try:
             client = subprocess.run(
@@ -249,6 +299,153 @@ def measure_echo(
         data["value"] = data["rps"]
         return Measurement(STATUS_OK, data)
     finally:
+        if proc.poll() is None:
+            stop(proc)
+
+
+#: The system calls named in the per-call breakdown of the syscall count (any other
+#: is in the total only). perf counts each through its tracepoint.
+SYSCALLS = (
+    "recvfrom",
+    "recvmsg",
+    "read",
+    "readv",
+    "sendto",
+    "sendmsg",
+    "write",
+    "writev",
+    "epoll_wait",
+    "epoll_pwait",
+    "epoll_ctl",
+    "mmap",
+    "munmap",
+    "mremap",
+    "brk",
+    "madvise",
+)
+
+
+def syscall_counter() -> str | None:
+    """How this machine counts a server's system calls: "perf" (``perf stat`` on
+    the syscall tracepoints: no slow-down of the server), else "strace" (``strace -c
+    -f``, which slows every call down, so that more work is ready per ``epoll_wait``
+    and its share per round trip comes out lower), else None."""
+    if shutil.which("perf"):
+        probe = subprocess.run(
+            ["perf", "stat", "-x,", "-e", "raw_syscalls:sys_enter", "--", "true"],
+            capture_output=True,
+            text=True,
+        )
+        first = probe.stderr.strip().split(",", 1)[0]
+        if probe.returncode == 0 and first.isdigit():
+            return "perf"
+    if shutil.which("strace"):
+        return "strace"
+    return None
+
+
+def _perf_events() -> list[str]:
+    available = Path("/sys/kernel/tracing/events/syscalls")
+    if not available.is_dir():
+        available = Path("/sys/kernel/debug/tracing/events/syscalls")
+    events = ["raw_syscalls:sys_enter"]
+    for name in SYSCALLS:
+        if not available.is_dir() or (available / f"sys_enter_{name}").is_dir():
+            events.append(f"syscalls:sys_enter_{name}")
+    return events
+
+
+def _parse_perf(text: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for line in text.splitlines():
+        fields = line.split(",")
+        if len(fields) < 3 or not fields[0].isdigit():
+            continue  # comments, "<not counted>", "<not supported>"
+        event = fields[2]
+        name = "total" if event == "raw_syscalls:sys_enter" else event.split("sys_enter_")[-1]
+        counts[name] = int(fields[0])
+    return counts
+
+
+def _parse_strace(text: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for line in text.splitlines():
+        fields = line.split()
+        # % time, seconds, usecs/call, calls, [errors,] syscall
+        if len(fields) >= 5 and fields[3].isdigit():
+            counts[fields[-1]] = int(fields[3])
+    if "total" not in counts:
+        counts["total"] = sum(counts.values())
+    return counts
+
+
+def count_syscalls(
+    row: EchoRow, impl: str, client_tls: bool, trained: bool, seconds: float, counter: str
+) -> Measurement:
+    """System calls of the server per round trip, on a separate short run (the
+    counter disturbs the timing): the server is started (and trained, with
+    *trained*), then *counter* watches it while ``echo_client`` runs *seconds*.
+    ``data["per_rt"]`` maps "total" and each call of :data:`SYSCALLS` that occurred
+    to its count per round trip."""
+    if row.tls and not client_tls:
+        return Measurement(
+            STATUS_NA, reason="echo_client was built without TLS (no OpenSSL headers)"
+        )
+    started = start_server(row, impl, seconds + 120)
+    if isinstance(started, Measurement):
+        return started
+    proc, info = started
+    out = BUILD / f"syscalls-{os.getpid()}.txt"
+    try:
+        if trained:
+            problem = train(row, info)
+            if problem is not None:
+                return Measurement(STATUS_ERROR, reason=problem)
+        client_cmd = client_command(row, info, seconds, 0)
+        watcher: subprocess.Popen[str] | None = None
+        if counter == "perf":
+            cmd = ["perf", "stat", "-x,", "-o", str(out), "-p", str(proc.pid)]
+            cmd += ["-e", ",".join(_perf_events()), "--", *client_cmd]
+        else:
+            watcher = subprocess.Popen(
+                ["strace", "-c", "-f", "-p", str(proc.pid), "-o", str(out)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            time.sleep(0.5)  # strace attaches to every thread
+            cmd = client_cmd
+        try:
+            client = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
+        except subprocess.TimeoutExpired:
+            return Measurement(STATUS_ERROR, reason="echo_client did not finish in time")
+        finally:
+            if watcher is not None:
+                watcher.send_signal(signal.SIGINT)
+                try:
+                    watcher.communicate(timeout=10)
+                except subprocess.TimeoutExpired:
+                    watcher.kill()
+                    watcher.communicate()
+        if client.returncode != 0:
+            return Measurement(
+                STATUS_ERROR,
+                reason=f"echo_client failed (exit {client.returncode}): {tail(client.stderr)}",
+            )
+        requests = json.loads(client.stdout)["requests_total"]
+        text = out.read_text() if out.exists() else ""
+        counts = _parse_perf(text) if counter == "perf" else _parse_strace(text)
+        if not requests or "total" not in counts:
+            return Measurement(
+                STATUS_ERROR, reason=f"{counter} counted nothing: {tail(text, 5) or 'no output'}"
+            )
+        per_rt = {k: v / requests for k, v in counts.items() if v}
+        return Measurement(
+            STATUS_OK,
+            {"value": per_rt["total"], "per_rt": per_rt, "requests": requests, "counter": counter},
+        )
+    finally:
+        out.unlink(missing_ok=True)
         if proc.poll() is None:
             stop(proc)
 
@@ -328,6 +525,20 @@ def fmt_cell(cell: Cell, notes: list[str], label: str) -> str:
     return text
 
 
+def fmt_sc(m: Measurement, notes: list[str], label: str) -> str:
+    """A syscall count per round trip, or "n/a"/"error" with a note (an "n/a" shares
+    the note of the same row's "n/a" in the tables above)."""
+    if m.status == STATUS_OK:
+        return f"{m.data['value']:.2f}"
+    if m.status == STATUS_NA:
+        text = f"{label}: n/a: {m.reason}"
+    else:
+        text = f"{label}, syscall count: {m.status}: {m.reason}"
+    if text not in notes:
+        notes.append(text)
+    return f"{m.status}[^{notes.index(text) + 1}]"
+
+
 def ratio(a: Cell, b: Cell, key: str = "value") -> str:
     x, y = a.median(key), b.median(key)
     if x is None or y is None or y == 0:
@@ -352,10 +563,18 @@ def machine() -> dict[str, Any]:
         capture_output=True,
         text=True,
     ).stdout.strip()
+    try:
+        libc = os.confstr("CS_GNU_LIBC_VERSION") or ""
+    except (ValueError, OSError):
+        libc = ""
+    if not libc:
+        name, version = platform.libc_ver()
+        libc = f"{name} {version}".strip() or "unknown libc"
     return {
         "cpu": model,
         "cores": os.cpu_count(),
         "system": f"{platform.system()} {platform.release()}",
+        "libc": libc,
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "versions": _impls.versions(),
         "commit": (commit or "unknown")
@@ -363,11 +582,26 @@ def machine() -> dict[str, Any]:
     }
 
 
+def state_text(meta: dict[str, Any]) -> str:
+    if meta["state"] == "trained":
+        return (
+            f"trained: before each echo measurement, {TRAIN_RUNS} short client runs "
+            f"({TRAIN_SECONDS} s each, the row's message size and connections) open "
+            "connections, echo and close them, as a long-running server has seen "
+            "connections close (`--cold` skips this)"
+        )
+    return (
+        "cold: no connection had closed before the measurement (`--cold`); glibc "
+        "then serves large allocations with mmap, see benchmarks/README.md"
+    )
+
+
 def render(
     results: dict[str, dict[str, Cell]],
     rows: list[EchoRow | MicroRow],
     impls: list[str],
     meta: dict[str, Any],
+    syscalls: dict[str, dict[str, dict[str, Measurement]]] | None = None,
 ) -> str:
     notes: list[str] = []
     m = meta["machine"]
@@ -375,34 +609,27 @@ def render(
     out = [
         f"# Benchmarks: {meta['kind']} run, {meta['started']}",
         "",
-        f"- Machine: {m['cpu']}, {m['cores']} cores, {m['system']} (shared with other work; "
-        f"load average {meta['load_before']} before, {meta['load_after']} after)",
+        f"- Machine: {m['cpu']}, {m['cores']} cores, {m['system']}, {m['libc']} "
+        f"(shared with other work; load average {meta['load_before']} before, "
+        f"{meta['load_after']} after)",
         f"- {m['python']}; loopcore {v['loopcore']}, looptransports {v['looptransports']}, "
         f"loopsync {v['loopsync']}, loopstreams {v['loopstreams']} (tree {m['commit']}); "
-        f"uvloop {v['uvloop']}",
+        f"uvloop {v['uvloop']}; rloop {v['rloop']}",
         f"- Command: `{meta['command']}` ({meta['elapsed']:.0f} s)",
         f"- Each figure is the median of {meta['rounds']} "
         f"round{'s' if meta['rounds'] != 1 else ''}; in each round the implementations ran "
         f"in turn ({', '.join(impls)}), every measurement in a fresh process.",
+        f"- Allocator state of the echo servers: {state_text(meta)}.",
         "- Ratios are ours / the other of the figure shown: above 1.00× means ours is faster "
         "(for memory rows, above 1.00× means ours uses more).",
         "",
     ]
-    has = {impl: impl in impls for impl in _impls.IMPLS}
-    order = [i for i in ("asyncio", "uvloop", "ours") if has[i]]
-    ratio_heads = [
-        h
-        for h, ok in (("ours/asyncio", has["asyncio"]), ("ours/uvloop", has["uvloop"]))
-        if ok and has["ours"]
-    ]
+    order = [i for i in ("asyncio", "uvloop", "rloop", "ours") if i in impls]
+    others = [i for i in order if i != "ours"] if "ours" in impls else []
+    ratio_heads = [f"ours/{i}" for i in others]
 
     def ratio_cells(key: str, figure: str = "value") -> list[str]:
-        cells = []
-        if "ours/asyncio" in ratio_heads:
-            cells.append(ratio(results[key]["ours"], results[key]["asyncio"], figure))
-        if "ours/uvloop" in ratio_heads:
-            cells.append(ratio(results[key]["ours"], results[key]["uvloop"], figure))
-        return cells
+        return [ratio(results[key]["ours"], results[key][i], figure) for i in others]
 
     echo_rows = [r for r in rows if isinstance(r, EchoRow)]
     micro_rows = [r for r in rows if isinstance(r, MicroRow)]
@@ -444,17 +671,62 @@ def render(
             "",
             "Server CPU time per round trip (µs, lower is better; user + system time of the "
             "server process over the whole client run, divided by the round trips completed; "
-            "little affected by other load on the machine, unlike requests/s):",
+            "little affected by other load on the machine, unlike requests/s)"
+            + (
+                ", and beside it the server's system calls per round trip (sc), counted on "
+                f"a separate short run of {meta['syscall_seconds']} s with "
+                f"{meta['syscall_counter']}, as {meta['state']} / "
+                f"{'cold' if meta['state'] == 'trained' else 'trained'} "
+                "(see the allocator state above):"
+                if syscalls
+                else ":"
+            ),
             "",
-            "| mode, message, connections | " + " | ".join(order + ratio_heads) + " |",
-            "|---|" + "---:|" * (len(order) + len(ratio_heads)),
         ]
+        heads = [h for i in order for h in ((f"{i} µs", f"{i} sc") if syscalls else (i,))]
+        out += [
+            "| mode, message, connections | " + " | ".join(heads + ratio_heads) + " |",
+            "|---|" + "---:|" * (len(heads) + len(ratio_heads)),
+        ]
+        other_state = "cold" if meta["state"] == "trained" else "trained"
         for row in echo_rows:
-            cells = [fmt_number(results[row.key][i].median("server_cpu_us")) for i in order]
+            cells = []
+            for i in order:
+                cells.append(fmt_number(results[row.key][i].median("server_cpu_us")))
+                if syscalls:
+                    counted = syscalls[row.key][i]
+                    label = f"{row.key} on {i}"
+                    main_sc = fmt_sc(counted[meta["state"]], notes, label)
+                    other = counted[other_state]
+                    if other.status != STATUS_NA:
+                        label += f" ({other_state})"
+                    other_sc = fmt_sc(other, notes, label)
+                    cells.append(f"{main_sc} / {other_sc}")
             out.append(
                 f"| {row.key} | " + " | ".join(cells + ratio_cells(row.key, "server_cpu_us")) + " |"
             )
         out.append("")
+        if syscalls:
+            out += [
+                f"System calls per round trip by call ({meta['state']} state; calls under "
+                "0.01 per round trip left out):",
+                "",
+                "| mode, message, connections | " + " | ".join(order) + " |",
+                "|---|" + "---:|" * len(order),
+            ]
+            for row in echo_rows:
+                cells = []
+                for i in order:
+                    counted = syscalls[row.key][i][meta["state"]]
+                    per_rt = counted.data.get("per_rt", {})
+                    parts = [
+                        f"{name} {per_rt[name]:.2f}"
+                        for name in SYSCALLS
+                        if per_rt.get(name, 0) >= 0.005
+                    ]
+                    cells.append(", ".join(parts) if parts else counted.status)
+                out.append(f"| {row.key} | " + " | ".join(cells) + " |")
+            out.append("")
     if micro_rows:
         out += [
             "## Micro-benchmarks of the core",
@@ -510,8 +782,8 @@ def draw_chart(
         panel = (row.mode, row.tls, row.connections)
         if panel not in panels:
             panels.append(panel)
-    colors = {"asyncio": "#4c72b0", "uvloop": "#55a868", "ours": "#dd8452"}
-    order = [i for i in ("asyncio", "uvloop", "ours") if i in impls]
+    colors = {"asyncio": "#4c72b0", "uvloop": "#55a868", "rloop": "#8172b3", "ours": "#dd8452"}
+    order = [i for i in ("asyncio", "uvloop", "rloop", "ours") if i in impls]
     ncols = min(3, len(panels))
     nrows = (len(panels) + ncols - 1) // ncols
     fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 3.8 * nrows), squeeze=False)
@@ -559,6 +831,7 @@ def draw_chart(
     fig.suptitle(
         f"{what}; {meta['kind']} run {meta['started'][:10]}\n"
         f"{m['cpu']}, {m['cores']} cores; {m['python']}; uvloop {m['versions']['uvloop']}; "
+        f"rloop {m['versions']['rloop']}; {meta['state']} allocator; "
         f"median of {meta['rounds']} round{'s' if meta['rounds'] != 1 else ''}",
         fontsize=10,
     )
@@ -598,10 +871,25 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--quick", action="store_true", help="a few rows, short runs (under 5 minutes)"
+        "--quick",
+        action="store_true",
+        help="a few rows, short runs (about 11 minutes on a busy 2-core machine)",
     )
     parser.add_argument(
-        "--impl", default="ours,asyncio,uvloop", help="comma-separated, in turn order"
+        "--impl", default="ours,asyncio,uvloop,rloop", help="comma-separated, in turn order"
+    )
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="measure echo servers untrained (no connection closed before the measurement); "
+        "by default each server is first trained by short client runs",
+    )
+    parser.add_argument(
+        "--syscalls",
+        choices=("auto", "perf", "strace", "off"),
+        default="auto",
+        help="count the echo servers' system calls per round trip on a separate short run "
+        "(auto: perf if it works here, else strace, else none)",
     )
     parser.add_argument("--only", choices=("echo", "micro"), help="run only one group")
     parser.add_argument("--rounds", type=int, help="rounds per row (default 3)")
@@ -636,6 +924,15 @@ def main() -> None:
             f"--duration must be in (0, 600] and --warmup in [0, 60], got {duration} and {warmup}"
         )
     kind = "quick" if args.quick else "full"
+    state = "cold" if args.cold else "trained"
+    counter: str | None = None
+    if args.syscalls == "auto":
+        counter = syscall_counter()
+    elif args.syscalls != "off":
+        counter = args.syscalls
+        if shutil.which(counter) is None:
+            parser.error(f"--syscalls {counter}: {counter} is not installed")
+    syscall_seconds = 0.5 if args.quick else 1.0
 
     listing = subprocess.run(
         [sys.executable, str(HERE / "micro.py"), "--list"],
@@ -656,6 +953,9 @@ def main() -> None:
         "started": started.strftime("%Y-%m-%d %H:%M UTC"),
         "command": "python benchmarks/run.py " + " ".join(sys.argv[1:]),
         "rounds": rounds,
+        "state": state,
+        "syscall_counter": counter or "none",
+        "syscall_seconds": syscall_seconds,
         "duration": duration,
         "warmup": warmup,
         "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg()),
@@ -670,7 +970,7 @@ def main() -> None:
                 if cell.unavailable is not None:
                     continue  # what is missing stays missing for this run
                 if isinstance(row, EchoRow):
-                    m = measure_echo(row, impl, duration, warmup, client_tls)
+                    m = measure_echo(row, impl, duration, warmup, client_tls, state == "trained")
                     shown = (
                         f"{fmt_number(m.data.get('rps'))} req/s"
                         if m.status == STATUS_OK
@@ -690,13 +990,38 @@ def main() -> None:
                     f"{row.key:<34} {impl:<8} {shown}{detail}",
                     file=sys.stderr,
                 )
+    # System calls per round trip: a separate short run per row, implementation and
+    # allocator state (the counter slows the server down: its timing is not used).
+    syscalls: dict[str, dict[str, dict[str, Measurement]]] | None = None
+    echo_rows = [r for r in rows if isinstance(r, EchoRow)]
+    if counter is not None and echo_rows:
+        syscalls = {}
+        for row in echo_rows:
+            syscalls[row.key] = {}
+            for impl in impls:
+                syscalls[row.key][impl] = {}
+                for st in (state, "cold" if state == "trained" else "trained"):
+                    if results[row.key][impl].unavailable is not None:
+                        m = results[row.key][impl].unavailable
+                    else:
+                        m = count_syscalls(
+                            row, impl, client_tls, st == "trained", syscall_seconds, counter
+                        )
+                    syscalls[row.key][impl][st] = m
+                    shown = f"{m.data['value']:.2f}" if m.status == STATUS_OK else m.status
+                    detail = f" ({m.reason[:160]})" if m.reason else ""
+                    print(
+                        f"[syscalls {time.monotonic() - t0:6.0f}s] "
+                        f"{row.key:<34} {impl:<8} {st:<8} {shown} per round trip{detail}",
+                        file=sys.stderr,
+                    )
     meta["elapsed"] = time.monotonic() - t0
     meta["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
 
-    text = render(results, rows, impls, meta)
+    text = render(results, rows, impls, meta, syscalls)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    stem = f"{started:%Y-%m-%d}-{kind}"
+    stem = f"{started:%Y-%m-%d}-{kind}" + ("-cold" if state == "cold" else "")
     (out / f"{stem}.md").write_text(text)
     (out / "latest.md").write_text(text)
     raw = {
@@ -709,21 +1034,34 @@ def main() -> None:
             }
             for key, cells in results.items()
         },
+        "syscalls": {
+            key: {
+                impl: {
+                    st: {"status": m.status, "reason": m.reason, **m.data}
+                    for st, m in states.items()
+                }
+                for impl, states in by_impl.items()
+            }
+            for key, by_impl in (syscalls or {}).items()
+        },
     }
     (out / f"{stem}.json").write_text(json.dumps(raw, indent=1) + "\n")
-    echo_rows = [r for r in rows if isinstance(r, EchoRow)]
+    charts = ""
     if echo_rows and draw_chart(results, echo_rows, impls, meta, out / f"{stem}-echo.png"):
         shutil.copyfile(out / f"{stem}-echo.png", out / "latest-echo.png")
         cpu_chart = out / f"{stem}-echo-cpu.png"
         draw_chart(results, echo_rows, impls, meta, cpu_chart, figure="server_cpu_us")
         shutil.copyfile(cpu_chart, out / "latest-echo-cpu.png")
+        charts = ", latest-echo.png, latest-echo-cpu.png"
     print(text)
-    print(
-        f"run.py: wrote {out / (stem + '.md')}, latest.md"
-        + (", latest-echo.png, latest-echo-cpu.png" if echo_rows else ""),
-        file=sys.stderr,
-    )
+    print(f"run.py: wrote {out / (stem + '.md')}, latest.md{charts}", file=sys.stderr)
     failed = sum(len(cell.failures) for cells in results.values() for cell in cells.values())
+    failed += sum(
+        m.status == STATUS_ERROR
+        for by_impl in (syscalls or {}).values()
+        for states in by_impl.values()
+        for m in states.values()
+    )
     if failed:
         print(f"run.py: {failed} measurements failed; see the notes in the table", file=sys.stderr)
         raise SystemExit(1)

@@ -15,12 +15,14 @@ from loopcore import coroutine, get_running_loop, policies
 from loopcore.base_loop import BaseEventLoop
 from loopstreams import (
     StreamReader,
+    StreamReaderProtocol,
     StreamWriter,
     open_connection,
     open_unix_connection,
     start_server,
     start_unix_server,
 )
+from looptransports import BufferedProtocol, Protocol
 
 
 async def echo_lines(reader: StreamReader, writer: StreamWriter) -> None:
@@ -275,3 +277,35 @@ def test_streams_on_a_loop_without_network_support_raise_type_error_naming_the_l
             loop.run_until_complete(call())  # type: ignore[operator]
     finally:
         loop.close()
+
+
+async def test_stream_reader_protocol_is_a_plain_protocol_as_in_asyncio() -> None:
+    assert issubclass(StreamReaderProtocol, Protocol)
+    assert not issubclass(StreamReaderProtocol, BufferedProtocol)
+
+
+async def test_read_returns_received_chunks_that_never_change_when_more_arrives() -> None:
+    # The transport receives into its loop's reused buffer: what read() returned
+    # must stay what it was while later chunks land in the same buffer.
+    a, b = socket.socketpair()
+    with b:
+        reader, writer = await open_connection(sock=a)
+        results = []
+        for i in range(5):
+            chunk = bytes([65 + i]) * (1000 + i)
+            b.sendall(chunk)
+            got = b""
+            while len(got) < len(chunk):
+                got += await reader.read(65536)
+            results.append(got)
+        # More than a socket buffer holds: a thread writes while the loop reads.
+        sending = get_running_loop().run_in_executor(None, b.sendall, b"x" * 300_000)
+        received = 0
+        while received < 300_000:
+            received += len(await reader.read(65536))
+        await sending
+        assert results == [bytes([65 + i]) * (1000 + i) for i in range(5)]
+        assert all(type(r) is bytes for r in results)
+        b.close()
+        assert await reader.read(65536) == b""
+        await close_quietly(writer)

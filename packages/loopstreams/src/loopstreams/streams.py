@@ -22,7 +22,6 @@ the generator able to delegate to native coroutines).
 from __future__ import annotations
 
 import collections
-import threading
 import types
 from collections.abc import Awaitable, Callable, Generator, Iterable
 from typing import TYPE_CHECKING, cast
@@ -31,7 +30,7 @@ from typing import Protocol as _TypingProtocol
 from loopcore import coroutines
 from loopcore.events import AbstractEventLoop, get_running_loop
 from loopcore.exceptions import IncompleteReadError, LimitOverrunError
-from looptransports.protocols import BufferedProtocol, Protocol
+from looptransports.protocols import Protocol
 from looptransports.transports import BaseTransport, ReadTransport, Transport
 
 if TYPE_CHECKING:
@@ -81,25 +80,6 @@ def _check_limit(limit: object, what: str = "limit") -> int:
     if isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0:
         raise ValueError(f"{what} must be a positive int (bytes), got {limit!r}")
     return limit
-
-
-#: How much one receive asks for (as a socket transport's own ``recv`` does).
-_RECEIVE_SIZE = 256 * 1024
-
-
-class _ReceiveBuffer(threading.local):
-    """One receive buffer per thread, shared by every stream protocol of the thread.
-
-    The transport receives into it and calls ``buffer_updated()`` at once, which
-    copies the bytes out: so the buffer is free again before the next receive. It is
-    per thread because a receive runs without the GIL.
-    """
-
-    def __init__(self) -> None:
-        self.view = memoryview(bytearray(_RECEIVE_SIZE))
-
-
-_receive_buffer = _ReceiveBuffer()
 
 
 @types.coroutine
@@ -547,18 +527,15 @@ def _normalize_separators(separator: object) -> list[bytes]:
     return separators
 
 
-class StreamReaderProtocol(Protocol, BufferedProtocol):
+class StreamReaderProtocol(Protocol):
     """The protocol between a transport and a :class:`StreamReader`/:class:`StreamWriter`.
 
     Feeds received data, end of stream and connection errors to the reader, and
     keeps the write-side flow-control state that :meth:`StreamWriter.drain` waits on.
 
-    It is both a :class:`~looptransports.Protocol` (``data_received``) and a
-    :class:`~looptransports.BufferedProtocol` (``get_buffer``/``buffer_updated``);
-    transports that can use the latter receive into one buffer per thread, and the
-    reader gets a ``bytes`` object of exactly the received size. (A ``recv`` of a
-    large maximum size per chunk instead makes the allocator map fresh pages for
-    every chunk that is still buffered when the next one arrives.)
+    A plain :class:`~looptransports.Protocol`: the transports of looptransports
+    receive into their loop's reused buffer and hand ``data_received`` a ``bytes``
+    object of exactly the received size, which the reader keeps as it is.
 
     :param stream_reader: the reader to feed.
     :param client_connected_cb: for servers: called as ``cb(reader, writer)`` when
@@ -678,19 +655,6 @@ class StreamReaderProtocol(Protocol, BufferedProtocol):
         """Feed *data* to the reader."""
         if self._stream_reader is not None:
             self._stream_reader.feed_data(data)
-
-    def get_buffer(self, sizehint: int) -> memoryview:
-        """The buffer to receive into (shared by the protocols of this thread).
-
-        Whatever is received must be passed to :meth:`buffer_updated` before the
-        next ``get_buffer()`` call of the thread, as transports do.
-        """
-        return _receive_buffer.view
-
-    def buffer_updated(self, nbytes: int) -> None:
-        """Pass the first *nbytes* bytes of the buffer, as bytes, to :meth:`data_received`
-        (so that a subclass overriding it sees every byte, whichever way it came)."""
-        self.data_received(_receive_buffer.view[:nbytes].tobytes())
 
     def eof_received(self) -> bool:
         """Feed end of stream to the reader.

@@ -23,6 +23,7 @@ from loopcore.futures import Future
 from loopcore.introspect import register_resource
 
 from ._lifecycle import _CLOSED, _CLOSING, _OPEN, _check_data, _FdTransportLifecycle, _socket_extra
+from ._recvbuf import loop_recv_buffer
 from .protocols import DatagramProtocol
 from .transports import DatagramTransport, _FlowControlMixin
 
@@ -34,9 +35,6 @@ __all__ = ["DATAGRAM_OVERHEAD", "SocketDatagramTransport"]
 #: Bytes counted per queued datagram on top of its payload, so that many empty
 #: datagrams still fill the buffer.
 DATAGRAM_OVERHEAD = 8
-
-#: The largest datagram ``recvfrom`` asks for (the largest UDP payload).
-MAX_DATAGRAM_SIZE = 256 * 1024
 
 _Address = tuple[object, ...] | str | bytes
 
@@ -72,6 +70,10 @@ class SocketDatagramTransport(_FdTransportLifecycle, _FlowControlMixin, Datagram
         self._sock: socket.socket | None = sock
         self._fileno = sock.fileno()
         self._address = address
+        # Datagrams land in the loop's shared buffer; the protocol gets a bytes copy.
+        # Its size (RECV_BUFFER_SIZE, 256 KiB) is more than the largest UDP payload;
+        # a longer datagram (Unix datagram sockets only) is truncated, as by recvfrom.
+        self._recv_view = loop_recv_buffer(loop)
         self._state = _OPEN
         self._writes_after_close = 0
         self._buffer: collections.deque[tuple[bytes, _Address | None]] = collections.deque()
@@ -103,7 +105,7 @@ class SocketDatagramTransport(_FdTransportLifecycle, _FlowControlMixin, Datagram
         assert sock is not None
         protocol = self.get_protocol()
         try:
-            data, addr = sock.recvfrom(MAX_DATAGRAM_SIZE)
+            nbytes, addr = sock.recvfrom_into(self._recv_view)
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:
@@ -115,7 +117,8 @@ class SocketDatagramTransport(_FdTransportLifecycle, _FlowControlMixin, Datagram
             self._fatal_error(exc, "Fatal read error on datagram transport")
             return
         try:
-            protocol.datagram_received(data, addr)
+            # The copy is the protocol's own: the buffer is reused by the next read.
+            protocol.datagram_received(self._recv_view[:nbytes].tobytes(), addr)
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:

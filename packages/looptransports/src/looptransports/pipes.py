@@ -46,6 +46,7 @@ from ._lifecycle import (
     _FdTransportLifecycle,
     _wait_connection_made,
 )
+from ._recvbuf import loop_recv_buffer
 from .protocols import BaseProtocol, BufferedProtocol
 from .transports import BytesLike, ReadTransport, _FlowControlMixin
 
@@ -56,9 +57,6 @@ __all__ = ["PipesMixin", "ReadPipeTransport", "State", "WritePipeTransport"]
 
 _P = TypeVar("_P", bound=BaseProtocol)
 _T = TypeVar("_T", "ReadPipeTransport", "WritePipeTransport")
-
-# The most bytes read from a pipe in one go (the default Linux pipe holds 64 KiB).
-_MAX_READ = 256 * 1024
 
 
 class PipeLike(Protocol):
@@ -119,6 +117,10 @@ class ReadPipeTransport(_FdReadLifecycle, ReadTransport):
         self._state = _OPEN
         self._reading_paused = False
         self._eof_received = False
+        # A plain Protocol's reads land in the loop's shared buffer first (at most its
+        # 256 KiB per read; a default Linux pipe holds 64 KiB); the protocol gets a
+        # bytes copy of exactly what was read (see _recvbuf for why).
+        self._recv_view = loop_recv_buffer(loop)
         os.set_blocking(fileno, False)
         self._schedule_start(waiter)
 
@@ -137,16 +139,17 @@ class ReadPipeTransport(_FdReadLifecycle, ReadTransport):
         if isinstance(self._protocol, BufferedProtocol):
             self._read_into_buffer(self._readv)
             return
+        view = self._recv_view
         try:
-            data = os.read(self._fileno, _MAX_READ)
+            nbytes = os.readv(self._fileno, (view,))
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:
             self._fatal_error(exc, "Fatal read error on pipe transport")
             return
-        if data:
+        if nbytes:
             try:
-                self._protocol.data_received(data)  # type: ignore[attr-defined]
+                self._protocol.data_received(view[:nbytes].tobytes())  # type: ignore[attr-defined]
             except (SystemExit, KeyboardInterrupt):
                 raise
             except BaseException as exc:

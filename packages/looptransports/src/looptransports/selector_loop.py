@@ -40,6 +40,7 @@ from loopcore.task_functions import sleep
 
 from ._datagram import SocketDatagramTransport
 from ._lifecycle import _wait_connection_made
+from ._recvbuf import RECV_BUFFER_SIZE, loop_recv_buffer
 from ._sockets import SocketTransport
 from .pipes import PipesMixin
 from .protocols import BaseProtocol, DatagramProtocol, Protocol
@@ -60,6 +61,12 @@ __all__ = ["SelectorEventLoop"]
 logger = logging.getLogger("looptransports")
 
 _T = TypeVar("_T")
+
+#: sock_recv(sock, nbytes) up to this size receives straight into a new bytes object:
+#: glibc serves it from the heap (below its 128 KiB mmap threshold) and shrinks it in
+#: place. Larger requests, up to RECV_BUFFER_SIZE, receive into the loop's buffer and
+#: copy out what came (see _recvbuf): no mmap/mremap/munmap per call.
+_DIRECT_RECV_MAX = 64 * 1024
 _Ts = TypeVarTuple("_Ts")
 _ProtocolT = TypeVar("_ProtocolT", bound=BaseProtocol)
 
@@ -459,11 +466,23 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         :raises ValueError: if *sock* is blocking.
         """
         self._check_sock(sock)
+        if _DIRECT_RECV_MAX < nbytes <= RECV_BUFFER_SIZE:
+            try:
+                return self._recv_copy(sock, nbytes)
+            except (BlockingIOError, InterruptedError):
+                pass
+            return await self._sock_wait(sock, False, self._recv_copy, sock, nbytes)
         try:
             return sock.recv(nbytes)
         except (BlockingIOError, InterruptedError):
             pass
         return await self._sock_wait(sock, False, sock.recv, nbytes)
+
+    def _recv_copy(self, sock: socket.socket, nbytes: int) -> bytes:
+        """``sock.recv(nbytes)`` through the loop's receive buffer: a bytes copy of
+        exactly what came, made before anything else can use the buffer."""
+        view = loop_recv_buffer(self)
+        return view[: sock.recv_into(view, nbytes)].tobytes()
 
     async def sock_recv_into(self, sock: socket.socket, buf: bytearray | memoryview) -> int:
         """Receive into *buf*; return the number of bytes written (0 at end of file).
