@@ -189,6 +189,7 @@ async def test_drain_raises_connection_reset_once_the_child_closed_stdin() -> No
             await proc.stdin.drain()
     await proc.stdin.wait_closed()
     assert await proc.wait() == 0
+    await proc.communicate()  # stdout to its end: the pipe is closed before teardown
 
 
 async def test_a_program_that_does_not_exist_raises_file_not_found_error() -> None:
@@ -331,6 +332,7 @@ async def test_cancelled_communicate_leaves_the_child_running() -> None:
     assert proc.returncode is None
     proc.kill()
     assert await proc.wait() == -signal.SIGKILL
+    await proc.communicate()  # stdout to its end: the pipe is closed before teardown
 
 
 # -- limit= ---------------------------------------------------------------------------------
@@ -345,7 +347,10 @@ async def test_limit_bounds_the_line_readline_accepts() -> None:
     with pytest.raises(ValueError, match="limit"):
         await proc.stdout.readline()
     assert await proc.stdout.readline() == b"after\n"
-    assert await proc.wait() == 0
+    # communicate() reads stdout to its end: wait() alone may return before the
+    # pipe's end of file is seen, and the pipe would still be open at teardown.
+    assert await proc.communicate() == (b"", None)
+    assert proc.returncode == 0
 
 
 async def test_limit_applies_to_stderr_too() -> None:
