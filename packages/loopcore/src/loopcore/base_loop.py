@@ -102,6 +102,16 @@ _BUILTIN_CALLABLE_TYPES = frozenset(
     }
 )
 
+# Makes an object without calling its class. Calling a class runs __init__ in a frame
+# of its own, reached through the type's slot (which CPython 3.11 does not inline, and
+# which first packs keyword arguments into a dict): on the paths that make one
+# object per callback or per wait (call_soon, create_future, create_task when not in
+# debug mode), the object is made with this and its slots are set in place, exactly
+# as __init__ sets them. test_handles.py, test_futures.py and test_tasks.py compare
+# such objects with ones made by calling the class, slot by slot.
+_new_object = object.__new__
+_PENDING = futures.State.PENDING
+
 # loopcore's own methods that are scheduled with call_soon on every task switch and
 # future resolution. They are plain methods, so call_soon does not inspect them
 # (that inspection is a third of its cost), nor callables implemented in C; anything
@@ -802,11 +812,29 @@ class BaseEventLoop(AbstractEventLoop):
         if tp is _MethodType:
             if callback.__func__ not in _PLAIN_METHODS:  # type: ignore[attr-defined]
                 _check_callback(callback, "call_soon")
+        elif tp is _FunctionType:
+            # A plain function (a done callback, a closure) is settled by its code
+            # flags, without a call; one carrying an `_is_coroutine` marker (as
+            # @coroutine's wrappers do) gets the full check.
+            flags = callback.__code__.co_flags
+            if flags & _CO_COROUTINE_FLAGS or hasattr(callback, "_is_coroutine"):
+                _check_callback(callback, "call_soon")
         elif tp not in _BUILTIN_CALLABLE_TYPES:
             _check_callback(callback, "call_soon")
-        handle = Handle(callback, args, self, context)
-        if handle._source_traceback:
-            _trim_source_traceback(handle._source_traceback)
+        if self._debug:
+            handle = Handle(callback, args, self, context)
+            if handle._source_traceback:
+                _trim_source_traceback(handle._source_traceback)
+        else:
+            # Handle(callback, args, self, context) without calling the class (see
+            # _new_object): the same slots, set as Handle.__init__ sets them.
+            handle = _new_object(Handle)
+            handle._context = contextvars.copy_context() if context is None else context
+            handle._loop = self
+            handle._callback = callback
+            handle._args = args
+            handle._cancelled = False
+            handle._source_traceback = None
         self._ready.append(handle)
         return handle
 
@@ -943,9 +971,24 @@ class BaseEventLoop(AbstractEventLoop):
     # -- Futures and tasks -----------------------------------------------------------------------
     def create_future(self) -> futures.Future[object]:
         """A new :class:`~loopcore.Future` attached to this loop."""
-        fut: futures.Future[object] = futures.Future(loop=self)
-        if fut._source_traceback:
-            _trim_source_traceback(fut._source_traceback)
+        if self._debug:
+            fut: futures.Future[object] = futures.Future(loop=self)
+            if fut._source_traceback:
+                _trim_source_traceback(fut._source_traceback)
+            return fut
+        # Future(loop=self) without calling the class (see _new_object): the same
+        # slots, set as Future.__init__ sets them.
+        fut = _new_object(futures.Future)
+        fut._loop = self
+        fut._state = _PENDING
+        fut._result = None
+        fut._exception = None
+        fut._callbacks = futures._NO_CALLBACKS
+        fut._cancel_message = None
+        fut._cancelled_exc = None
+        fut._log_traceback = False
+        fut._asyncio_future_blocking = False
+        fut._source_traceback = None
         return fut
 
     def create_task(
@@ -971,6 +1014,8 @@ class BaseEventLoop(AbstractEventLoop):
             self._check_thread()
         factory = self._task_factory
         if factory is None:
+            if not self._debug:
+                return tasks._new_task(coro, self, name, context)
             task = tasks.Task(coro, loop=self, name=name, context=context)
             if task._source_traceback:
                 _trim_source_traceback(task._source_traceback)
