@@ -155,3 +155,14 @@ def test_call_soon_accepts_a_function_with_an_unrelated_is_coroutine_attribute(l
     loop.call_soon(callback)
     _run_pending(loop)
     assert ran == [True]
+
+
+def test_call_later_makes_the_timer_handle_the_constructor_makes(loop):
+    # call_later builds its timer without calling the class, like call_soon.
+    context = contextvars.copy_context()
+    made = loop.call_later(10, print, 1, context=context)
+    expected = TimerHandle(made.when(), print, (1,), loop, context)
+    expected._scheduled = True  # as call_later leaves it, in the heap
+    assert type(made) is TimerHandle
+    assert _slot_values(made) == _slot_values(expected)
+    made.cancel()
