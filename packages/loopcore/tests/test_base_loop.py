@@ -1389,3 +1389,31 @@ def test_network_method_of_the_core_loop_raises_not_implemented_naming_looptrans
         assert "'looptransports' distribution" in message
     finally:
         loop.close()
+
+
+def test_task_steps_are_queued_as_the_task_only_outside_debug_mode_and_never_once_closed():
+    # Outside debug mode a task due to step is queued as itself; in debug mode (also
+    # when switched on and off later) its step goes through call_soon as a Handle;
+    # on a closed loop scheduling a step raises.
+    async def work():
+        return 1
+
+    loop = BaseEventLoop()
+    try:
+        loop.set_debug(False)
+        plain = loop.create_task(work())
+        assert loop._ready[-1] is plain
+        loop.set_debug(True)
+        debugged = loop.create_task(work())
+        assert isinstance(loop._ready[-1], loopcore.Handle)
+        assert loop._ready[-1]._callback == debugged._step
+        loop.set_debug(False)
+        again = loop.create_task(work())
+        assert loop._ready[-1] is again
+        loop.run_until_complete(plain)
+        loop.run_until_complete(debugged)
+        loop.run_until_complete(again)
+    finally:
+        loop.close()
+    with pytest.raises(RuntimeError, match="Event loop is closed"):
+        loop._call_soon_task(plain)

@@ -548,3 +548,15 @@ def test_wrap_future_converts_concurrent_futures_exceptions_to_ours(raised, expe
         assert exc.args == ("cf",)
     finally:
         loop.close()
+
+
+def test_create_future_makes_the_future_the_constructor_makes(loopcore_loop):
+    # create_future builds its future without calling the class (see
+    # base_loop._new_object): every slot must hold what Future.__init__ puts there.
+    made = loopcore_loop.create_future()
+    expected = loopcore.Future(loop=loopcore_loop)
+    assert type(made) is loopcore.Future
+    slots = [name for name in loopcore.Future.__slots__ if name != "__weakref__"]
+    assert {name: getattr(made, name) for name in slots} == {
+        name: getattr(expected, name) for name in slots
+    }

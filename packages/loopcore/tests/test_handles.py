@@ -117,3 +117,52 @@ def test_handles_have_no_instance_dict(loop):
     assert not hasattr(timer, "__dict__")
     handle.cancel()
     timer.cancel()
+
+
+def _slot_values(obj):
+    """Every slot of *obj*'s class and its bases (``__weakref__`` aside), name to
+    value, with unset slots left out."""
+    values = {}
+    for cls in type(obj).__mro__:
+        for name in getattr(cls, "__slots__", ()):
+            if name != "__weakref__" and hasattr(obj, name):
+                values[name] = getattr(obj, name)
+    return values
+
+
+def test_call_soon_makes_the_handle_the_constructor_makes(loop):
+    # call_soon builds its handle without calling the class (see base_loop._new_object):
+    # every slot must hold what Handle.__init__ puts there.
+    context = contextvars.copy_context()
+    made = loop.call_soon(print, 1, 2, context=context)
+    expected = Handle(print, (1, 2), loop, context)
+    assert type(made) is Handle
+    assert _slot_values(made) == _slot_values(expected)
+    # Without a context, each gets a copy of the current one.
+    made, expected = loop.call_soon(print), Handle(print, (), loop)
+    made_slots, expected_slots = _slot_values(made), _slot_values(expected)
+    assert type(made_slots.pop("_context")) is type(expected_slots.pop("_context"))
+    assert made_slots == expected_slots
+
+
+def test_call_soon_accepts_a_function_with_an_unrelated_is_coroutine_attribute(loop):
+    ran = []
+
+    def callback():
+        ran.append(True)
+
+    callback._is_coroutine = "something else"  # not @coroutine's marker
+    loop.call_soon(callback)
+    _run_pending(loop)
+    assert ran == [True]
+
+
+def test_call_later_makes_the_timer_handle_the_constructor_makes(loop):
+    # call_later builds its timer without calling the class, like call_soon.
+    context = contextvars.copy_context()
+    made = loop.call_later(10, print, 1, context=context)
+    expected = TimerHandle(made.when(), print, (1,), loop, context)
+    expected._scheduled = True  # as call_later leaves it, in the heap
+    assert type(made) is TimerHandle
+    assert _slot_values(made) == _slot_values(expected)
+    made.cancel()

@@ -711,3 +711,69 @@ def test_a_task_awaiting_a_cancelled_asyncio_future_ends_cancelled_with_our_erro
     finally:
         loop.close()
     assert caught == [("by owner",), ("by task",)]
+
+
+def test_create_task_makes_the_task_the_constructor_makes(loopcore_loop):
+    # create_task builds its task without calling the class (tasks._new_task): every
+    # slot must hold what Task.__init__ (and Future.__init__) put there.
+    async def work():
+        return 1
+
+    context = contextvars.copy_context()
+    made = loopcore_loop.create_task(work(), name="same", context=context)
+    expected = loopcore.Task(work(), loop=loopcore_loop, name="same", context=context)
+    assert type(made) is loopcore.Task
+
+    def slot_values(task):
+        return {
+            name: getattr(task, name)
+            for cls in (loopcore.Task, loopcore.Future)
+            for name in cls.__slots__
+            if name not in ("__weakref__", "_coro")
+        }
+
+    assert slot_values(made) == slot_values(expected)
+    assert made in loopcore.all_tasks(loopcore_loop)
+    assert expected in loopcore.all_tasks(loopcore_loop)
+    loopcore_loop.run_until_complete(loopcore.gather(made, expected))
+    # Unnamed tasks are numbered the same way on both paths.
+    first = loopcore_loop.create_task(work())
+    second = loopcore.Task(work(), loop=loopcore_loop)
+    assert int(second.get_name().removeprefix("Task-")) == (
+        int(first.get_name().removeprefix("Task-")) + 1
+    )
+    loopcore_loop.run_until_complete(loopcore.gather(first, second))
+
+
+def test_loop_create_task_refuses_what_is_not_a_coroutine(loopcore_loop):
+    with pytest.raises(TypeError, match="a coroutine was expected, got 42"):
+        loopcore_loop.create_task(42)
+
+
+def test_a_queued_task_runs_the_step_of_its_own_class():
+    # The run phase calls `task._callback` for a task queued as its own ready entry:
+    # it is the task's `_step`, including one a subclass overrides.
+    steps = []
+
+    class CountingTask(loopcore.Task):
+        def _step(self, exc=None):
+            steps.append(self)
+            super()._step(exc)
+
+    async def work():
+        return 7
+
+    loop = loopcore.new_event_loop()
+    try:
+        loop.set_task_factory(lambda lp, coro, **kw: CountingTask(coro, loop=lp, **kw))
+        task = loop.create_task(work())
+        assert task._callback == task._step
+        assert loop.run_until_complete(task) == 7
+        assert steps == [task]
+        loop.set_task_factory(None)
+        other = loop.create_task(work())
+        assert type(other) is loopcore.Task and other._callback == other._step
+        loop.run_until_complete(other)
+        assert steps == [task]
+    finally:
+        loop.close()

@@ -120,6 +120,16 @@ def _learn_plain_callable_type(tp: type) -> None:
         _BUILTIN_CALLABLE_TYPES.add(tp)
 
 
+# Makes an object without calling its class. Calling a class runs __init__ in a frame
+# of its own, reached through the type's slot (which CPython 3.11 does not inline, and
+# which first packs keyword arguments into a dict): on the paths that make one object
+# per callback or per wait (call_soon, call_later, create_future, create_task when not
+# in debug mode), the object is made with this and its slots are set in place, exactly
+# as __init__ sets them. test_handles.py, test_futures.py and test_tasks.py compare
+# such objects with ones made by calling the class, slot by slot.
+_new_object = object.__new__
+_PENDING = futures.State.PENDING
+
 # loopcore's own methods that are scheduled with call_soon on every task switch and
 # future resolution. They are plain methods, so call_soon does not inspect them
 # (that inspection is a third of its cost), nor callables implemented in C; anything
@@ -329,6 +339,7 @@ class BaseEventLoop(AbstractEventLoop):
         # asyncio's tasks (see _call_soon_task).
         self._call_soon_overridden = type(self).call_soon is not BaseEventLoop.call_soon
         self._ready: collections.deque[Handle] = collections.deque()
+        self._update_call_soon_task()
         self._scheduled: list[TimerHandle] = []
         self._cancelled_timers = 0
         self._clock_resolution = _clock.CLOCK_RESOLUTION
@@ -604,6 +615,7 @@ class BaseEventLoop(AbstractEventLoop):
         telemetry._stop(self)
         tasks._report_pending_tasks(self)
         self._closed = True
+        self._update_call_soon_task()
         self._ready.clear()
         self._stop_pending = False
         for timer in self._scheduled:
@@ -821,11 +833,29 @@ class BaseEventLoop(AbstractEventLoop):
         if tp is _MethodType:
             if callback.__func__ not in _PLAIN_METHODS:  # type: ignore[attr-defined]
                 _check_callback(callback, "call_soon")
+        elif tp is _FunctionType:
+            # A plain function (a done callback, a closure) is settled by its code
+            # flags, without a call; one carrying an `_is_coroutine` marker (as
+            # @coroutine's wrappers do) gets the full check.
+            flags = callback.__code__.co_flags
+            if flags & _CO_COROUTINE_FLAGS or hasattr(callback, "_is_coroutine"):
+                _check_callback(callback, "call_soon")
         elif tp not in _BUILTIN_CALLABLE_TYPES:
             _check_callback(callback, "call_soon")
-        handle = Handle(callback, args, self, context)
-        if handle._source_traceback:
-            _trim_source_traceback(handle._source_traceback)
+        if self._debug:
+            handle = Handle(callback, args, self, context)
+            if handle._source_traceback:
+                _trim_source_traceback(handle._source_traceback)
+        else:
+            # Handle(callback, args, self, context) without calling the class (see
+            # _new_object): the same slots, set as Handle.__init__ sets them.
+            handle = _new_object(Handle)
+            handle._context = contextvars.copy_context() if context is None else context
+            handle._loop = self
+            handle._callback = callback
+            handle._args = args
+            handle._cancelled = False
+            handle._source_traceback = None
         self._ready.append(handle)
         return handle
 
@@ -845,6 +875,18 @@ class BaseEventLoop(AbstractEventLoop):
             self.call_soon(task._step, context=task._context)
         else:
             self._ready.append(task)  # type: ignore[arg-type]
+
+    def _update_call_soon_task(self) -> None:
+        # While the loop is open, not in debug mode and its call_soon is not
+        # overridden, _call_soon_task() only appends the task to the ready queue:
+        # then the instance attribute `_call_soon_task` is that deque's append itself,
+        # which tasks and futures call in C where the method would cost a Python
+        # frame on every wake-up. Called whenever one of the three conditions may
+        # change (__init__, set_debug, close); otherwise the method above runs.
+        if self._closed or self._debug or self._call_soon_overridden:
+            self.__dict__.pop("_call_soon_task", None)
+        else:
+            self._call_soon_task = self._ready.append  # type: ignore[method-assign, assignment]
 
     def call_soon_threadsafe(
         self,
@@ -894,10 +936,34 @@ class BaseEventLoop(AbstractEventLoop):
             raise RuntimeError("Event loop is closed")
         if self._debug:
             self._check_thread()
-        _check_callback(callback, "call_later")
-        timer = TimerHandle(self.time() + delay, callback, args, self, context)
-        if timer._source_traceback:
-            _trim_source_traceback(timer._source_traceback)
+        tp = type(callback)
+        if tp is _MethodType:
+            if callback.__func__ not in _PLAIN_METHODS:  # type: ignore[attr-defined]
+                _check_callback(callback, "call_later")
+        elif tp is _FunctionType:
+            # As in call_soon: a plain function is settled by its code flags.
+            flags = callback.__code__.co_flags
+            if flags & _CO_COROUTINE_FLAGS or hasattr(callback, "_is_coroutine"):
+                _check_callback(callback, "call_later")
+        elif tp not in _BUILTIN_CALLABLE_TYPES:
+            _check_callback(callback, "call_later")
+        when = self.time() + delay
+        if self._debug:
+            timer = TimerHandle(when, callback, args, self, context)
+            if timer._source_traceback:
+                _trim_source_traceback(timer._source_traceback)
+        else:
+            # TimerHandle(when, callback, args, self, context) without calling the
+            # class (see _new_object): the same slots, set as its __init__ sets them.
+            timer = _new_object(TimerHandle)
+            timer._context = contextvars.copy_context() if context is None else context
+            timer._loop = self
+            timer._callback = callback
+            timer._args = args
+            timer._cancelled = False
+            timer._source_traceback = None
+            timer._when = when
+            timer._scheduled = False
         heapq.heappush(self._scheduled, timer)
         timer._scheduled = True
         return timer
@@ -966,9 +1032,24 @@ class BaseEventLoop(AbstractEventLoop):
     # -- Futures and tasks -----------------------------------------------------------------------
     def create_future(self) -> futures.Future[object]:
         """A new :class:`~loopcore.Future` attached to this loop."""
-        fut: futures.Future[object] = futures.Future(loop=self)
-        if fut._source_traceback:
-            _trim_source_traceback(fut._source_traceback)
+        if self._debug:
+            fut: futures.Future[object] = futures.Future(loop=self)
+            if fut._source_traceback:
+                _trim_source_traceback(fut._source_traceback)
+            return fut
+        # Future(loop=self) without calling the class (see _new_object): the same
+        # slots, set as Future.__init__ sets them.
+        fut = _new_object(futures.Future)
+        fut._loop = self
+        fut._state = _PENDING
+        fut._result = None
+        fut._exception = None
+        fut._callbacks = futures._NO_CALLBACKS
+        fut._cancel_message = None
+        fut._cancelled_exc = None
+        fut._log_traceback = False
+        fut._asyncio_future_blocking = False
+        fut._source_traceback = None
         return fut
 
     def create_task(
@@ -994,6 +1075,8 @@ class BaseEventLoop(AbstractEventLoop):
             self._check_thread()
         factory = self._task_factory
         if factory is None:
+            if not self._debug:
+                return tasks._new_task(coro, self, name, context)
             task = tasks.Task(coro, loop=self, name=name, context=context)
             if task._source_traceback:
                 _trim_source_traceback(task._source_traceback)
@@ -1634,6 +1717,7 @@ class BaseEventLoop(AbstractEventLoop):
         coroutine never awaited is reported with where it was created.
         """
         self._debug = bool(enabled)
+        self._update_call_soon_task()
         if self.is_running():
             self.call_soon_threadsafe(self._set_coroutine_origin_tracking, self._debug)
 

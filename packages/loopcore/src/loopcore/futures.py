@@ -259,7 +259,14 @@ class Future(Generic[_T]):
         if self._state is not _PENDING:
             self._loop.call_soon(fn, self, context=context)
             return
-        self._add_entry((fn, context))
+        # _add_entry(), inline: gather() and wait() add one to each of their futures.
+        callbacks = self._callbacks
+        if not callbacks:
+            self._callbacks = (fn, context)
+        elif type(callbacks) is list:
+            callbacks.append((fn, context))
+        else:
+            self._callbacks = [callbacks, (fn, context)]  # type: ignore[list-item]
 
     def _add_entry(self, entry: _Entry) -> None:
         """Register *entry* (see :data:`_Entry`) after the others."""
@@ -307,13 +314,19 @@ class Future(Generic[_T]):
         if not callbacks:
             return
         self._callbacks = _NO_CALLBACKS
+        entries: list[_Entry] | tuple[_Entry]
+        if type(callbacks) is list:
+            entries = callbacks
+        elif type(callbacks) is tuple:
+            # A sole (callback, context) pair: the usual entry of add_done_callback().
+            self._loop.call_soon(callbacks[0], self, context=callbacks[1])
+            return
+        else:
+            entries = (callbacks,)  # type: ignore[assignment]
         # A task needs Task._wakeup only to have an exception thrown into it; after a
         # result it reads the result from this future itself, so it is stepped.
         succeeded = self._state is _FINISHED and self._exception is None
         call_soon = self._loop.call_soon
-        entries: list[_Entry] | tuple[_Entry] = (
-            callbacks if type(callbacks) is list else (callbacks,)  # type: ignore[assignment]
-        )
         for entry in entries:
             if type(entry) is tuple:
                 call_soon(entry[0], self, context=entry[1])
@@ -337,8 +350,20 @@ class Future(Generic[_T]):
         else:
             self._set_state(_FINISHED)  # refused, with the message naming the states
         self._result = result
-        if self._callbacks:
+        callbacks = self._callbacks
+        if not callbacks:
+            return
+        if type(callbacks) is tuple or type(callbacks) is list:
             self._schedule_callbacks()
+            return
+        # A sole task suspended on this future (`await fut`), the usual case: what
+        # _schedule_callbacks() does with it, inline (the task is stepped at once).
+        self._callbacks = _NO_CALLBACKS
+        # (mypy does not narrow `type(x) is tuple` to exclude tuple subclasses.)
+        try:
+            self._loop._call_soon_task(callbacks)  # type: ignore[arg-type]
+        except AttributeError:  # a loop not built on loopcore's AbstractEventLoop
+            self._loop.call_soon(callbacks._step, context=callbacks._context)  # type: ignore[union-attr]
 
     def set_exception(self, exception: BaseException | type[BaseException]) -> None:
         """Mark the future done with *exception* and schedule its callbacks.

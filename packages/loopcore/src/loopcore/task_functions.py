@@ -54,7 +54,10 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+_PENDING = futures.State.PENDING
 _FINISHED = futures.State.FINISHED
+_CoroutineType = types.CoroutineType
+_Task = tasks.Task
 _P = ParamSpec("_P")
 
 #: Anything a task can wait for: a future, an ``async def`` coroutine, a
@@ -291,9 +294,13 @@ def gather(
             child = None
             hashable = False
         if child is None:
-            child = ensure_future(aw, loop=loop)  # type: ignore[arg-type]
-            if loop is None:
-                loop = _loop_of(child)
+            if loop is not None and type(aw) is _CoroutineType:
+                # What ensure_future() does with a coroutine, without its checks.
+                child = loop.create_task(aw)
+            else:
+                child = ensure_future(aw, loop=loop)  # type: ignore[arg-type]
+                if loop is None:
+                    loop = _loop_of(child)
             if hashable:
                 seen[aw] = child
         children.append(child)
@@ -303,11 +310,14 @@ def gather(
     unique = list(dict.fromkeys(children))
     n_unique = len(unique)
     n_finished = 0
+    # How many children are loopcore futures that ended with a result (the common
+    # case): when all of them did, the results are collected without any checks.
+    n_results = 0
 
     def _child_done(child: futures.Future[object]) -> None:
-        nonlocal n_finished
+        nonlocal n_finished, n_results
         n_finished += 1
-        if outer.done():
+        if outer._state is not _PENDING:  # outer.done(), read directly
             # Already failed (or the outer was resolved some other way): still mark
             # this child's exception as retrieved, so it is not reported as lost.
             if not child.cancelled():
@@ -315,12 +325,13 @@ def gather(
             return
         # A loopcore child with a result, the common case, is read directly (a gather
         # of many tasks would otherwise spend several method calls on each).
-        succeeded = (
+        if (
             isinstance(child, futures.Future)
             and child._state is _FINISHED
             and child._exception is None
-        )
-        if not succeeded and not return_exceptions:
+        ):
+            n_results += 1
+        elif not return_exceptions:
             if child.cancelled():
                 outer.set_exception(_cancelled_error_of(child))
                 return
@@ -329,6 +340,9 @@ def gather(
                 outer.set_exception(exc)
                 return
         if n_finished < n_unique:
+            return
+        if n_results == n_unique and not outer._cancel_requested:
+            outer.set_result([fut._result for fut in children])
             return
         results: list[object] = []
         for fut in children:
@@ -359,7 +373,8 @@ def gather(
     # not suspend); the others report through their done callbacks.
     already_done: list[futures.Future[object]] = []
     for child in unique:
-        if child.done():
+        # done(), read directly on loopcore's own tasks (the usual children).
+        if (child._state is not _PENDING) if type(child) is _Task else child.done():
             already_done.append(child)
         else:
             child.add_done_callback(_child_done)

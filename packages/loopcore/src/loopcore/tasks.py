@@ -22,13 +22,14 @@ import sys
 import traceback
 import types
 import weakref
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable
+from collections.abc import Awaitable, Coroutine, Generator, Iterable
 from typing import TYPE_CHECKING, Protocol, TextIO, TypeVar, cast, overload
 
 from . import coroutines, events, exceptions, futures
 from .handles import Handle
 
 if TYPE_CHECKING:
+    from .base_loop import BaseEventLoop
     from .events import AbstractEventLoop, CoroutineLike
 
 __all__ = [
@@ -212,18 +213,12 @@ class Task(futures.Future[_T]):
     # A task whose next step is due can sit in its loop's ready queue itself, in
     # place of a Handle of its _step (AbstractEventLoop._call_soon_task): these are
     # what the run phase and the loop's diagnostics read from a queued Handle. The
-    # entry is never cancelled; the step takes no arguments. Running it, and
-    # reporting what escapes, is Handle's own code, which reads only these names.
+    # entry is never cancelled; the step takes no arguments, and its callback,
+    # `task._callback`, is the bound method `task._step` (set below, after _step).
+    # Running it, and reporting what escapes, is Handle's own code, which reads
+    # only these names.
     _cancelled = False
     _args: tuple[()] = ()
-
-    @property
-    def _callback(self) -> Callable[[], None]:
-        # A new bound method on each read, i.e. once per queued step. Keeping one in
-        # a slot would save it, but the task would then refer to itself and only the
-        # cycle collector could free it.
-        return self._step
-
     _run = Handle._run
     _report_exception = Handle._report_exception
 
@@ -268,7 +263,10 @@ class Task(futures.Future[_T]):
                 self._loop._call_soon_task(self)
             except AttributeError:  # a loop not built on loopcore's AbstractEventLoop
                 self._loop.call_soon(self._step, context=self._context)
-            _tasks_of(self._loop).add(self)  # type: ignore[arg-type]
+            pending = _pending_tasks.get(id(self._loop))
+            if pending is None:
+                pending = _tasks_of(self._loop)
+            pending.add(self)  # type: ignore[arg-type]
 
     # -- Introspection -----------------------------------------------------------------
     def __repr__(self) -> str:
@@ -521,6 +519,16 @@ class Task(futures.Future[_T]):
         finally:
             _current_tasks.pop(loop, None)
 
+    # A plain function as a class attribute: reading it from a task binds it in C,
+    # so the run phase gets the bound `_step` with no Python call (a property would
+    # cost one on every task switch). A subclass that overrides _step gets its own
+    # (__init_subclass__).
+    _callback = _step
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._callback = cls._step
+
     def _handle_yield(self, result: object) -> None:
         """Every yield that :meth:`_step` does not handle inline, i.e. anything but a
         bare ``yield`` and a pending future of this loop.
@@ -593,6 +601,55 @@ class Task(futures.Future[_T]):
             self._step(exc)
         else:
             self._step()
+
+
+_new_object = object.__new__
+
+
+def _new_task(
+    coro: Coroutine[object, object, _T] | Generator[object, None, _T],
+    loop: BaseEventLoop,
+    name: object,
+    context: contextvars.Context | None,
+) -> Task[_T]:
+    """``Task(coro, loop=loop, name=name, context=context)`` on a loopcore loop that
+    is not in debug mode (so with no creation stack): the same task, made without
+    calling the class, for ``BaseEventLoop.create_task``.
+
+    Calling a class with keyword arguments packs them into a dict and runs
+    ``__init__`` in a frame of its own, and ``Task.__init__`` calls
+    ``Future.__init__`` in another; here the object is made with ``object.__new__``
+    and every slot that :meth:`Task.__init__` sets is set in place
+    (``test_tasks.py`` compares the two slot by slot).
+    """
+    if type(coro) not in coroutines._iscoroutine_typecache and not coroutines.iscoroutine(coro):
+        return Task(coro, loop=loop, name=name, context=context)  # raises the TypeError
+    task: Task[_T] = _new_object(Task)
+    # Future.__init__'s slots ...
+    task._loop = loop
+    task._state = _PENDING
+    task._result = None
+    task._exception = None
+    task._callbacks = futures._NO_CALLBACKS
+    task._cancel_message = None
+    task._cancelled_exc = None
+    task._log_traceback = False
+    task._asyncio_future_blocking = False
+    task._source_traceback = None
+    # ... then Task.__init__'s.
+    task._coro = coro
+    task._name = next(_task_name_counter) if name is None else str(name)
+    task._context = contextvars.copy_context() if context is None else context
+    task._fut_waiter = None
+    task._must_cancel = False
+    task._num_cancels_requested = 0
+    task._log_destroy_pending = True
+    loop._call_soon_task(task)  # type: ignore[arg-type]
+    pending = _pending_tasks.get(id(loop))
+    if pending is None:
+        pending = _tasks_of(loop)
+    pending.add(task)  # type: ignore[arg-type]
+    return task
 
 
 def _format_coroutine(coro: object) -> str:

@@ -281,7 +281,13 @@ class Queue(_LoopBound, Generic[_T]):
             await self._wait_turn(loop, putters, getting=False)
             if self._is_shutdown:  # while we waited
                 raise QueueShutDown(f"put() on a queue that was shut down: {self!r}")
-        self._insert(item)  # (our turn, and not full: _wait_turn returned)
+        # Our turn, and not full (_wait_turn returned): _insert(item), inline.
+        self._put(item)
+        self._unfinished_tasks += 1
+        if self._unfinished_tasks == 1:
+            self._finished.clear()  # (it is set exactly while no task is unfinished)
+        if self._getters.entries:  # someone may need waking (the queue is not shut down)
+            self._getters.wake(self._qsize())
 
     def put_nowait(self, item: _T) -> None:
         """Put *item* in the queue without waiting.
@@ -297,7 +303,10 @@ class Queue(_LoopBound, Generic[_T]):
         self._insert(item)
 
     def _insert(self, item: _T) -> None:
-        """Store *item* (the queue is open, not full, and it is the caller's turn)."""
+        """Store *item* (the queue is open, not full, and it is the caller's turn).
+
+        put() has this body inline (its hot path): keep the two the same.
+        """
         self._put(item)
         self._unfinished_tasks += 1
         if self._unfinished_tasks == 1:
@@ -318,7 +327,11 @@ class Queue(_LoopBound, Generic[_T]):
             loop = self._bind(loop)  # first use, or not ours (raises)
         getters = self._getters
         if self._qsize() and not ((getters.woken or getters.entries) and getters.has_waiters()):
-            return self._take()  # an item is there and nobody is ahead of us
+            # An item is there and nobody is ahead of us: _take(), inline.
+            item = self._get()
+            if self._putters.entries:  # someone may need waking
+                self._wake_putters()
+            return item
         if not self._is_shutdown:
             await self._wait_turn(loop, getters, getting=True)
             if not self._is_shutdown:
@@ -339,7 +352,10 @@ class Queue(_LoopBound, Generic[_T]):
         return self._take()
 
     def _take(self) -> _T:
-        """Remove and return an item (there is one, and it is the caller's turn)."""
+        """Remove and return an item (there is one, and it is the caller's turn).
+
+        get() has this body inline on its fast path: keep the two the same.
+        """
         item = self._get()
         if self._putters.entries:  # someone may need waking
             self._wake_putters()
