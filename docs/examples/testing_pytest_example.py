@@ -5,6 +5,7 @@ The test file opts in with ``loopcore_mode = auto``; one test uses the virtual c
 one leaks a task on purpose to show the report.
 """
 
+import os
 import pathlib
 import re
 import subprocess
@@ -40,9 +41,13 @@ with tempfile.TemporaryDirectory() as tmp:
     # The opt-in: without it the plugin leaves async tests alone.
     (root / "pytest.ini").write_text("[pytest]\nloopcore_mode = auto\n")
     (root / "test_demo.py").write_text(TESTS)
+    # pytest reports in full when it thinks it runs on CI (CI or BUILD_NUMBER set):
+    # the example shows the report a developer sees at a terminal, wherever it runs.
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "BUILD_NUMBER")}
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rE"],
         cwd=root,
+        env=env,
         capture_output=True,
         text=True,
         check=False,
