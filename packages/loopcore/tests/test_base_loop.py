@@ -886,6 +886,22 @@ def test_add_reader_replaces_the_previous_reader(loop, pipe):
     loop.remove_reader(r)
 
 
+def test_fd_handle_is_cancelled_once_it_is_no_longer_the_registered_callback(loop, pipe):
+    # The contract transports rely on to remove only their own registration.
+    r, _ = pipe
+    for add, remove in (
+        (loop._add_reader, loop._remove_reader),
+        (loop._add_writer, loop._remove_writer),
+    ):
+        first = add(r, print)
+        assert not first.cancelled()
+        second = add(r, print)
+        assert first.cancelled()  # replaced
+        assert not second.cancelled()
+        assert remove(r) is True
+        assert second.cancelled()  # removed
+
+
 def test_add_writer_calls_callback_when_socket_is_writable(loop):
     a, b = socket.socketpair()
     try:

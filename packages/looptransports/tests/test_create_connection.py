@@ -3,6 +3,7 @@ connections, sock= conflicts, TLS argument checks, Happy Eyeballs."""
 
 from __future__ import annotations
 
+import errno
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -104,6 +105,24 @@ async def test_local_addr_binds_the_client_socket(live: socket.socket) -> None:
     assert transport.get_extra_info("sockname")[0] == "127.0.0.1"
     transport.close()
     await loopcore.sleep(0)
+
+
+async def test_local_addr_bind_failure_names_the_address(live: socket.socket) -> None:
+    loop = running_loop()
+    taken = live.getsockname()  # a listening socket holds it: bind() fails
+    with pytest.raises(OSError) as info:
+        await loop.create_connection(Protocol, "127.0.0.1", taken[1], local_addr=taken)
+    assert info.value.errno == errno.EADDRINUSE
+    message = info.value.strerror  # str() adds "[Errno 98] " in front, as in asyncio
+    assert message == f"error while attempting to bind on address {taken!r}: address already in use"
+
+
+async def test_local_addr_of_no_matching_family_says_so(live: socket.socket) -> None:
+    loop = running_loop()
+    with pytest.raises(OSError, match="^no matching local address with family="):
+        await loop.create_connection(
+            Protocol, "127.0.0.1", live.getsockname()[1], local_addr=("::1", 0)
+        )
 
 
 async def test_sock_argument_uses_the_connected_socket(live: socket.socket) -> None:

@@ -5,7 +5,10 @@ connection_made and connection_lost exactly once."""
 
 from __future__ import annotations
 
+import os
 import socket
+import sys
+from pathlib import Path
 from typing import Any
 
 from lt_support import Recorder, accepted_pair, read_until_eof, running_loop, tcp_pair
@@ -111,23 +114,149 @@ async def test_close_right_after_creation_still_calls_connection_made_first() ->
     b.close()
 
 
-async def test_connection_made_raising_is_reported_and_ends_in_connection_lost() -> None:
-    loop = running_loop()
+# -- An exception in connection_made: reported, the connection stays (as asyncio) ---------
+
+
+def _collect_reports(loop: Any) -> list[dict[str, object]]:
     contexts: list[dict[str, object]] = []
     loop.set_exception_handler(lambda _loop, ctx: contexts.append(ctx))
+    return contexts
 
-    class Broken(Recorder):
+
+def _assert_reported_once(contexts: list[dict[str, object]], protocol: object) -> None:
+    assert len(contexts) == 1, contexts
+    [ctx] = contexts
+    assert ctx["message"] == "protocol.connection_made() failed"
+    assert isinstance(ctx["exception"], ZeroDivisionError)
+    assert ctx["protocol"] is protocol
+
+
+class RaisesInConnectionMade(Recorder):
+    def connection_made(self, transport: BaseTransport) -> None:
+        super().connection_made(transport)
+        raise ZeroDivisionError("boom")
+
+
+async def test_connection_made_raising_is_reported_and_the_connection_stays_open() -> None:
+    loop = running_loop()
+    contexts = _collect_reports(loop)
+    a, b = socket.socketpair()
+    b.setblocking(False)
+    transport, proto = await loop.connect_accepted_socket(RaisesInConnectionMade, a)
+    _assert_reported_once(contexts, proto)
+    assert not transport.is_closing()
+    await loop.sock_sendall(b, b"still here")
+    transport.write(b"and writable")
+    assert await loop.sock_recv(b, 100) == b"and writable"
+    b.shutdown(socket.SHUT_WR)
+    await proto.eof  # reading went on: the data, then the end of file
+    assert bytes(proto.data) == b"still here"
+    transport.close()
+    assert await proto.lost is None  # a normal close: connection_lost(None)
+    proto.assert_rules()
+    b.close()
+
+
+async def test_connection_made_raising_keeps_a_tcp_connection_on_both_sides() -> None:
+    loop = running_loop()
+    contexts = _collect_reports(loop)
+    ct, cp, st, sp = await tcp_pair(
+        factory=RaisesInConnectionMade, peer_factory=RaisesInConnectionMade
+    )
+    assert len(contexts) == 2
+    assert {id(c["protocol"]) for c in contexts} == {id(cp), id(sp)}
+    ct.write(b"ping")
+    st.write(b"pong")
+    ct.write_eof()
+    await sp.eof
+    st.close()
+    assert await cp.lost is None
+    assert await sp.lost is None
+    assert (bytes(sp.data), bytes(cp.data)) == (b"ping", b"pong")
+    cp.assert_rules()
+    sp.assert_rules()
+
+
+async def test_connection_made_raising_keeps_a_unix_connection(tmp_path: Path) -> None:
+    loop = running_loop()
+    contexts = _collect_reports(loop)
+    path = str(tmp_path / "made.sock")
+    server = await loop.create_unix_server(Recorder, path)
+    try:
+        transport, proto = await loop.create_unix_connection(RaisesInConnectionMade, path)
+    finally:
+        server.close()
+    _assert_reported_once(contexts, proto)
+    assert not transport.is_closing()
+    transport.close()
+    assert await proto.lost is None
+    proto.assert_rules()
+    await server.wait_closed()
+
+
+async def test_connection_made_raising_keeps_a_datagram_endpoint() -> None:
+    loop = running_loop()
+    contexts = _collect_reports(loop)
+    received = loop.create_future()
+
+    class Endpoint(looptransports.DatagramProtocol):
         def connection_made(self, transport: BaseTransport) -> None:
-            super().connection_made(transport)
             raise ZeroDivisionError("boom")
 
-    a, b = socket.socketpair()
-    transport, proto = await loop.connect_accepted_socket(Broken, a)
-    exc = await proto.lost
-    assert isinstance(exc, ZeroDivisionError)
-    proto.assert_rules()
-    assert any(isinstance(c.get("exception"), ZeroDivisionError) for c in contexts)
-    b.close()
+        def datagram_received(self, data: bytes, addr: object) -> None:
+            received.set_result(data)
+
+    transport, proto = await loop.create_datagram_endpoint(Endpoint, local_addr=("127.0.0.1", 0))
+    _assert_reported_once(contexts, proto)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        sender.sendto(b"dgram", transport.get_extra_info("sockname"))
+        assert await received == b"dgram"
+    transport.close()
+
+
+async def test_connection_made_raising_keeps_read_and_write_pipes() -> None:
+    loop = running_loop()
+    contexts = _collect_reports(loop)
+    r, w = os.pipe()
+    with open(r, "rb", buffering=0) as rfile, open(w, "wb", buffering=0) as wfile:
+        rt, rp = await loop.connect_read_pipe(RaisesInConnectionMade, rfile)
+        wt, wp = await loop.connect_write_pipe(RaisesInConnectionMade, wfile)
+        assert len(contexts) == 2
+        assert not rt.is_closing() and not wt.is_closing()
+        wt.write(b"through the pipe")
+        wt.close()
+        assert await wp.lost is None
+        assert await rp.lost is None  # the end of file after the writer closed
+        assert bytes(rp.data) == b"through the pipe"
+        rp.assert_rules()
+        wp.assert_rules()
+
+
+async def test_connection_made_raising_keeps_a_subprocess_transport() -> None:
+    loop = running_loop()
+    contexts = _collect_reports(loop)
+    exited = loop.create_future()
+    output = bytearray()
+
+    class Child(looptransports.SubprocessProtocol):
+        def connection_made(self, transport: BaseTransport) -> None:
+            raise ZeroDivisionError("boom")
+
+        def pipe_data_received(self, fd: int, data: bytes) -> None:
+            output.extend(data)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            exited.set_result(exc)
+
+    transport, proto = await loop.subprocess_exec(
+        Child, sys.executable, "-c", "print('alive')", stdin=None
+    )
+    assert len(contexts) == 1
+    assert isinstance(contexts[0]["exception"], ZeroDivisionError)
+    assert await exited is None
+    assert transport.get_returncode() == 0
+    assert bytes(output).strip() == b"alive"
+    transport.close()
 
 
 async def test_data_received_raising_closes_with_that_error() -> None:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import array
+import contextlib
 import socket
 import struct
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import cast
 
 import pytest
 from hypothesis import given
@@ -167,6 +170,70 @@ async def test_getaddrinfo_of_a_numeric_host_needs_no_thread() -> None:
         result = await loop.getaddrinfo("::1", "8080", type=socket.SOCK_DGRAM)
         assert result == socket.getaddrinfo("::1", "8080", type=socket.SOCK_DGRAM)
     assert loop._default_executor is None  # no thread was started
+
+
+async def test_getaddrinfo_of_a_numeric_host_honours_ai_canonname() -> None:
+    loop = running_loop()
+    hosts = ["127.0.0.1", b"127.0.0.1"] + (["::1", "0:0::1"] if HAS_IPV6 else [])
+    for host in hosts:
+        for flags in (socket.AI_CANONNAME, socket.AI_CANONNAME | socket.AI_NUMERICHOST):
+            result = await loop.getaddrinfo(host, 80, type=socket.SOCK_STREAM, flags=flags)
+            assert result == socket.getaddrinfo(host, 80, 0, socket.SOCK_STREAM, 0, flags)
+            expected = host.decode() if isinstance(host, bytes) else host
+            assert result[0][3] == expected  # the host as given
+    assert loop._default_executor is None  # still the fast path: no thread
+
+
+async def test_getaddrinfo_of_a_numeric_host_with_a_system_dependent_flag_asks_the_resolver() -> (
+    None
+):
+    # AI_V4MAPPED turns an IPv4 host into an AF_INET6 answer: the resolver's business.
+    loop = running_loop()
+    args = ("127.0.0.1", 80, socket.AF_INET6, socket.SOCK_STREAM, 0, socket.AI_V4MAPPED)
+    assert _numeric_addrinfo(*args) is None
+    result = await loop.getaddrinfo(
+        "127.0.0.1", 80, family=socket.AF_INET6, type=socket.SOCK_STREAM, flags=socket.AI_V4MAPPED
+    )
+    assert result == socket.getaddrinfo(*args)
+
+
+_FLAG_MATRIX = [
+    socket.AI_CANONNAME,
+    socket.AI_PASSIVE,
+    socket.AI_NUMERICHOST,
+    socket.AI_NUMERICSERV,
+    socket.AI_V4MAPPED,
+    socket.AI_ALL,
+    socket.AI_ADDRCONFIG,
+]
+
+
+def test_numeric_fast_path_honours_every_flag_as_socket_getaddrinfo_does() -> None:
+    """For every combination of flags, family, type, host form and port form, the
+    fast path either declines (None) or answers exactly what socket.getaddrinfo
+    answers."""
+    hosts: list[str | bytes] = ["127.0.0.1", b"127.0.0.1", "127.1", "0.0.0.0", "localhost"]
+    if HAS_IPV6:
+        hosts += ["::1", "0:0::1", "::ffff:127.0.0.1", "::FFFF:1.2.3.4", "fe80::1%lo"]
+    ports: list[int | str | bytes | None] = [0, 80, "8080", b"443", None, " 80", "http"]
+    families = [socket.AF_UNSPEC, socket.AF_INET] + ([socket.AF_INET6] if HAS_IPV6 else [])
+    answered = 0
+    for bits in range(1 << len(_FLAG_MATRIX)):
+        flags = 0
+        for i, flag in enumerate(_FLAG_MATRIX):
+            if bits & (1 << i):
+                flags |= flag
+        for host in hosts:
+            for port in ports:
+                for family in families:
+                    for sock_type in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                        fast = _numeric_addrinfo(host, port, family, sock_type, 0, flags)
+                        if fast is None:
+                            continue
+                        answered += 1
+                        slow = socket.getaddrinfo(host, port, family, sock_type, 0, flags)
+                        assert [fast] == slow, (host, port, family, sock_type, flags)
+    assert answered  # the fast path did answer a part of the matrix
 
 
 async def test_getaddrinfo_of_a_name_uses_the_resolver() -> None:
@@ -353,3 +420,163 @@ async def test_sock_sendall_sends_every_byte_of_any_bytes_like(kind: str, count:
     assert bytes(received) == expected
     a.close()
     b.close()
+
+
+# -- A cancelled wait leaves a newer wait on the same fd alone ------------------------------
+#
+# Between the cancellation of a sock_* wait and the moment its coroutine cleans up
+# (a later loop iteration), another wait on the same fd may start and replace the
+# reader/writer. The older wait must not remove that newer registration: data (or
+# room) arriving afterwards has to wake the newer wait.
+
+
+async def _newer_wait_after_a_cancelled_one(
+    start_wait: Callable[[], Awaitable[object]], make_ready: Callable[[], object]
+) -> object:
+    """Start a wait and cancel it; start a second one in this task at once (before
+    the first one's cleanup ran); make the fd ready only after the first one ended.
+    Returns what the second wait returned."""
+    loop = running_loop()
+    older = loop.create_task(start_wait())
+    await loopcore.sleep(0)
+    assert not older.done(), "the older operation must be waiting"
+    older.cancel()
+
+    async def ready_once_the_older_wait_ended() -> None:
+        with contextlib.suppress(loopcore.CancelledError):
+            await older
+        make_ready()
+
+    helper = loop.create_task(ready_once_the_older_wait_ended())
+    try:
+        async with loopcore.timeout(5):  # a stranded wait fails, never hangs
+            return await start_wait()
+    finally:
+        await helper
+        assert older.cancelled()
+
+
+def _fill_send_buffer(sock: socket.socket, send: Callable[[bytes], object]) -> None:
+    for _ in range(100_000):
+        try:
+            send(b"f" * 4096)
+        except BlockingIOError:
+            return
+    raise AssertionError(f"the send buffer of {sock!r} never filled")
+
+
+def _drain(sock: socket.socket) -> bytes:
+    data = bytearray()
+    for _ in range(1_000_000):
+        try:
+            chunk = sock.recv(1 << 16)
+        except BlockingIOError:
+            return bytes(data)
+        data += chunk
+    raise AssertionError(f"{sock!r} never ran dry")
+
+
+async def test_cancelled_sock_recv_leaves_a_newer_wait_on_the_fd_alone() -> None:
+    loop = running_loop()
+    a, b = socket.socketpair()
+    with a, b:
+        a.setblocking(False)
+        got = await _newer_wait_after_a_cancelled_one(
+            lambda: loop.sock_recv(a, 1), lambda: b.send(b"x")
+        )
+        assert got == b"x"
+
+
+async def test_cancelled_sock_recv_into_leaves_a_newer_wait_on_the_fd_alone() -> None:
+    loop = running_loop()
+    a, b = socket.socketpair()
+    buf = bytearray(4)
+    with a, b:
+        a.setblocking(False)
+        got = await _newer_wait_after_a_cancelled_one(
+            lambda: loop.sock_recv_into(a, buf), lambda: b.send(b"xy")
+        )
+        assert (got, bytes(buf[:2])) == (2, b"xy")
+
+
+@pytest.mark.parametrize("into", [False, True], ids=["sock_recvfrom", "sock_recvfrom_into"])
+async def test_cancelled_sock_recvfrom_leaves_a_newer_wait_on_the_fd_alone(into: bool) -> None:
+    loop = running_loop()
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    buf = bytearray(16)
+    with receiver, sender:
+        receiver.bind(("127.0.0.1", 0))
+        receiver.setblocking(False)
+        sender.bind(("127.0.0.1", 0))
+
+        def start() -> Awaitable[object]:
+            if into:
+                return loop.sock_recvfrom_into(receiver, buf)
+            return loop.sock_recvfrom(receiver, 16)
+
+        got = await _newer_wait_after_a_cancelled_one(
+            start, lambda: sender.sendto(b"dgram", receiver.getsockname())
+        )
+        expected = (5, sender.getsockname()) if into else (b"dgram", sender.getsockname())
+        assert got == expected
+
+
+async def test_cancelled_sock_accept_leaves_a_newer_wait_on_the_fd_alone(
+    listener: socket.socket,
+) -> None:
+    loop = running_loop()
+    client = socket.socket()
+    with client:
+        got = await _newer_wait_after_a_cancelled_one(
+            lambda: loop.sock_accept(listener),
+            lambda: client.connect(listener.getsockname()),
+        )
+        conn, address = cast(tuple[socket.socket, object], got)
+        with conn:
+            assert address == client.getsockname()
+
+
+async def test_cancelled_sock_sendall_leaves_a_newer_wait_on_the_fd_alone() -> None:
+    loop = running_loop()
+    a, b = socket.socketpair()
+    with a, b:
+        a.setblocking(False)
+        b.setblocking(False)
+        _fill_send_buffer(a, a.send)
+        drained = bytearray()
+        got = await _newer_wait_after_a_cancelled_one(
+            lambda: loop.sock_sendall(a, b"newer"), lambda: drained.extend(_drain(b))
+        )
+        assert got is None
+        drained += await read_some(loop, b, len(b"newer"))
+        assert drained.endswith(b"newer")
+
+
+async def test_cancelled_sock_sendto_leaves_a_newer_wait_on_the_fd_alone(tmp_path: Path) -> None:
+    # A Unix datagram socket connected to its receiver blocks (EAGAIN) while the
+    # receiver's queue is full and polls writable once it has room.
+    loop = running_loop()
+    path = str(tmp_path / "dgram.sock")
+    receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    with receiver, sender:
+        receiver.bind(path)
+        receiver.setblocking(False)
+        sender.connect(path)
+        sender.setblocking(False)
+        _fill_send_buffer(sender, sender.send)
+        got = await _newer_wait_after_a_cancelled_one(
+            lambda: loop.sock_sendto(sender, b"newer", path), lambda: _drain(receiver)
+        )
+        assert got == len(b"newer")
+        assert _drain(receiver) == b"newer"
+
+
+async def read_some(loop: loopcore.AbstractEventLoop, sock: socket.socket, at_least: int) -> bytes:
+    data = bytearray()
+    while len(data) < at_least:
+        chunk = await loop.sock_recv(sock, 1 << 16)
+        assert chunk, "unexpected end of file"
+        data += chunk
+    return bytes(data)

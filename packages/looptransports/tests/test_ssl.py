@@ -1100,3 +1100,42 @@ async def test_tls_data_then_end_of_file_without_close_notify_delivers_the_data_
     assert wire.closed
     ssl_proto.connection_lost(None)
     assert app.events == ["made", "eof", "lost"]
+
+
+# -- An exception in the application protocol's connection_made --------------------------
+
+
+async def test_tls_connection_made_raising_fails_the_connection_as_in_asyncio(
+    server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext
+) -> None:
+    # Unlike plain transports (reported, connection kept), asyncio's TLS fails the
+    # connection: create_connection raises the protocol's error. So do we, and the
+    # protocol still gets connection_lost (connection_made and connection_lost pair).
+    loop = running_loop()
+    contexts: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda _loop, ctx: contexts.append(ctx))
+    protocols: list[Peer] = []
+
+    class Raises(Peer):
+        def connection_made(self, transport: Any) -> None:
+            protocols.append(self)
+            super().connection_made(transport)
+            raise ZeroDivisionError("boom")
+
+    accepting = Accepting(Peer)
+    server = await loop.create_server(accepting, "127.0.0.1", 0, ssl=server_ctx)
+    try:
+        port = server.sockets[0].getsockname()[1]
+        with pytest.raises(ZeroDivisionError, match="boom"):
+            await loop.create_connection(
+                Raises, "127.0.0.1", port, ssl=client_ctx, server_hostname="localhost"
+            )
+        [proto] = protocols
+        assert isinstance(await proto.lost, ZeroDivisionError)
+        assert proto.events == ["made", "lost"]
+        assert any(isinstance(c.get("exception"), ZeroDivisionError) for c in contexts)
+        server_proto = await accepting.first
+        await server_proto.lost  # the server side sees the connection end
+    finally:
+        server.close()
+        await server.wait_closed()

@@ -1157,7 +1157,11 @@ class BaseEventLoop(AbstractEventLoop):
     ) -> Handle:
         """Register ``callback(*args)`` for readability of *fd*, replacing any reader.
 
-        For transports: no thread or ownership checks. Returns the handle.
+        For transports: no thread or ownership checks. Returns the handle, which is
+        cancelled as soon as it stops being the reader of *fd* (replaced or removed),
+        so a caller that waits on *fd* removes the reader afterwards only
+        ``if not handle.cancelled()``: it never removes a newer reader registered by
+        someone else meanwhile.
         """
         return self._watch_fd(fd, selectors.EVENT_READ, Handle(callback, args, self, None))
 
@@ -1170,7 +1174,11 @@ class BaseEventLoop(AbstractEventLoop):
     ) -> Handle:
         """Register ``callback(*args)`` for writability of *fd*, replacing any writer.
 
-        For transports: no thread or ownership checks. Returns the handle.
+        For transports: no thread or ownership checks. Returns the handle, which is
+        cancelled as soon as it stops being the writer of *fd* (replaced or removed),
+        so a caller that waits on *fd* removes the writer afterwards only
+        ``if not handle.cancelled()``: it never removes a newer writer registered by
+        someone else meanwhile.
         """
         return self._watch_fd(fd, selectors.EVENT_WRITE, Handle(callback, args, self, None))
 

@@ -200,8 +200,12 @@ class _FdTransportLifecycle:
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
-            self._fatal_error(exc, "protocol.connection_made() failed")
-            return
+            # As asyncio (which calls connection_made as a plain callback): the error
+            # goes to the exception handler and the connection stays open. The
+            # protocol got its transport and may well be usable; closing here would
+            # make connection_lost(exc) the only sign, and differ from asyncio where
+            # programs count on it. connection_lost(None) follows a normal close.
+            self._report_error("protocol.connection_made() failed", exc)
         # The protocol may have closed or paused us from connection_made.
         if self._wants_reader():
             self._loop._add_reader(self._fileno, self._read_ready)

@@ -16,7 +16,11 @@ point between ``connection_made`` and ``connection_lost``, alternating, starting
 Callbacks are called by the loop, one at a time, never from inside a transport method
 the protocol called itself (except ``pause_writing``, which ``write()`` may trigger).
 An exception escaping a callback is reported to the loop's exception handler and the
-transport is closed with that error.
+transport is closed with that error, except for ``connection_made``: as in asyncio,
+its error is only reported and the connection stays open (socket, datagram, pipe and
+subprocess transports; ``connection_lost(None)`` follows a normal close). Over TLS,
+as in asyncio, it fails the connection: the awaiting ``create_connection`` (or
+``start_server``'s accept) gets the error.
 """
 
 from __future__ import annotations

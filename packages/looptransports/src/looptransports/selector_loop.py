@@ -77,19 +77,33 @@ _SENDFILE_UNAVAILABLE = frozenset(
 _HAS_IPV6 = hasattr(socket, "AF_INET6")
 
 
+#: The getaddrinfo() flags whose effect on a numeric host the fast path knows
+#: exactly: AI_CANONNAME fills in the host as given; the others change nothing for
+#: a numeric host and a numeric port. Any other flag (AI_V4MAPPED, AI_ALL,
+#: AI_ADDRCONFIG, ...) depends on the system: the resolver answers it.
+_FAST_PATH_FLAGS = (
+    socket.AI_CANONNAME | socket.AI_PASSIVE | socket.AI_NUMERICHOST | socket.AI_NUMERICSERV
+)
+
+
 def _numeric_addrinfo(
     host: bytes | str | None,
     port: bytes | str | int | None,
     family: int,
     type: int,
     proto: int,
+    flags: int = 0,
 ) -> AddrInfo | None:
     """The getaddrinfo() result for an already numeric *host*, or ``None``.
 
-    ``None`` means "ask the resolver": a host name, a scoped IPv6 address, a
-    service name as port, or a socket type we cannot infer the protocol of.
+    It is exactly what :func:`socket.getaddrinfo` returns for the same arguments:
+    the address in its canonical text form, the canonical name (the host as given)
+    with ``AI_CANONNAME``. ``None`` means "ask the resolver": a host name, an
+    address form only the resolver reads (``127.1``), a scoped IPv6 address, a
+    service name or any other non-digit port, a socket type we cannot infer the
+    protocol of, or a flag outside ``_FAST_PATH_FLAGS``.
     """
-    if host is None:
+    if host is None or flags & ~_FAST_PATH_FLAGS:
         return None
     if type == socket.SOCK_STREAM:
         if proto not in (0, socket.IPPROTO_TCP):
@@ -105,11 +119,12 @@ def _numeric_addrinfo(
         port_num = 0
     elif isinstance(port, int):
         port_num = port
+    elif isinstance(port, (str, bytes)) and port.isascii() and port.isdigit():
+        # Only plain ASCII digits: int() would also take " 80", "+80", "8_0" or
+        # non-ASCII digits, which the C resolver reads differently or not at all.
+        port_num = int(port)
     else:
-        try:
-            port_num = int(port)
-        except ValueError:
-            return None
+        return None
     if not 0 <= port_num <= 65535:
         return None
     if family == socket.AF_UNSPEC:
@@ -127,12 +142,15 @@ def _numeric_addrinfo(
         return None
     for af in families:
         try:
-            socket.inet_pton(af, host)
+            packed = socket.inet_pton(af, host)
         except (OSError, ValueError):
             continue
+        canonname = host if flags & socket.AI_CANONNAME else ""
+        # The resolver gives the address back in canonical form ("0:0::1" -> "::1").
+        address = socket.inet_ntop(af, packed)
         if af == socket.AF_INET6:
-            return (af, type, proto, "", (host, port_num, 0, 0))
-        return (af, type, proto, "", (host, port_num))
+            return (af, type, proto, canonname, (address, port_num, 0, 0))
+        return (af, type, proto, canonname, (address, port_num))
     return None
 
 
@@ -301,10 +319,11 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         """Resolve *host* and *port* like :func:`socket.getaddrinfo`.
 
         Runs in the default executor, except when *host* is already a numeric IPv4
-        or IPv6 address and the socket type is given: then the result is built at
-        once without a thread.
+        or IPv6 address, the socket type is given and *flags* has none but
+        ``AI_CANONNAME``, ``AI_PASSIVE``, ``AI_NUMERICHOST`` and ``AI_NUMERICSERV``:
+        then the same result is built at once without a thread.
         """
-        info = _numeric_addrinfo(host, port, family, type, proto)
+        info = _numeric_addrinfo(host, port, family, type, proto, flags)
         if info is not None:
             return [info]
         t0 = self.time() if self._debug else 0.0
@@ -387,20 +406,27 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         operation (a registered fd that nobody reads would wake every poll). Doing
         it here rather than in a done callback of the future also spares a callback
         per wait.
+
+        The ``finally`` removes the registration only while it is still this wait's
+        own: between a cancellation and the ``finally`` (a later loop iteration),
+        another task may start a wait on the same fd, whose ``_add_reader`` replaces
+        ours. Replacing or removing a registration cancels its handle, so a
+        cancelled handle means "no longer ours: leave the fd alone".
         """
         fut: Future[_T] = self.create_future()  # type: ignore[assignment]
         fd = sock.fileno()
         if write:
-            self._add_writer(fd, self._sock_io_ready, fut, func, args)
+            handle = self._add_writer(fd, self._sock_io_ready, fut, func, args)
         else:
-            self._add_reader(fd, self._sock_io_ready, fut, func, args)
+            handle = self._add_reader(fd, self._sock_io_ready, fut, func, args)
         try:
             return await fut
         finally:
-            if write:
-                self._remove_writer(fd)
-            else:
-                self._remove_reader(fd)
+            if not handle.cancelled():
+                if write:
+                    self._remove_writer(fd)
+                else:
+                    self._remove_reader(fd)
 
     def _sock_io_ready(
         self, fut: Future[object], func: Callable[..., object], args: tuple[object, ...]
@@ -649,14 +675,16 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
     ) -> None:
         fut = self.create_future()
         fd = sock.fileno()
-        self._add_writer(fd, _set_result_unless_done, fut)
+        handle = self._add_writer(fd, _set_result_unless_done, fut)
         if transport is not None:
             # The transport fails this future if it is closed meanwhile.
             transport._sendfile_wait = fut
         try:
             await fut
         finally:
-            self._remove_writer(fd)
+            # As in _sock_wait: a newer writer on this fd is not ours to remove.
+            if not handle.cancelled():
+                self._remove_writer(fd)
             if transport is not None:
                 transport._sendfile_wait = None
 
@@ -994,7 +1022,12 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
 
     @staticmethod
     def _bind_local(sock: socket.socket, family: int, laddr_infos: list[AddrInfo]) -> None:
-        bind_errors: list[OSError] = []
+        """Bind *sock* to the first local address of *family* that works.
+
+        :raises OSError: naming the address and keeping the errno of the last bind
+            that failed (as asyncio), or saying that no address has *family*.
+        """
+        failure: tuple[object, OSError] | None = None
         for lfamily, _, _, _, laddr in laddr_infos:
             if lfamily != family:
                 continue
@@ -1002,15 +1035,17 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
                 sock.bind(laddr)
                 return
             except OSError as exc:
-                bind_errors.append(exc)
-        if bind_errors:
-            first = bind_errors[0]
+                failure = (laddr, exc)
+        if failure is not None:
+            failed_addr, error = failure
             raise OSError(
-                first.errno,
-                f"error while attempting to bind on local address: "
-                f"{(first.strerror or str(first)).lower()}",
-            ) from first
-        raise OSError(f"no local address of family {family!r} to bind to")
+                error.errno,
+                f"error while attempting to bind on address {failed_addr!r}: "
+                f"{(error.strerror or str(error)).lower()}",
+            ) from error
+        raise OSError(
+            f"no matching local address with family={family!r} found among {laddr_infos!r}"
+        )
 
     async def _staggered_connect(
         self,
