@@ -140,7 +140,7 @@ def test_wakeup_fd_points_at_the_loop_while_it_has_handlers_and_is_restored_afte
     loop.add_signal_handler(signal.SIGUSR1, print)
     current = signal.set_wakeup_fd(-1)
     signal.set_wakeup_fd(current)
-    assert current == loop._csock.fileno()
+    assert current == loop._io.wakeup_fd
     loop.remove_signal_handler(signal.SIGUSR1)
     after = signal.set_wakeup_fd(-1)
     signal.set_wakeup_fd(after)
