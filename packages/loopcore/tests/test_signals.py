@@ -153,7 +153,7 @@ def test_sigkill_and_sigstop_are_refused(loop, name):
     # asyncio's words first ("sig 9 cannot be caught"), then why.
     with pytest.raises(RuntimeError, match=rf"^sig {int(sig)} cannot be caught: {name}"):
         loop.add_signal_handler(sig, print)
-    assert not loop._signal_handlers
+    assert not loop._signals.handlers
 
 
 @pytest.mark.parametrize("name", ["SIGKILL", "SIGSTOP", "SIGUSR1"])

@@ -34,12 +34,10 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import contextvars
-import errno
 import heapq
 import logging
 import os
 import selectors
-import signal
 import sys
 import threading
 import traceback
@@ -47,12 +45,12 @@ import types
 import warnings
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
-from types import FrameType
 from typing import TYPE_CHECKING, TypeVar, TypeVarTuple, Unpack, cast
 
 from . import (
     _clock,
     _poller,
+    _signals,
     coroutines,
     events,
     futures,
@@ -180,23 +178,8 @@ def _check_callback(callback: object, method: str) -> None:
     )
 
 
-# Signals no program can catch: refused by add_signal_handler(), never registered.
-_UNCATCHABLE_SIGNALS = frozenset(
-    getattr(signal, name) for name in ("SIGKILL", "SIGSTOP") if hasattr(signal, name)
-)
-
-
 def _stop_marker() -> None:
     """The callback of the stop sentinel; never called (the loop recognises the handle)."""
-
-
-def _sighandler_noop(signum: int, frame: FrameType | None) -> None:
-    """The Python-level handler of a signal the loop handles.
-
-    The real work is done by the C-level handler, which writes the signal number to
-    the wake-up fd (``signal.set_wakeup_fd``); the loop reads it and runs the
-    callback between other callbacks, never in the middle of one.
-    """
 
 
 def _set_result_unless_done(fut: futures.Future[_T], result: _T) -> None:
@@ -326,8 +309,6 @@ class BaseEventLoop(AbstractEventLoop):
         self._asyncgens: weakref.WeakSet[AsyncGenerator[object, object]] = weakref.WeakSet()
         self._asyncgens_shutdown_called = False
         self._origin_tracking_saved: int | None = None
-        self._signal_handlers: dict[int, Handle] = {}
-        self._saved_wakeup_fd: int | None = None
         # The I/O backend, held as trio's Runner holds its io_manager: it owns the
         # epoll object (or the selector), the fd table and the self-pipe.
         self._io: _poller.Poller = _poller.make_poller(selector, self._ready)
@@ -336,6 +317,8 @@ class BaseEventLoop(AbstractEventLoop):
             _EVENT_READ,
             Handle(self._read_from_self, (), self, None),
         )
+        # Signal handlers, dispatched from the self-pipe (see _read_from_self).
+        self._signals = _signals.SignalHandlers(self._io.wakeup_fd, self._ready.append)
 
     def __repr__(self) -> str:
         return (
@@ -360,10 +343,8 @@ class BaseEventLoop(AbstractEventLoop):
     def _read_from_self(self) -> None:
         """Drain the self-pipe; each non-zero byte is a signal number to dispatch."""
         data = self._io.drain_self_pipe()
-        if data and self._signal_handlers:
-            for signum in data:
-                if signum:
-                    self._handle_signal(signum)
+        if data and self._signals:
+            self._signals.dispatch(data)
 
     def _write_to_self(self) -> None:
         """Wake the loop up if it sleeps in the poller (any thread, signal-safe)."""
@@ -544,7 +525,7 @@ class BaseEventLoop(AbstractEventLoop):
         if executor is not None:
             self._default_executor = None
             executor.shutdown(wait=False)
-        self._remove_all_signal_handlers()
+        self._signals.remove_all(self)
         self._io.close()
 
     # -- One iteration --------------------------------------------------------------------
@@ -1184,25 +1165,7 @@ class BaseEventLoop(AbstractEventLoop):
             self._check_thread()
         return self._remove_writer(self._check_fd(fd))
 
-    # -- Signals (POSIX) ---------------------------------------------------------------------------
-    @staticmethod
-    def _check_signal(sig: int) -> None:
-        """Refuse what is not a signal number, with asyncio's exceptions and wording
-        (the same on CPython 3.11 to 3.13)."""
-        if not isinstance(sig, int):
-            raise TypeError(f"sig must be an int, not {sig!r}: pass a signal.SIG* number")
-        if sig not in signal.valid_signals():
-            raise ValueError(
-                f"invalid signal number {sig}: not in signal.valid_signals() on this platform"
-            )
-
-    def _check_main_thread(self, method: str) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            raise RuntimeError(
-                f"{method}() works only in the main thread (signals are delivered there); "
-                f"called from thread {threading.current_thread().name!r}"
-            )
-
+    # -- Signals (POSIX): the machinery is in loopcore._signals ---------------------------
     def add_signal_handler(
         self, sig: int, callback: Callable[[Unpack[_Ts]], object], *args: *_Ts
     ) -> None:
@@ -1230,39 +1193,9 @@ class BaseEventLoop(AbstractEventLoop):
         if sys.platform == "win32":  # pragma: no cover - POSIX only
             raise NotImplementedError("add_signal_handler() is only available on POSIX")
         _check_callback(callback, "add_signal_handler")
-        self._check_signal(sig)
+        _signals.check_signal(sig)
         self._check_closed()
-        self._check_main_thread("add_signal_handler")
-        if sig in _UNCATCHABLE_SIGNALS:
-            # signal.signal() would refuse it too (EINVAL), after the wake-up fd was
-            # set up; say so first, as asyncio words it, and why.
-            raise RuntimeError(
-                f"sig {sig} cannot be caught: {signal.Signals(sig).name} cannot be caught "
-                "or handled by any program"
-            )
-        if self._saved_wakeup_fd is None:
-            try:
-                self._saved_wakeup_fd = signal.set_wakeup_fd(
-                    self._io.wakeup_fd, warn_on_full_buffer=False
-                )
-            except (ValueError, OSError) as exc:
-                raise RuntimeError(f"cannot set the signal wake-up fd: {exc}")
-        previous = self._signal_handlers.get(sig)
-        self._signal_handlers[sig] = Handle(callback, args, self, None)
-        try:
-            signal.signal(sig, _sighandler_noop)
-            # SA_RESTART: system calls in other code are not interrupted by it.
-            signal.siginterrupt(sig, False)
-        except OSError as exc:
-            if previous is None:
-                del self._signal_handlers[sig]
-            else:
-                self._signal_handlers[sig] = previous
-            if not self._signal_handlers:
-                self._restore_wakeup_fd()
-            if exc.errno == errno.EINVAL:
-                raise RuntimeError(f"sig {sig} cannot be caught (signal.signal(): {exc})")
-            raise
+        self._signals.add(sig, Handle(callback, args, self, None))
 
     def remove_signal_handler(self, sig: int) -> bool:
         """Remove this loop's handler for *sig*.
@@ -1276,61 +1209,7 @@ class BaseEventLoop(AbstractEventLoop):
         :raises TypeError: if *sig* is not an int.
         :raises ValueError: for an invalid signal number.
         """
-        self._check_signal(sig)
-        if sig not in self._signal_handlers:
-            return False
-        self._check_main_thread("remove_signal_handler")
-        del self._signal_handlers[sig]
-        handler = signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL
-        try:
-            signal.signal(sig, handler)
-        except OSError as exc:
-            if exc.errno == errno.EINVAL:
-                raise RuntimeError(f"sig {sig} cannot be caught (signal.signal(): {exc})")
-            raise
-        if not self._signal_handlers:
-            self._restore_wakeup_fd()
-        return True
-
-    def _restore_wakeup_fd(self) -> None:
-        saved = self._saved_wakeup_fd
-        if saved is None:
-            return
-        self._saved_wakeup_fd = None
-        if saved == self._io.wakeup_fd:
-            # Our own self-pipe (claimed by loopcore.run() for Ctrl-C): never leave
-            # the wake-up fd on a socket that close() is about to release.
-            saved = -1
-        try:
-            signal.set_wakeup_fd(saved)
-        except (ValueError, OSError) as exc:
-            logger.info("could not restore the signal wake-up fd %d: %s", saved, exc)
-
-    def _remove_all_signal_handlers(self) -> None:
-        if not self._signal_handlers:
-            return
-        if threading.current_thread() is threading.main_thread():
-            for sig in list(self._signal_handlers):
-                self.remove_signal_handler(sig)
-        else:
-            warnings.warn(
-                f"closing the loop {self!r} outside the main thread: its signal handlers "
-                f"for {sorted(self._signal_handlers)} could not be removed",
-                ResourceWarning,
-                stacklevel=2,
-                source=self,
-            )
-            self._signal_handlers.clear()
-
-    def _handle_signal(self, sig: int) -> None:
-        """Queue the handler of *sig* (called from the self-pipe reader)."""
-        handle = self._signal_handlers.get(sig)
-        if handle is None:
-            return
-        if handle._cancelled:
-            self.remove_signal_handler(sig)
-        else:
-            self._ready.append(handle)
+        return self._signals.remove(sig)
 
     # -- Error handling --------------------------------------------------------------------------
     def set_exception_handler(self, handler: ExceptionHandler | None) -> None:

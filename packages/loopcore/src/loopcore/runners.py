@@ -226,7 +226,7 @@ def _claim_wakeup_fd(loop: AbstractEventLoop) -> int | None:
     """
     if not isinstance(loop, BaseEventLoop):
         return None
-    if loop.is_closed() or loop._saved_wakeup_fd is not None:
+    if loop.is_closed() or loop._signals.saved_wakeup_fd is not None:
         return None
     fd = loop._io.wakeup_fd
     try:
