@@ -64,7 +64,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from .events import FileDescriptorLike
-    from .handles import Handle
+    from .handles import Handle, ReadyEntry
 
 __all__ = [
     "EVENT_READ",
@@ -194,7 +194,7 @@ class _PollerBase:
     closes it.
     """
 
-    def __init__(self, ready: deque[Handle]) -> None:
+    def __init__(self, ready: deque[ReadyEntry]) -> None:
         self._fds: dict[int, FdWatch] = {}
         self._ready_append: Callable[[Handle], None] = ready.append
         ssock, csock = socket.socketpair()
@@ -292,7 +292,7 @@ class EpollPoller(_PollerBase):
     :param ready: the loop's ready queue, where :meth:`process_events` queues handles.
     """
 
-    def __init__(self, ready: deque[Handle]) -> None:
+    def __init__(self, ready: deque[ReadyEntry]) -> None:
         self._epoll = select.epoll()
         try:
             super().__init__(ready)
@@ -405,7 +405,7 @@ class SelectorPoller(_PollerBase):
     :param ready: the loop's ready queue, where :meth:`process_events` queues handles.
     """
 
-    def __init__(self, selector: selectors.BaseSelector, ready: deque[Handle]) -> None:
+    def __init__(self, selector: selectors.BaseSelector, ready: deque[ReadyEntry]) -> None:
         self.selector = selector
         super().__init__(ready)
 
@@ -487,7 +487,7 @@ class SelectorPoller(_PollerBase):
         self.selector.close()
 
 
-def make_poller(selector: selectors.BaseSelector | None, ready: deque[Handle]) -> Poller:
+def make_poller(selector: selectors.BaseSelector | None, ready: deque[ReadyEntry]) -> Poller:
     """The poller of a new loop: epoll where the platform has it, else
     ``selectors.DefaultSelector`` (kqueue, devpoll, poll or select); with a
     *selector*, that selector."""

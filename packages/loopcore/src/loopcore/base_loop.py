@@ -61,7 +61,7 @@ from . import (
     telemetry,
 )
 from .events import AbstractEventLoop, ExceptionHandler, FileDescriptorLike, TaskFactory
-from .handles import Handle, TimerHandle
+from .handles import Handle, ReadyEntry, TimerHandle
 
 if TYPE_CHECKING:
     from .events import CoroutineLike
@@ -231,7 +231,7 @@ def _trim_source_traceback(stack: list[traceback.FrameSummary]) -> None:
         del stack[-1]
 
 
-def _format_handle(handle: Handle) -> str:
+def _format_handle(handle: ReadyEntry) -> str:
     """The handle, or the task whose step it runs (which says more)."""
     callback = handle._callback
     owner = getattr(callback, "__self__", None)
@@ -277,7 +277,8 @@ class BaseEventLoop(AbstractEventLoop):
         # A subclass that overrides call_soon sees task steps go through it, as with
         # asyncio's tasks (see _call_soon_task).
         self._call_soon_overridden = type(self).call_soon is not BaseEventLoop.call_soon
-        self._ready: collections.deque[Handle] = collections.deque()
+        # Handles and tasks whose step is due (handles.ReadyEntry), in FIFO order.
+        self._ready: collections.deque[ReadyEntry] = collections.deque()
         self._scheduled: list[TimerHandle] = []
         self._cancelled_timers = 0
         self._clock_resolution = _clock.CLOCK_RESOLUTION
@@ -301,7 +302,7 @@ class BaseEventLoop(AbstractEventLoop):
         self._run_observer: telemetry._Observer | None = None
         self._telemetry_observer: telemetry._Observer | None = None
         self._monitor: monitor.Monitor | None = None
-        self._current_handle: Handle | None = None
+        self._current_handle: ReadyEntry | None = None
         self._exception_handler: ExceptionHandler | None = None
         self._task_factory: TaskFactory | None = None
         self._default_executor: concurrent.futures.Executor | None = None
@@ -710,7 +711,7 @@ class BaseEventLoop(AbstractEventLoop):
         if self._debug or self._call_soon_overridden:
             self.call_soon(task._step, context=task._context)
         else:
-            self._ready.append(task)  # type: ignore[arg-type]
+            self._ready.append(task)
 
     def call_soon_threadsafe(
         self,
