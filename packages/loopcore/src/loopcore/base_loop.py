@@ -318,6 +318,14 @@ class BaseEventLoop(AbstractEventLoop):
             _EVENT_READ,
             Handle(self._read_from_self, (), self, None),
         )
+        # _run_once calls self._poll on every iteration. Unless a subclass overrides
+        # it, the instance attribute is the poller's own method: one Python frame
+        # less per iteration. Instance overrides (loopcore.testing, tests) still
+        # replace it; a subclass's override is kept.
+        if type(self)._poll is BaseEventLoop._poll:
+            self._poll = self._io.poll  # type: ignore[method-assign]
+        if type(self)._process_events is BaseEventLoop._process_events:
+            self._process_events = self._io.process_events  # type: ignore[method-assign]
         # Signal handlers, dispatched from the self-pipe (see _read_from_self).
         self._signals = _signals.SignalHandlers(self._io.wakeup_fd, self._ready.append)
 

@@ -61,8 +61,11 @@ _FINISHED = State.FINISHED
 # * one entry: the entry itself, without a list (the common case: one awaiting
 #   task, or one done callback);
 # * two or more: a list of entries, in registration order.
-# Tell them apart with `not callbacks`, then `isinstance(callbacks, list)`; an entry
-# with `isinstance(entry, tuple)` (a pair) or not (a Task).
+# Tell them apart with `not callbacks`, then `type(callbacks) is list`; an entry with
+# `type(entry) is tuple` (a pair) or not (a Task). type() rather than isinstance():
+# these run on every future resolution, and an isinstance() that fails (a Task is
+# not a list) also looks up the object's __class__; but mypy does not narrow the
+# negative branch of `type(x) is C`, hence the few `type: ignore[union-attr]` below.
 _Entry: TypeAlias = "tuple[Callable[[Any], object], contextvars.Context] | Task[Any]"
 _Callbacks: TypeAlias = "tuple[()] | _Entry | list[_Entry]"
 _NO_CALLBACKS: tuple[()] = ()
@@ -288,10 +291,10 @@ class Future(Generic[_T]):
         callbacks = self._callbacks
         if not callbacks:
             self._callbacks = entry
-        elif isinstance(callbacks, list):
+        elif type(callbacks) is list:
             callbacks.append(entry)
         else:
-            self._callbacks = [callbacks, entry]
+            self._callbacks = [callbacks, entry]  # type: ignore[list-item]
 
     def _entries(self) -> list[_Entry]:
         """The registered entries in order (read only)."""
@@ -336,19 +339,19 @@ class Future(Generic[_T]):
         succeeded = self._state is _FINISHED and self._exception is None
         call_soon = self._loop.call_soon
         entries: list[_Entry] | tuple[_Entry] = (
-            callbacks if isinstance(callbacks, list) else (callbacks,)
+            callbacks if type(callbacks) is list else (callbacks,)  # type: ignore[assignment]
         )
         loop = self._loop
         for entry in entries:
-            if isinstance(entry, tuple):
+            if type(entry) is tuple:
                 call_soon(entry[0], self, context=entry[1])
             elif succeeded:
                 if isinstance(loop, _LoopcoreLoop):
-                    loop._call_soon_task(entry)
+                    loop._call_soon_task(entry)  # type: ignore[arg-type]
                 else:
-                    call_soon(entry._step, context=entry._context)
+                    call_soon(entry._step, context=entry._context)  # type: ignore[union-attr]
             else:
-                call_soon(entry._wakeup, self, context=entry._context)
+                call_soon(entry._wakeup, self, context=entry._context)  # type: ignore[union-attr]
 
     def set_result(self, result: _T) -> None:
         """Mark the future done with *result* and schedule its callbacks.
