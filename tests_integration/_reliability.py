@@ -150,7 +150,7 @@ def leftovers(loop: AbstractEventLoop, keep_fds: int) -> dict[str, object]:
     timers = [t for t in loop._scheduled if not t._cancelled]  # type: ignore[attr-defined]
     if timers:
         found["timers"] = [repr(t) for t in timers]
-    keys = len(loop._selector.get_map())  # type: ignore[attr-defined]
+    keys = len(loop._io)  # type: ignore[attr-defined]
     if keys != keep_fds:
         found["selector_keys"] = keys
     return found
@@ -158,7 +158,7 @@ def leftovers(loop: AbstractEventLoop, keep_fds: int) -> dict[str, object]:
 
 def selector_keys(loop: AbstractEventLoop) -> int:
     """How many fds *loop*'s selector watches now (its self-pipe included)."""
-    return len(loop._selector.get_map())  # type: ignore[attr-defined]
+    return len(loop._io)  # type: ignore[attr-defined]
 
 
 def record(name: str, figures: dict[str, object]) -> Path:

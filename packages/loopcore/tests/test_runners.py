@@ -413,7 +413,7 @@ def test_run_points_the_wakeup_fd_at_its_loop_while_it_runs_and_gives_it_back(fa
     before = _current_wakeup_fd()
 
     async def main():
-        return _current_wakeup_fd(), events.get_running_loop()._csock.fileno()
+        return _current_wakeup_fd(), events.get_running_loop()._io.wakeup_fd
 
     during, own = loopcore.run(main(), loop_factory=factory)
     if before == -1:

@@ -155,7 +155,7 @@ def test_wakeup_fd_points_at_the_loop_while_it_has_handlers_and_is_restored_afte
     loop.add_signal_handler(signal.SIGUSR1, print)
     current = signal.set_wakeup_fd(-1)
     signal.set_wakeup_fd(current)
-    assert current == loop._csock.fileno()
+    assert current == loop._io.wakeup_fd
     loop.remove_signal_handler(signal.SIGUSR1)
     after = signal.set_wakeup_fd(-1)
     signal.set_wakeup_fd(after)
@@ -168,7 +168,7 @@ def test_sigkill_and_sigstop_are_refused(loop, name):
     # asyncio's words first ("sig 9 cannot be caught"), then why.
     with pytest.raises(RuntimeError, match=rf"^sig {int(sig)} cannot be caught: {name}"):
         loop.add_signal_handler(sig, print)
-    assert not loop._signal_handlers
+    assert not loop._signals.handlers
 
 
 @pytest.mark.parametrize("name", ["SIGKILL", "SIGSTOP", "SIGUSR1"])

@@ -508,6 +508,50 @@ def test_a_loop_subclass_overriding_call_soon_sees_every_task_step():
     assert seen.count("_step") == 3  # first step and two resumptions after sleep(0)
 
 
+def test_an_attribute_error_inside_call_soon_task_is_not_taken_for_a_foreign_loop():
+    # Whether the loop can queue a task itself is an explicit check (is it built on
+    # loopcore's AbstractEventLoop?), not a probe: an AttributeError raised inside
+    # _call_soon_task propagates instead of scheduling the step a second way.
+    from loopcore.base_loop import BaseEventLoop
+
+    class BrokenLoop(BaseEventLoop):
+        def _call_soon_task(self, task):
+            raise AttributeError("broken inside _call_soon_task")
+
+    loop = BrokenLoop()
+    coro = _answer()
+    try:
+        with pytest.raises(AttributeError, match="broken inside"):
+            loop.create_task(coro)
+        assert not loop._ready
+    finally:
+        coro.close()
+        loop.close()
+
+
+def test_handles_and_tasks_are_both_ready_queue_entries():
+    from loopcore.base_loop import BaseEventLoop
+    from loopcore.handles import Handle, ReadyEntry
+
+    loop = BaseEventLoop()
+    loop.set_debug(False)  # debug mode wraps each step in a Handle, for its checks
+    try:
+        handle = loop.call_soon(print)
+        task = loop.create_task(_answer())
+        assert isinstance(handle, Handle)
+        assert isinstance(handle, ReadyEntry)
+        assert isinstance(task, ReadyEntry)
+        # A task queued for its step is its own entry: no Handle made for it.
+        assert list(loop._ready) == [handle, task]
+        assert task._callback == task._step
+        assert task._args == ()
+        assert task._cancelled is False
+        handle.cancel()
+        assert loop.run_until_complete(task) == 42
+    finally:
+        loop.close()
+
+
 def test_a_task_runs_on_an_asyncio_compatible_loop_of_another_implementation():
     # loopcore's Task needs only the loop API of PEP 3156 (here: the standard
     # library's loop, used as a reference implementation, never by the packages).

@@ -30,18 +30,26 @@ def test_its_loop_is_what_new_event_loop_returns() -> None:
         loop.close()
 
 
-def test_default_selector_is_the_platforms_best() -> None:
+def test_default_poller_is_the_platforms_best_and_a_given_selector_is_used() -> None:
+    import select
     import selectors
+
+    from loopcore._poller import EpollPoller, SelectorPoller
 
     loop = SelectorEventLoop()
     try:
-        assert type(loop._selector) is selectors.DefaultSelector
+        if hasattr(select, "epoll"):
+            assert type(loop._io) is EpollPoller
+        else:
+            assert type(loop._io) is SelectorPoller
+            assert type(loop._io.selector) is selectors.DefaultSelector
     finally:
         loop.close()
     custom = selectors.SelectSelector()
     loop = SelectorEventLoop(custom)
     try:
-        assert loop._selector is custom
+        assert type(loop._io) is SelectorPoller
+        assert loop._io.selector is custom
     finally:
         loop.close()
 

@@ -222,7 +222,7 @@ def test_echo_works_with_any_selector(selector_name: str) -> None:
         pytest.skip(f"{selector_name} is not available here")
     loop = SelectorEventLoop(selector_cls())
     try:
-        assert type(loop._selector) is selector_cls
+        assert type(loop._io.selector) is selector_cls  # type: ignore[attr-defined]
         loop.run_until_complete(_echo_roundtrip("127.0.0.1"))
     finally:
         loop.close()

@@ -7,8 +7,10 @@ What one iteration (:meth:`BaseEventLoop._run_once`) does, in order:
 2. Choose the poll timeout: 0 when callbacks are ready, else the time left until the
    earliest timer, else ``None`` (sleep until an fd or a signal or another thread
    wakes us up through the self-pipe).
-3. Poll the selector (:meth:`BaseEventLoop._poll`) and queue the reader/writer
+3. Poll for I/O (:meth:`BaseEventLoop._poll`) and queue the reader/writer
    callbacks of the fds that are ready (:meth:`BaseEventLoop._process_events`).
+   Both are done by the loop's poller (``loop._io``, :mod:`loopcore._poller`), which
+   owns the epoll object (or the selector), the fd table and the self-pipe.
 4. Queue every timer that is due, reading the clock once.
 5. Run exactly the callbacks that are queued now. Callbacks they schedule wait for
    the next iteration, so a callback that keeps rescheduling itself cannot starve
@@ -32,16 +34,11 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import contextvars
-import errno
 import functools
 import heapq
 import logging
-import math
 import os
-import select
 import selectors
-import signal
-import socket
 import sys
 import threading
 import traceback
@@ -49,12 +46,23 @@ import types
 import warnings
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
-from types import FrameType
 from typing import TYPE_CHECKING, TypeVar, TypeVarTuple, Unpack, cast
 
-from . import _clock, coroutines, events, futures, handles, leaks, monitor, tasks, telemetry
+from . import (
+    _clock,
+    _poller,
+    _signals,
+    coroutines,
+    events,
+    futures,
+    handles,
+    leaks,
+    monitor,
+    tasks,
+    telemetry,
+)
 from .events import AbstractEventLoop, ExceptionHandler, FileDescriptorLike, TaskFactory
-from .handles import Handle, TimerHandle
+from .handles import Handle, ReadyEntry, TimerHandle
 
 if TYPE_CHECKING:
     from .events import CoroutineLike
@@ -76,9 +84,9 @@ logger = logging.getLogger("loopcore")
 _MIN_CANCELLED_TIMERS = 100
 _MAX_CANCELLED_TIMERS_FRACTION = 0.25
 
-# select()/epoll refuse very large timeouts on some platforms; one day is plenty,
-# the loop simply polls again.
-_MAX_POLL_TIMEOUT = 24 * 3600.0
+_MAX_POLL_TIMEOUT = _poller.MAX_POLL_TIMEOUT
+_EVENT_READ = _poller.EVENT_READ
+_EVENT_WRITE = _poller.EVENT_WRITE
 
 # How many frames of coroutine origin Python records in debug mode.
 _DEBUG_ORIGIN_DEPTH = 10
@@ -199,51 +207,8 @@ def _check_callback(callback: object, method: str) -> None:
     )
 
 
-# Polling epoll directly (see BaseEventLoop._poll). The flags that mean "readable"
-# or "writable" for a selector: everything but EPOLLOUT counts as readable (errors and
-# hang-ups included, so that the reader sees them), everything but EPOLLIN as writable.
-_EPOLLIN = getattr(select, "EPOLLIN", 0)
-_EPOLLOUT = getattr(select, "EPOLLOUT", 0)
-
-
-def _raw_epoll(
-    selector: selectors.BaseSelector,
-) -> tuple[object, dict[int, selectors.SelectorKey]] | None:
-    """The epoll object and fd-to-key table of a stdlib ``EpollSelector``, else None.
-
-    Only an exact :class:`selectors.EpollSelector` qualifies (a subclass may change
-    how it polls); if its private layout is not the expected one, the loop simply
-    keeps calling ``select()`` and ``register()``/``unregister()``. The loop polls
-    through it, and registers and unregisters int fds the way the selector itself
-    does (the epoll call, then the table entry), so the selector's own methods keep
-    seeing a consistent table.
-    """
-    if type(selector) is not getattr(selectors, "EpollSelector", None):
-        return None
-    epoll = getattr(selector, "_selector", None)
-    fd_to_key = getattr(selector, "_fd_to_key", None)
-    if type(epoll) is not getattr(select, "epoll", None) or type(fd_to_key) is not dict:
-        return None
-    return epoll, fd_to_key
-
-
-# Signals no program can catch: refused by add_signal_handler(), never registered.
-_UNCATCHABLE_SIGNALS = frozenset(
-    getattr(signal, name) for name in ("SIGKILL", "SIGSTOP") if hasattr(signal, name)
-)
-
-
 def _stop_marker() -> None:
     """The callback of the stop sentinel; never called (the loop recognises the handle)."""
-
-
-def _sighandler_noop(signum: int, frame: FrameType | None) -> None:
-    """The Python-level handler of a signal the loop handles.
-
-    The real work is done by the C-level handler, which writes the signal number to
-    the wake-up fd (``signal.set_wakeup_fd``); the loop reads it and runs the
-    callback between other callbacks, never in the middle of one.
-    """
 
 
 def _set_result_unless_done(fut: futures.Future[_T], result: _T) -> None:
@@ -295,7 +260,7 @@ def _trim_source_traceback(stack: list[traceback.FrameSummary]) -> None:
         del stack[-1]
 
 
-def _format_handle(handle: Handle) -> str:
+def _format_handle(handle: ReadyEntry) -> str:
     """The handle, or the task whose step it runs (which says more)."""
     callback = handle._callback
     owner = getattr(callback, "__self__", None)
@@ -315,18 +280,21 @@ class BaseEventLoop(AbstractEventLoop):
 
     * :meth:`time` is the only clock read (a virtual-clock subclass overrides it);
     * :meth:`_poll` waits for I/O, :meth:`_process_events` queues the callbacks of
-      ready fds;
+      ready fds (both delegate to the poller);
     * :meth:`_add_reader`, :meth:`_remove_reader`, :meth:`_add_writer`,
       :meth:`_remove_writer` register fd callbacks without the public methods'
-      checks, for transports;
-    * ``_selector`` is the :class:`selectors.BaseSelector`; the data of each key is
-      a ``(reader_handle, writer_handle)`` pair, either of which may be ``None``.
+      checks, for transports; they go through :meth:`_watch_fd` and
+      :meth:`_unwatch_fd`;
+    * ``_io`` is the poller (:mod:`loopcore._poller`): an ``EpollPoller`` on Linux,
+      a ``SelectorPoller`` elsewhere or when a selector is given. Its fd table maps
+      each watched fd to an ``FdWatch`` (events, reader handle, writer handle).
 
     Not thread-safe, except :meth:`call_soon_threadsafe` (and, by way of it,
     :meth:`stop` scheduled with ``call_soon_threadsafe(loop.stop)``).
 
-    :param selector: the selector to use (a new :class:`selectors.DefaultSelector`
-        by default); the loop closes it in :meth:`close`.
+    :param selector: a :class:`selectors.BaseSelector` to poll with (the 3.4 API);
+        by default the loop uses epoll directly where the platform has it, else a
+        new :class:`selectors.DefaultSelector`. The loop closes it in :meth:`close`.
     """
 
     #: In debug mode, callbacks that run longer than this (seconds) are logged.
@@ -338,7 +306,8 @@ class BaseEventLoop(AbstractEventLoop):
         # A subclass that overrides call_soon sees task steps go through it, as with
         # asyncio's tasks (see _call_soon_task).
         self._call_soon_overridden = type(self).call_soon is not BaseEventLoop.call_soon
-        self._ready: collections.deque[Handle] = collections.deque()
+        # Handles and tasks whose step is due (handles.ReadyEntry), in FIFO order.
+        self._ready: collections.deque[ReadyEntry] = collections.deque()
         self._update_call_soon_task()
         self._scheduled: list[TimerHandle] = []
         self._cancelled_timers = 0
@@ -363,7 +332,7 @@ class BaseEventLoop(AbstractEventLoop):
         self._run_observer: telemetry._Observer | None = None
         self._telemetry_observer: telemetry._Observer | None = None
         self._monitor: monitor.Monitor | None = None
-        self._current_handle: Handle | None = None
+        self._current_handle: ReadyEntry | None = None
         self._exception_handler: ExceptionHandler | None = None
         self._task_factory: TaskFactory | None = None
         self._default_executor: concurrent.futures.Executor | None = None
@@ -371,18 +340,24 @@ class BaseEventLoop(AbstractEventLoop):
         self._asyncgens: weakref.WeakSet[AsyncGenerator[object, object]] = weakref.WeakSet()
         self._asyncgens_shutdown_called = False
         self._origin_tracking_saved: int | None = None
-        self._signal_handlers: dict[int, Handle] = {}
-        self._saved_wakeup_fd: int | None = None
-        if selector is None:
-            selector = selectors.DefaultSelector()
-        self._selector: selectors.BaseSelector = selector
-        # epoll.poll() itself, when the selector is the stdlib's EpollSelector: its
-        # select() spends as long again in Python around the system call, on every
-        # iteration (see _poll).
-        self._epoll = _raw_epoll(selector)
-        self._ssock: socket.socket | None = None
-        self._csock: socket.socket | None = None
-        self._make_self_pipe()
+        # The I/O backend, held as trio's Runner holds its io_manager: it owns the
+        # epoll object (or the selector), the fd table and the self-pipe.
+        self._io: _poller.Poller = _poller.make_poller(selector, self._ready)
+        self._watch_fd(
+            self._io.self_pipe_fd,
+            _EVENT_READ,
+            Handle(self._read_from_self, (), self, None),
+        )
+        # _run_once calls self._poll on every iteration. Unless a subclass overrides
+        # it, the instance attribute is the poller's own method: one Python frame
+        # less per iteration. Instance overrides (loopcore.testing, tests) still
+        # replace it; a subclass's override is kept.
+        if type(self)._poll is BaseEventLoop._poll:
+            self._poll = self._io.poll  # type: ignore[method-assign]
+        if type(self)._process_events is BaseEventLoop._process_events:
+            self._process_events = self._io.process_events  # type: ignore[method-assign]
+        # Signal handlers, dispatched from the self-pipe (see _read_from_self).
+        self._signals = _signals.SignalHandlers(self._io.wakeup_fd, self._ready.append)
 
     def __repr__(self) -> str:
         return (
@@ -402,55 +377,18 @@ class BaseEventLoop(AbstractEventLoop):
                 pass
 
     # -- Self-pipe: wake-ups from other threads and from signals -------------------------
-    def _make_self_pipe(self) -> None:
-        # A socketpair rather than os.pipe(): both ends are sockets, which every
-        # selector accepts on every POSIX platform, and set_wakeup_fd takes it too.
-        ssock, csock = socket.socketpair()
-        ssock.setblocking(False)
-        csock.setblocking(False)
-        self._ssock, self._csock = ssock, csock
-        self._add_reader(ssock.fileno(), self._read_from_self)
-
-    def _close_self_pipe(self) -> None:
-        ssock, csock = self._ssock, self._csock
-        if ssock is None or csock is None:
-            return
-        self._remove_reader(ssock.fileno())
-        self._ssock = self._csock = None
-        ssock.close()
-        csock.close()
-
+    # The poller owns the socketpair; the loop watches its read end, because what a
+    # byte means (a wake-up, or a signal number to dispatch) is the loop's business.
     def _read_from_self(self) -> None:
         """Drain the self-pipe; each non-zero byte is a signal number to dispatch."""
-        ssock = self._ssock
-        if ssock is None:
-            return
-        while True:
-            try:
-                data = ssock.recv(4096)
-            except InterruptedError:
-                continue
-            except BlockingIOError:
-                return
-            if not data:
-                return
-            if self._signal_handlers:
-                for signum in data:
-                    if signum:
-                        self._handle_signal(signum)
+        data = self._io.drain_self_pipe()
+        if data and self._signals:
+            self._signals.dispatch(data)
 
     def _write_to_self(self) -> None:
-        """Wake the loop up if it sleeps in the selector (any thread, signal-safe)."""
-        csock = self._csock
-        if csock is None:
-            return
-        try:
-            csock.send(b"\0")
-        except OSError:
-            # A full pipe already holds a wake-up byte: nothing is lost. Any other
-            # error means the loop is closing; only debug mode cares.
-            if self._debug:
-                logger.debug("Fail to write a null byte into the self-pipe socket", exc_info=True)
+        """Wake the loop up if it sleeps in the poller (any thread, signal-safe)."""
+        if not self._io.wake() and self._debug and not self._closed:
+            logger.debug("Fail to write a null byte into the self-pipe socket")
 
     # -- Running and stopping -----------------------------------------------------------
     def _check_closed(self) -> None:
@@ -627,65 +565,24 @@ class BaseEventLoop(AbstractEventLoop):
         if executor is not None:
             self._default_executor = None
             executor.shutdown(wait=False)
-        self._remove_all_signal_handlers()
-        self._close_self_pipe()
-        self._selector.close()
+        self._signals.remove_all(self)
+        self._io.close()
 
     # -- One iteration --------------------------------------------------------------------
-    def _poll(self, timeout: float | None) -> list[tuple[selectors.SelectorKey, int]]:
-        """Wait up to *timeout* seconds (``None``: no limit) for fd events.
+    def _poll(self, timeout: float | None) -> _poller.EventList:
+        """Wait up to *timeout* seconds (``None``: no limit) for fd events; return
+        ``(FdWatch, ready_events)`` pairs.
 
         The one place where the loop blocks; a subclass may override it (to count,
-        trace, or run on a virtual clock).
-
-        With the stdlib's ``EpollSelector`` this is what its ``select()`` does, without
-        its layers: the same rounding of the timeout up to epoll's millisecond, the
-        same events, and the same (key, mask) pairs.
+        trace, or run on a virtual clock), and ``loopcore.testing`` replaces it on the
+        instance. The work is the poller's (:meth:`loopcore._poller.Poller.poll`).
         """
-        raw = self._epoll
-        if raw is None:
-            return self._selector.select(timeout)
-        epoll, fd_to_key = raw
-        if timeout is None:
-            timeout = -1.0
-        elif timeout <= 0.0:
-            timeout = 0.0
-        else:
-            timeout = math.ceil(timeout * 1e3) * 1e-3
-        try:
-            fd_events = epoll.poll(timeout, len(fd_to_key) or 1)  # type: ignore[attr-defined]
-        except InterruptedError:
-            return []
-        if not fd_events:
-            return []
-        event_list = []
-        for fd, flags in fd_events:
-            key = fd_to_key.get(fd)
-            if key is None:
-                continue  # not registered (any more): nothing to report
-            mask = 0
-            if flags & ~_EPOLLOUT:
-                mask |= selectors.EVENT_READ
-            if flags & ~_EPOLLIN:
-                mask |= selectors.EVENT_WRITE
-            event_list.append((key, mask & key.events))
-        return event_list
+        return self._io.poll(timeout)
 
-    def _process_events(self, event_list: list[tuple[selectors.SelectorKey, int]]) -> None:
-        """Queue the reader/writer callbacks of the fds in *event_list*."""
-        ready_append = self._ready.append
-        for key, mask in event_list:
-            reader, writer = key.data
-            if mask & selectors.EVENT_READ and reader is not None:
-                if reader._cancelled:
-                    self._remove_reader(key.fileobj)
-                else:
-                    ready_append(reader)
-            if mask & selectors.EVENT_WRITE and writer is not None:
-                if writer._cancelled:
-                    self._remove_writer(key.fileobj)
-                else:
-                    ready_append(writer)
+    def _process_events(self, event_list: _poller.EventList) -> None:
+        """Queue the reader/writer callbacks of the fds in *event_list* (the
+        poller's :meth:`~loopcore._poller.Poller.process_events`)."""
+        self._io.process_events(event_list)
 
     def _run_once(self) -> None:
         """One iteration: poll, queue due timers, run the callbacks queued now."""
@@ -874,7 +771,7 @@ class BaseEventLoop(AbstractEventLoop):
         if self._debug or self._call_soon_overridden:
             self.call_soon(task._step, context=task._context)
         else:
-            self._ready.append(task)  # type: ignore[arg-type]
+            self._ready.append(task)
 
     def _update_call_soon_task(self) -> None:
         # While the loop is open, not in debug mode and its call_soon is not
@@ -1269,11 +1166,11 @@ class BaseEventLoop(AbstractEventLoop):
         ``if not handle.cancelled()``: it never removes a newer reader registered by
         someone else meanwhile.
         """
-        return self._watch_fd(fd, selectors.EVENT_READ, Handle(callback, args, self, None))
+        return self._watch_fd(fd, _EVENT_READ, Handle(callback, args, self, None))
 
     def _remove_reader(self, fd: FileDescriptorLike) -> bool:
         """Stop watching *fd* for readability; True if a reader was registered."""
-        return self._unwatch_fd(fd, selectors.EVENT_READ)
+        return self._unwatch_fd(fd, _EVENT_READ)
 
     def _add_writer(
         self, fd: FileDescriptorLike, callback: Callable[..., object], *args: object
@@ -1286,88 +1183,28 @@ class BaseEventLoop(AbstractEventLoop):
         ``if not handle.cancelled()``: it never removes a newer writer registered by
         someone else meanwhile.
         """
-        return self._watch_fd(fd, selectors.EVENT_WRITE, Handle(callback, args, self, None))
+        return self._watch_fd(fd, _EVENT_WRITE, Handle(callback, args, self, None))
 
     def _remove_writer(self, fd: FileDescriptorLike) -> bool:
         """Stop watching *fd* for writability; True if a writer was registered."""
-        return self._unwatch_fd(fd, selectors.EVENT_WRITE)
+        return self._unwatch_fd(fd, _EVENT_WRITE)
 
     def _watch_fd(self, fd: FileDescriptorLike, event: int, handle: Handle) -> Handle:
         """Register *handle* for *event* (``EVENT_READ`` or ``EVENT_WRITE``) of *fd*,
-        cancelling the handle it replaces. The selector data is ``(reader, writer)``."""
-        self._check_closed()
-        key = self._fd_key(fd)
-        if key is None:
-            data = (handle, None) if event == selectors.EVENT_READ else (None, handle)
-            raw = self._epoll
-            if raw is not None and type(fd) is int:
-                # What EpollSelector.register() does for an int fd, without its
-                # layers of Python calls: every sock_* wait comes here.
-                epoll, fd_to_key = raw
-                flags = _EPOLLIN if event == selectors.EVENT_READ else _EPOLLOUT
-                epoll.register(fd, flags)  # type: ignore[attr-defined]
-                fd_to_key[fd] = selectors.SelectorKey(fd, fd, event, data)
-            else:
-                self._selector.register(fd, event, data)
-            return handle
-        reader, writer = key.data
-        if event == selectors.EVENT_READ:
-            replaced, data = reader, (handle, writer)
-        else:
-            replaced, data = writer, (reader, handle)
-        self._selector.modify(fd, key.events | event, data)
-        if replaced is not None:
-            replaced.cancel()
-        return handle
+        cancelling the handle it replaces; return *handle*.
+
+        :raises RuntimeError: if the loop is closed.
+        """
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
+        return self._io.watch(fd, event, handle)
 
     def _unwatch_fd(self, fd: FileDescriptorLike, event: int) -> bool:
-        """Stop watching *fd* for *event*; True if a handle was registered for it."""
+        """Stop watching *fd* for *event*; True if a handle was registered for it
+        (always False on a closed loop)."""
         if self._closed:
             return False
-        selector = self._selector
-        key = self._fd_key(fd)
-        if key is None:
-            return False
-        reader, writer = key.data
-        if event == selectors.EVENT_READ:
-            removed, data = reader, (None, writer)
-        else:
-            removed, data = writer, (reader, None)
-        mask = key.events & ~event
-        if mask:
-            selector.modify(fd, mask, data)
-        elif self._epoll is not None and type(fd) is int:
-            # What EpollSelector.unregister() does for an int fd (see _watch_fd),
-            # including ignoring the error for an fd closed since it was registered.
-            epoll, fd_to_key = self._epoll
-            del fd_to_key[fd]
-            try:
-                epoll.unregister(fd)  # type: ignore[attr-defined]
-            except OSError:
-                pass
-        else:
-            selector.unregister(fd)
-        if removed is not None:
-            removed.cancel()
-            return True
-        return False
-
-    def _fd_key(self, fd: FileDescriptorLike) -> selectors.SelectorKey | None:
-        """The selector key of *fd*, or None when it is not registered.
-
-        Every wait of a ``sock_*`` coroutine registers its fd and unregisters it
-        after, so this runs twice per wait, mostly for an fd that is not there:
-        ``get_key()`` then raises a KeyError with a formatted message. With the
-        stdlib's epoll selector an int fd is looked up in its table instead (the
-        same table :meth:`_poll` reads).
-        """
-        raw = self._epoll
-        if raw is not None and type(fd) is int:
-            return raw[1].get(fd)
-        try:
-            return self._selector.get_key(fd)
-        except KeyError:
-            return None
+        return self._io.unwatch(fd, event)
 
     def _check_fd(self, fd: FileDescriptorLike) -> int:
         """The integer fd of *fd* (an int or an object with ``fileno()``).
@@ -1386,8 +1223,7 @@ class BaseEventLoop(AbstractEventLoop):
                 )
         if fileno < 0:
             raise ValueError(f"invalid file descriptor {fileno} (from {fd!r})")
-        ssock = self._ssock
-        if ssock is not None and fileno == ssock.fileno():
+        if fileno == self._io.self_pipe_fd and not self._closed:
             raise ValueError(f"file descriptor {fileno} is the loop's own self-pipe")
         return fileno
 
@@ -1444,25 +1280,7 @@ class BaseEventLoop(AbstractEventLoop):
             self._check_thread()
         return self._remove_writer(self._check_fd(fd))
 
-    # -- Signals (POSIX) ---------------------------------------------------------------------------
-    @staticmethod
-    def _check_signal(sig: int) -> None:
-        """Refuse what is not a signal number, with asyncio's exceptions and wording
-        (the same on CPython 3.11 to 3.13)."""
-        if not isinstance(sig, int):
-            raise TypeError(f"sig must be an int, not {sig!r}: pass a signal.SIG* number")
-        if sig not in signal.valid_signals():
-            raise ValueError(
-                f"invalid signal number {sig}: not in signal.valid_signals() on this platform"
-            )
-
-    def _check_main_thread(self, method: str) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            raise RuntimeError(
-                f"{method}() works only in the main thread (signals are delivered there); "
-                f"called from thread {threading.current_thread().name!r}"
-            )
-
+    # -- Signals (POSIX): the machinery is in loopcore._signals ---------------------------
     def add_signal_handler(
         self, sig: int, callback: Callable[[Unpack[_Ts]], object], *args: *_Ts
     ) -> None:
@@ -1490,41 +1308,9 @@ class BaseEventLoop(AbstractEventLoop):
         if sys.platform == "win32":  # pragma: no cover - POSIX only
             raise NotImplementedError("add_signal_handler() is only available on POSIX")
         _check_callback(callback, "add_signal_handler")
-        self._check_signal(sig)
+        _signals.check_signal(sig)
         self._check_closed()
-        self._check_main_thread("add_signal_handler")
-        if sig in _UNCATCHABLE_SIGNALS:
-            # signal.signal() would refuse it too (EINVAL), after the wake-up fd was
-            # set up; say so first, as asyncio words it, and why.
-            raise RuntimeError(
-                f"sig {sig} cannot be caught: {signal.Signals(sig).name} cannot be caught "
-                "or handled by any program"
-            )
-        csock = self._csock
-        assert csock is not None
-        if self._saved_wakeup_fd is None:
-            try:
-                self._saved_wakeup_fd = signal.set_wakeup_fd(
-                    csock.fileno(), warn_on_full_buffer=False
-                )
-            except (ValueError, OSError) as exc:
-                raise RuntimeError(f"cannot set the signal wake-up fd: {exc}")
-        previous = self._signal_handlers.get(sig)
-        self._signal_handlers[sig] = Handle(callback, args, self, None)
-        try:
-            signal.signal(sig, _sighandler_noop)
-            # SA_RESTART: system calls in other code are not interrupted by it.
-            signal.siginterrupt(sig, False)
-        except OSError as exc:
-            if previous is None:
-                del self._signal_handlers[sig]
-            else:
-                self._signal_handlers[sig] = previous
-            if not self._signal_handlers:
-                self._restore_wakeup_fd()
-            if exc.errno == errno.EINVAL:
-                raise RuntimeError(f"sig {sig} cannot be caught (signal.signal(): {exc})")
-            raise
+        self._signals.add(sig, Handle(callback, args, self, None))
 
     def remove_signal_handler(self, sig: int) -> bool:
         """Remove this loop's handler for *sig*.
@@ -1538,62 +1324,7 @@ class BaseEventLoop(AbstractEventLoop):
         :raises TypeError: if *sig* is not an int.
         :raises ValueError: for an invalid signal number.
         """
-        self._check_signal(sig)
-        if sig not in self._signal_handlers:
-            return False
-        self._check_main_thread("remove_signal_handler")
-        del self._signal_handlers[sig]
-        handler = signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL
-        try:
-            signal.signal(sig, handler)
-        except OSError as exc:
-            if exc.errno == errno.EINVAL:
-                raise RuntimeError(f"sig {sig} cannot be caught (signal.signal(): {exc})")
-            raise
-        if not self._signal_handlers:
-            self._restore_wakeup_fd()
-        return True
-
-    def _restore_wakeup_fd(self) -> None:
-        saved = self._saved_wakeup_fd
-        if saved is None:
-            return
-        self._saved_wakeup_fd = None
-        csock = self._csock
-        if csock is not None and saved == csock.fileno():
-            # Our own self-pipe (claimed by loopcore.run() for Ctrl-C): never leave
-            # the wake-up fd on a socket that close() is about to release.
-            saved = -1
-        try:
-            signal.set_wakeup_fd(saved)
-        except (ValueError, OSError) as exc:
-            logger.info("could not restore the signal wake-up fd %d: %s", saved, exc)
-
-    def _remove_all_signal_handlers(self) -> None:
-        if not self._signal_handlers:
-            return
-        if threading.current_thread() is threading.main_thread():
-            for sig in list(self._signal_handlers):
-                self.remove_signal_handler(sig)
-        else:
-            warnings.warn(
-                f"closing the loop {self!r} outside the main thread: its signal handlers "
-                f"for {sorted(self._signal_handlers)} could not be removed",
-                ResourceWarning,
-                stacklevel=2,
-                source=self,
-            )
-            self._signal_handlers.clear()
-
-    def _handle_signal(self, sig: int) -> None:
-        """Queue the handler of *sig* (called from the self-pipe reader)."""
-        handle = self._signal_handlers.get(sig)
-        if handle is None:
-            return
-        if handle._cancelled:
-            self.remove_signal_handler(sig)
-        else:
-            self._ready.append(handle)
+        return self._signals.remove(sig)
 
     # -- Error handling --------------------------------------------------------------------------
     def set_exception_handler(self, handler: ExceptionHandler | None) -> None:

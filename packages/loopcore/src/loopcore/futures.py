@@ -20,7 +20,7 @@ import traceback
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar, cast
 
-from . import exceptions
+from . import events, exceptions
 from .handles import format_callback
 
 if TYPE_CHECKING:
@@ -44,14 +44,39 @@ _PENDING = State.PENDING
 _CANCELLED = State.CANCELLED
 _FINISHED = State.FINISHED
 
-# What a future calls back when it is done, in registration order. An entry is a
-# (callback, context) pair from add_done_callback(), or a Task suspended on the
-# future (`await fut`): the task itself, not a bound method in a pair, so that a
-# suspended task costs the future one pointer, and a result steps the task at once
-# rather than through Task._wakeup. The common case of a single entry is stored as
-# it is, without a list; a future with none shares one empty tuple.
+# What a future calls back when it is done, in registration order: the shapes of
+# Future._callbacks, in this one place.
+#
+# An *entry* (_Entry) is one registration:
+# * a (callback, context) pair from add_done_callback(); it runs as
+#   call_soon(callback, future, context=context);
+# * a Task suspended on the future (`await fut`, set by Task._step): the task
+#   itself, not a bound method in a pair, so that a suspended task costs the future
+#   one pointer. After a result the task is stepped at once (_call_soon_task: the
+#   task reads the result itself); after an exception or a cancellation it gets
+#   call_soon(task._wakeup, future), which throws the error into the coroutine.
+#
+# Future._callbacks (_Callbacks) holds them in one of three shapes:
+# * no entry: _NO_CALLBACKS, one shared empty tuple (falsy, no allocation);
+# * one entry: the entry itself, without a list (the common case: one awaiting
+#   task, or one done callback);
+# * two or more: a list of entries, in registration order.
+# Tell them apart with `not callbacks`, then `type(callbacks) is list`; an entry with
+# `type(entry) is tuple` (a pair) or not (a Task). type() rather than isinstance():
+# these run on every future resolution, and an isinstance() that fails (a Task is
+# not a list) also looks up the object's __class__; but mypy does not narrow the
+# negative branch of `type(x) is C`, hence the few `type: ignore[union-attr]` below.
 _Entry: TypeAlias = "tuple[Callable[[Any], object], contextvars.Context] | Task[Any]"
+_Callbacks: TypeAlias = "tuple[()] | _Entry | list[_Entry]"
 _NO_CALLBACKS: tuple[()] = ()
+
+# Only a loop built on loopcore's AbstractEventLoop has _call_soon_task (it may queue
+# a task as its own ready-queue entry); a loop of another implementation (asyncio's)
+# steps a task with call_soon(task._step). Bound once: checked on every task step.
+# Typed as a plain class on purpose: Future._loop says AbstractEventLoop, but PEP
+# 3156 lets futures and tasks live on any conforming loop, and the check is for that
+# case, which the static type cannot show.
+_LoopcoreLoop: type[object] = events.AbstractEventLoop
 
 #: Every allowed state change; anything else is an :class:`InvalidStateError`.
 _TRANSITIONS: dict[State, frozenset[State]] = {
@@ -125,7 +150,7 @@ class Future(Generic[_T]):
         self._state = _PENDING
         self._result: _T | None = None
         self._exception: BaseException | None = None
-        self._callbacks: _Entry | list[_Entry] | tuple[()] = _NO_CALLBACKS
+        self._callbacks: _Callbacks = _NO_CALLBACKS
         self._cancel_message: object = None
         self._cancelled_exc: exceptions.CancelledError | None = None
         # True when an exception is set and nobody has looked at it yet.
@@ -281,9 +306,11 @@ class Future(Generic[_T]):
     def _entries(self) -> list[_Entry]:
         """The registered entries in order (read only)."""
         callbacks = self._callbacks
-        if type(callbacks) is list:
+        if not callbacks:
+            return []
+        if isinstance(callbacks, list):
             return callbacks
-        return [callbacks] if callbacks else []  # type: ignore[list-item]
+        return [callbacks]
 
     def remove_done_callback(self, fn: Callable[[Future[_T]], object]) -> int:
         """Remove every registration of *fn*; return how many were removed."""
@@ -291,7 +318,7 @@ class Future(Generic[_T]):
         kept = [
             entry
             for entry in entries
-            if (entry[0] if type(entry) is tuple else entry._wakeup) != fn  # type: ignore[union-attr]
+            if (entry[0] if isinstance(entry, tuple) else entry._wakeup) != fn
         ]
         removed = len(entries) - len(kept)
         if removed:
@@ -305,7 +332,7 @@ class Future(Generic[_T]):
         (a suspended task shows as its ``_wakeup`` method): for reprs and
         introspection."""
         return [
-            entry if type(entry) is tuple else (entry._wakeup, entry._context)  # type: ignore[union-attr]
+            entry if isinstance(entry, tuple) else (entry._wakeup, entry._context)
             for entry in self._entries()
         ]
 
@@ -327,17 +354,17 @@ class Future(Generic[_T]):
         # result it reads the result from this future itself, so it is stepped.
         succeeded = self._state is _FINISHED and self._exception is None
         call_soon = self._loop.call_soon
+        loop = self._loop
         for entry in entries:
             if type(entry) is tuple:
                 call_soon(entry[0], self, context=entry[1])
-            # mypy does not narrow `type(x) is tuple` to exclude tuple subclasses.
             elif succeeded:
-                try:
-                    self._loop._call_soon_task(entry)  # type: ignore[arg-type]
-                except AttributeError:  # a loop not built on loopcore's AbstractEventLoop
+                if isinstance(loop, _LoopcoreLoop):
+                    loop._call_soon_task(entry)  # type: ignore[arg-type]
+                else:
                     call_soon(entry._step, context=entry._context)  # type: ignore[union-attr]
             else:
-                call_soon(entry._wakeup, self, context=entry._context)  # type: ignore[union-attr, arg-type]
+                call_soon(entry._wakeup, self, context=entry._context)  # type: ignore[union-attr]
 
     def set_result(self, result: _T) -> None:
         """Mark the future done with *result* and schedule its callbacks.
@@ -360,10 +387,12 @@ class Future(Generic[_T]):
         # _schedule_callbacks() does with it, inline (the task is stepped at once).
         self._callbacks = _NO_CALLBACKS
         # (mypy does not narrow `type(x) is tuple` to exclude tuple subclasses.)
-        try:
-            self._loop._call_soon_task(callbacks)  # type: ignore[arg-type]
-        except AttributeError:  # a loop not built on loopcore's AbstractEventLoop
-            self._loop.call_soon(callbacks._step, context=callbacks._context)  # type: ignore[union-attr]
+        # An explicit capability check (see _LoopcoreLoop), not an AttributeError probe.
+        loop = self._loop
+        if isinstance(loop, _LoopcoreLoop):
+            loop._call_soon_task(callbacks)  # type: ignore[arg-type]
+        else:
+            loop.call_soon(callbacks._step, context=callbacks._context)  # type: ignore[union-attr]
 
     def set_exception(self, exception: BaseException | type[BaseException]) -> None:
         """Mark the future done with *exception* and schedule its callbacks.

@@ -12,12 +12,12 @@ import contextvars
 import reprlib
 import traceback
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from .events import AbstractEventLoop
 
-__all__ = ["Handle", "TimerHandle"]
+__all__ = ["Handle", "ReadyEntry", "TimerHandle"]
 
 
 def format_callback(callback: object, args: tuple[object, ...] | None = None) -> str:
@@ -122,6 +122,51 @@ class Handle:
         if self._source_traceback:
             context["source_traceback"] = self._source_traceback
         self._loop.call_exception_handler(context)
+
+
+@runtime_checkable
+class ReadyEntry(Protocol):
+    """What the loop's ready queue holds: the interface :class:`Handle` and
+    :class:`~loopcore.Task` both implement.
+
+    A :class:`Handle` is one scheduled call. A task whose next step is due is queued
+    *itself* (``AbstractEventLoop._call_soon_task``), in place of a Handle around its
+    ``_step``: a task switch then allocates no Handle. The run phase (and the
+    loop's diagnostics: debug mode, telemetry, the stall detector) reads only these
+    members:
+
+    * ``_cancelled``: skip the entry (always False for a task);
+    * ``_callback``, ``_args``, ``_context``: run ``_context.run(_callback, *_args)``
+      (for a task: its ``_step``, no arguments, its context); ``_callback`` and
+      ``_args`` are ``None`` only once a Handle is cancelled;
+    * ``_run()``: the same, reporting what escapes (the debug run phase);
+    * ``_report_exception(exc)``: pass an exception that escaped to the loop's
+      exception handler;
+    * ``_source_traceback``: where it was created (debug mode), or ``None``.
+
+    The members are read-only here: the loop never changes an entry. ``cancel()``
+    is not part of it: a Handle's ``cancel`` skips one call, a task's cancels the
+    task.
+    """
+
+    @property
+    def _cancelled(self) -> bool: ...
+
+    @property
+    def _callback(self) -> Callable[..., object] | None: ...
+
+    @property
+    def _args(self) -> tuple[object, ...] | None: ...
+
+    @property
+    def _context(self) -> contextvars.Context: ...
+
+    @property
+    def _source_traceback(self) -> list[traceback.FrameSummary] | None: ...
+
+    def _run(self) -> None: ...
+
+    def _report_exception(self, exc: BaseException) -> None: ...
 
 
 class TimerHandle(Handle):

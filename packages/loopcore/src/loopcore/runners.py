@@ -226,10 +226,9 @@ def _claim_wakeup_fd(loop: AbstractEventLoop) -> int | None:
     """
     if not isinstance(loop, BaseEventLoop):
         return None
-    csock = loop._csock
-    if csock is None or loop._saved_wakeup_fd is not None:
+    if loop.is_closed() or loop._signals.saved_wakeup_fd is not None:
         return None
-    fd = csock.fileno()
+    fd = loop._io.wakeup_fd
     try:
         previous = signal.set_wakeup_fd(fd, warn_on_full_buffer=False)
     except (ValueError, OSError):

@@ -23,7 +23,7 @@ import traceback
 import types
 import weakref
 from collections.abc import Awaitable, Coroutine, Generator, Iterable
-from typing import TYPE_CHECKING, Protocol, TextIO, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Protocol, TextIO, TypeVar, cast, overload
 
 from . import coroutines, events, exceptions, futures
 from .handles import Handle
@@ -58,6 +58,9 @@ _loop_refs: dict[int, weakref.ref[AbstractEventLoop]] = {}
 _current_tasks: dict[AbstractEventLoop, Task[object]] = {}
 
 _task_name_counter = itertools.count(1)
+# Only a loop built on loopcore's AbstractEventLoop has _call_soon_task (see
+# futures._LoopcoreLoop); bound once, checked on every step that yields.
+_LoopcoreLoop: type[object] = events.AbstractEventLoop
 
 
 def _forget_loop(key: int) -> None:
@@ -259,13 +262,17 @@ class Task(futures.Future[_T]):
         if eager_start and self._loop.is_running():
             self._eager_start()
         else:
-            try:
-                self._loop._call_soon_task(self)
-            except AttributeError:  # a loop not built on loopcore's AbstractEventLoop
-                self._loop.call_soon(self._step, context=self._context)
-            pending = _pending_tasks.get(id(self._loop))
+            # An explicit capability check (see futures._LoopcoreLoop), not a probe:
+            # an AttributeError raised inside _call_soon_task must not be taken for
+            # "this loop has none" and schedule the step twice.
+            loop = self._loop
+            if isinstance(loop, _LoopcoreLoop):
+                loop._call_soon_task(self)
+            else:
+                loop.call_soon(self._step, context=self._context)
+            pending = _pending_tasks.get(id(loop))
             if pending is None:
-                pending = _tasks_of(self._loop)
+                pending = _tasks_of(loop)
             pending.add(self)  # type: ignore[arg-type]
 
     # -- Introspection -----------------------------------------------------------------
@@ -490,9 +497,9 @@ class Task(futures.Future[_T]):
             else:
                 if result is None:
                     # A bare `yield` (sleep(0)): give the other callbacks a turn.
-                    try:
+                    if isinstance(loop, _LoopcoreLoop):
                         loop._call_soon_task(self)
-                    except AttributeError:  # a loop not built on loopcore's AbstractEventLoop
+                    else:
                         loop.call_soon(self._step, context=self._context)
                 elif (
                     isinstance(result, futures.Future)
@@ -587,7 +594,7 @@ class Task(futures.Future[_T]):
         else:
             self._step()
 
-    def _wakeup(self, future: futures.Future[object]) -> None:
+    def _wakeup(self, future: futures.Future[Any]) -> None:
         # The result is not passed in: the coroutine reads it from the future itself
         # (Future.__await__ returns future.result()). So a future that finished
         # without an exception needs no result() call; a failed or cancelled one

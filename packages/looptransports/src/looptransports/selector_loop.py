@@ -243,17 +243,15 @@ def _close_sockets(socks: Iterable[socket.socket]) -> None:
 class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
     """The event loop with sockets, servers, name resolution, TLS, pipes and subprocesses.
 
-    :param selector: any :class:`selectors.BaseSelector`; by default the best one of
-        the platform (:class:`selectors.EpollSelector` on Linux). The loop closes
-        it in :meth:`close`.
+    :param selector: any :class:`selectors.BaseSelector` to poll with; by default the
+        loop drives epoll itself on Linux and uses :class:`selectors.DefaultSelector`
+        elsewhere (see :mod:`loopcore._poller`). The loop closes it in :meth:`close`.
 
     Not thread-safe, except ``call_soon_threadsafe``; every coroutine method must be
     awaited in a task running on this loop.
     """
 
     def __init__(self, selector: selectors.BaseSelector | None = None) -> None:
-        if selector is None:
-            selector = selectors.DefaultSelector()
         super().__init__(selector)
         # fd -> a weak reference to the open transport that owns it (the transport
         # claims and releases its fd, see _lifecycle). The public fd methods and the

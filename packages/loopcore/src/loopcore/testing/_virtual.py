@@ -53,8 +53,7 @@ from typing import TYPE_CHECKING, TypeVarTuple, Unpack
 from loopcore.handles import Handle, TimerHandle
 
 if TYPE_CHECKING:
-    import selectors
-
+    from loopcore._poller import FdWatch
     from loopcore.base_loop import BaseEventLoop
     from loopcore.events import AbstractEventLoop
 
@@ -68,7 +67,7 @@ __all__ = [
 
 _Ts = TypeVarTuple("_Ts")
 
-_EventList = list[tuple["selectors.SelectorKey", int]]
+_EventList = list[tuple["FdWatch", int]]
 
 # The attribute of a loop instance holding its _Instrumentation.
 _ATTR = "_loopcore_testing_hooks"

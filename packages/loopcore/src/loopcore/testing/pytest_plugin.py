@@ -59,6 +59,8 @@ import pytest
 
 from loopcore import introspect
 from loopcore.base_loop import BaseEventLoop
+from loopcore.handles import Handle
+from loopcore.tasks import Task
 
 from ._virtual import Shuffler, VirtualClock, _pending_threadsafe_handles, get_clock
 
@@ -564,8 +566,11 @@ def loopcore_loop(request: pytest.FixtureRequest) -> Iterator[BaseEventLoop]:
                         "the test left callbacks scheduled:\n  "
                         + "\n  ".join(_describe(h) for h in scheduled)
                     )
-                    for handle in scheduled:
-                        handle.cancel()
+                    for entry in scheduled:
+                        # A Handle skips its call; a task queued for its next step
+                        # (a ReadyEntry too) is cancelled as a task.
+                        if isinstance(entry, (Handle, Task)):
+                            entry.cancel()
                 loop.run_until_complete(loop.shutdown_asyncgens())
                 loop.run_until_complete(loop.shutdown_default_executor())
             gc.collect()
