@@ -774,13 +774,19 @@ class BaseEventLoop(AbstractEventLoop):
             self._ready.append(task)
 
     def _update_call_soon_task(self) -> None:
-        # While the loop is open, not in debug mode and its call_soon is not
-        # overridden, _call_soon_task() only appends the task to the ready queue:
-        # then the instance attribute `_call_soon_task` is that deque's append itself,
-        # which tasks and futures call in C where the method would cost a Python
-        # frame on every wake-up. Called whenever one of the three conditions may
-        # change (__init__, set_debug, close); otherwise the method above runs.
-        if self._closed or self._debug or self._call_soon_overridden:
+        # While the loop is open, not in debug mode and neither its call_soon nor its
+        # _call_soon_task is overridden, _call_soon_task() only appends the task to
+        # the ready queue: then the instance attribute `_call_soon_task` is that
+        # deque's append itself, which tasks and futures call in C where the method
+        # would cost a Python frame on every wake-up. Called whenever one of these
+        # conditions may change (__init__, set_debug, close); otherwise the method
+        # runs (a subclass's override included).
+        if (
+            self._closed
+            or self._debug
+            or self._call_soon_overridden
+            or type(self)._call_soon_task is not BaseEventLoop._call_soon_task
+        ):
             self.__dict__.pop("_call_soon_task", None)
         else:
             self._call_soon_task = self._ready.append  # type: ignore[method-assign, assignment]
