@@ -757,6 +757,9 @@ def test_a_task_awaiting_a_cancelled_asyncio_future_ends_cancelled_with_our_erro
     assert caught == [("by owner",), ("by task",)]
 
 
+# The in-place path is the one outside debug mode (debug mode calls the class,
+# and each creation site has its own _source_traceback).
+@pytest.mark.loopcore(debug=False)
 def test_create_task_makes_the_task_the_constructor_makes(loopcore_loop):
     # create_task builds its task without calling the class (tasks._new_task): every
     # slot must hold what Task.__init__ (and Future.__init__) put there.
