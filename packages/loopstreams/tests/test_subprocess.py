@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import signal
 import sys
@@ -190,6 +191,60 @@ async def test_drain_raises_connection_reset_once_the_child_closed_stdin() -> No
     await proc.stdin.wait_closed()
     assert await proc.wait() == 0
     await proc.communicate()  # stdout to its end: the pipe is closed before teardown
+
+
+async def test_a_drain_waiting_when_the_child_closes_stdin_raises_and_so_do_later_drains() -> None:
+    # The child blocks reading one line, so our 8 MB are still buffered (writing is
+    # paused and drain() waits) when it closes its stdin: the waiting drain() gets the
+    # broken pipe, and every drain() after it ConnectionResetError.
+    proc = await loopstreams.create_subprocess_exec(
+        "sh", "-c", "read line; exec 0<&-; echo closed", stdin=PIPE, stdout=PIPE
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(b"go\n" + b"x" * (8 * 2**20))
+    with pytest.raises((BrokenPipeError, ConnectionResetError)):
+        await proc.stdin.drain()
+    with pytest.raises(ConnectionResetError):
+        await proc.stdin.drain()
+    assert await proc.stdout.read() == b"closed\n"
+    assert await proc.wait() == 0
+
+
+async def test_a_cancelled_wait_leaves_the_child_running_and_a_later_wait_returns_its_code() -> (
+    None
+):
+    proc = await loopstreams.create_subprocess_exec(PY, "-c", SIGNALLABLE, stdout=PIPE)
+    assert proc.stdout is not None
+    assert await proc.stdout.readline() == b"ready\n"
+    waiting = loopcore.ensure_future(proc.wait())
+    await loopcore.sleep(0)
+    waiting.cancel()
+    with pytest.raises(loopcore.CancelledError):
+        await waiting
+    assert proc.returncode is None
+    proc.kill()
+    assert await proc.wait() == -signal.SIGKILL
+    await proc.communicate()
+
+
+async def test_communicate_in_debug_mode_logs_what_it_fed_and_a_broken_pipe(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    loop = loopcore.get_running_loop()
+    debug = loop.get_debug()
+    loop.set_debug(True)
+    try:
+        with caplog.at_level(logging.DEBUG, logger="loopstreams"):
+            proc = await loopstreams.create_subprocess_exec(
+                "sh", "-c", "read line; exec 0<&-; echo closed", stdin=PIPE, stdout=PIPE
+            )
+            out, _ = await proc.communicate(b"go\n" + b"x" * (8 * 2**20))
+    finally:
+        loop.set_debug(debug)
+    assert out == b"closed\n"
+    messages = [record.getMessage() for record in caplog.records]
+    assert any(f"fed {8 * 2**20 + 3} bytes to stdin" in m for m in messages), messages
+    assert any("communicate: stdin got" in m for m in messages), messages
 
 
 async def test_a_program_that_does_not_exist_raises_file_not_found_error() -> None:
