@@ -40,6 +40,13 @@ __all__ = ["EventLoop", "new_event_loop"]
 
 _T = TypeVar("_T")
 
+# Read once: create_future and create_task run once per request in a server (aiohttp
+# makes a future and a task for each), and a module global costs less than the
+# attribute of another module.
+_AsyncioFuture = asyncio.Future
+_AsyncioTask = asyncio.Task
+_CoroutineType = types.CoroutineType
+
 
 def _stop_loop(fut: asyncio.Future[object]) -> None:
     fut.get_loop().stop()
@@ -152,7 +159,7 @@ class EventLoop(SelectorEventLoop, asyncio.AbstractEventLoop):  # type: ignore[m
     # tasks and futures), and both classes offer the same public Future API.
     def create_future(self) -> asyncio.Future[object]:  # type: ignore[override]
         """A new :class:`asyncio.Future` attached to this loop."""
-        return asyncio.Future(loop=self)
+        return _AsyncioFuture(loop=self)
 
     def create_task(  # type: ignore[override]
         self,
@@ -172,12 +179,19 @@ class EventLoop(SelectorEventLoop, asyncio.AbstractEventLoop):  # type: ignore[m
         :raises RuntimeError: if the loop is closed.
         :raises TypeError: if *coro* is not a coroutine.
         """
-        self._check_closed()
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
         if self._debug:
             self._check_thread()
         factory = self._task_factory
         if factory is None:
-            task = asyncio.Task(_as_asyncio_coroutine(coro), loop=self, name=name, context=context)
+            # A native coroutine (the common case) goes to asyncio's Task as it is:
+            # _as_asyncio_coroutine's isinstance() against an ABC would add a
+            # Python-level __instancecheck__ call to every task.
+            native: Coroutine[object, object, _T] = (
+                coro if type(coro) is _CoroutineType else _as_asyncio_coroutine(coro)
+            )
+            task = _AsyncioTask(native, loop=self, name=name, context=context)
             if task._source_traceback:  # type: ignore[attr-defined]
                 del task._source_traceback[-1]  # type: ignore[attr-defined]
             return task
