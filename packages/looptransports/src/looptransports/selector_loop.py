@@ -13,9 +13,10 @@ How a ``sock_*`` coroutine works: it first tries the operation at once, inline
 (most calls succeed without waiting); only on ``EAGAIN`` does it register a reader
 or writer for the socket and wait for a future, which the callback resolves when a
 retry succeeds. The registration outlives a wait that succeeded, so that the next
-wait on the same socket needs no system call to register again, and ends one loop
-iteration after the last wait (at once after an error, a cancellation, an end of
-file, or a ``sock_sendall`` that had to wait); see :mod:`looptransports._sockwait`.
+wait on the same socket needs no system call to register again; it ends when the
+socket is reported ready with nobody waiting, after an error, a cancellation, an end
+of file or a ``sock_sendall`` that had to wait, or at a later sweep of idle ones
+(see :mod:`looptransports._sockwait`).
 """
 
 from __future__ import annotations
