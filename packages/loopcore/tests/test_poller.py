@@ -292,3 +292,20 @@ def test_close_releases_the_fd_table_and_the_self_pipe_and_is_idempotent(loop):
     assert io.wake() is False
     assert io.drain_self_pipe() == b""
     io.close()
+
+
+def test_closed_fds_harmless_says_whether_poll_survives_an_fd_closed_while_watched(loop):
+    a, b = socket.socketpair()
+    loop._io.watch(a, _poller.EVENT_READ, _handle(loop))
+    a.close()
+    try:
+        if loop._io.closed_fds_harmless:
+            loop._io.poll(0)  # forgotten (epoll, kqueue) or reported (poll, /dev/poll)
+        else:
+            assert isinstance(loop._io, _poller.SelectorPoller)
+            assert isinstance(loop._io.selector, selectors.SelectSelector)
+            with pytest.raises(OSError):
+                loop._io.poll(0)
+    finally:
+        loop._io.unwatch(a, _poller.EVENT_READ)
+        b.close()

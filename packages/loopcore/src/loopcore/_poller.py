@@ -154,6 +154,13 @@ class Poller(Protocol):
     wakeup_fd: int
     #: The read end of the self-pipe, watched by the loop itself.
     self_pipe_fd: int
+    #: Whether an fd closed while watched (and not unwatched) leaves :meth:`poll`
+    #: working: epoll and kqueue forget it, poll() and /dev/poll report it (as
+    #: readable and writable, so its handlers run and can unwatch it); select()
+    #: fails with EBADF on every call until it is unwatched. Code that keeps fds
+    #: watched past the point where their owner may close them (looptransports'
+    #: ``sock_*`` coroutines) does so only when this is true.
+    closed_fds_harmless: bool
 
     def watch(self, fd: FileDescriptorLike, event: int, handle: Handle) -> Handle:
         """Queue *handle* whenever *fd* has *event*; cancel the handle it replaces."""
@@ -320,6 +327,8 @@ class EpollPoller(_PollerBase):
     :param ready: the loop's ready queue, where :meth:`process_events` queues handles.
     """
 
+    closed_fds_harmless = True
+
     def __init__(self, ready: deque[ReadyEntry]) -> None:
         self._epoll = select.epoll()
         try:
@@ -430,6 +439,18 @@ class EpollPoller(_PollerBase):
         self._epoll.close()
 
 
+_TOLERANT_SELECTORS: tuple[type[selectors.BaseSelector], ...] = tuple(
+    cls
+    for cls in (
+        getattr(selectors, "EpollSelector", None),
+        getattr(selectors, "KqueueSelector", None),
+        getattr(selectors, "DevpollSelector", None),
+        getattr(selectors, "PollSelector", None),
+    )
+    if cls is not None
+)
+
+
 class SelectorPoller(_PollerBase):
     """The portable backend: any :class:`selectors.BaseSelector`.
 
@@ -443,6 +464,9 @@ class SelectorPoller(_PollerBase):
 
     def __init__(self, selector: selectors.BaseSelector, ready: deque[ReadyEntry]) -> None:
         self.selector = selector
+        # Only the selectors known to survive a closed fd (see Poller); select()
+        # and any selector of unknown make do not count.
+        self.closed_fds_harmless = isinstance(selector, _TOLERANT_SELECTORS)
         super().__init__(ready)
 
     def __repr__(self) -> str:

@@ -29,6 +29,10 @@ registration outlives its wait:
   socket is not the registration's) and the poller (the object is closed, see
   "Some facts about epoll" in :mod:`loopcore._poller`) see that the registration
   is stale, and the new file is registered afresh.
+* **Only where a closed fd is harmless.** A loop polling with ``select()`` (a
+  ``SelectorEventLoop(selectors.SelectSelector())``) would fail with EBADF on every
+  poll once a socket is closed while registered; there every registration ends with
+  its wait, as it did before (the poller's ``closed_fds_harmless``).
 * **Whoever replaces it wins.** ``add_reader``/``remove_reader`` by a user (or a
   transport) on the same fd replace or remove the registration's handle, which
   cancels it; a registration whose handle is cancelled is never used again.
@@ -134,6 +138,8 @@ class SockWaits:
         # before which no new sweep is made.
         self._period = 0
         self._next_sweep = 0.0
+        #: Keep registrations between waits (see "Only where a closed fd is harmless").
+        self.keep = loop._io.closed_fds_harmless
 
     def __len__(self) -> int:
         """How many registrations exist (idle or waiting)."""
@@ -204,6 +210,8 @@ class SockWaits:
             reg.func = None
             reg.args = ()
             reg.idle_since = self._period
+            if not self.keep:
+                self.drop(reg)
             fut.set_result(result)
 
     def sweep(self) -> None:
