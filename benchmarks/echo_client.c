@@ -21,12 +21,18 @@
  * Output: one JSON object on stdout with requests/s, MiB/s (echoed payload, one
  * direction), p50/p99/max latency in microseconds and the byte counts verified.
  *
+ * --think-us U makes it a slow client: after each complete echo it spins U
+ * microseconds (busy, so that the delay does not depend on timer slack) before
+ * sending the next message.  A server then always finds nothing to read right
+ * after it echoed, and waits for readability: the regime of a quiet machine with
+ * a fast client, reproducible on a loaded one (for counting system calls).
+ *
  * With -DWITH_TLS (and -lssl -lcrypto) it can speak TLS (--tls, --cafile to verify
  * the server's certificate); the handshakes are done before the clock starts.
  *
  * Usage:
  *   echo_client --port P [--host 127.0.0.1] [--connections N] [--size S]
- *               [--duration T] [--warmup W] [--tls] [--cafile PATH]
+ *               [--duration T] [--warmup W] [--think-us U] [--tls] [--cafile PATH]
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -175,6 +181,7 @@ static int epfd;
 static unsigned char *pattern; /* PATTERN_SPAN + size random bytes */
 static unsigned char *scratch; /* receive buffer, one message long */
 static size_t size;
+static double think; /* seconds to spin after each complete echo (--think-us) */
 
 static void set_interest(struct conn *c, uint32_t events) {
     if (c->events == events) return;
@@ -255,6 +262,10 @@ static void drive(struct conn *c, double measure_from, double deadline) {
                 continue;
             }
             c->seq++;
+            if (think > 0) {
+                double until = t + think;
+                while ((t = now()) < until) {}
+            }
             start_message(c, t);
             continue;
         }
@@ -268,7 +279,8 @@ static void drive(struct conn *c, double measure_from, double deadline) {
 static void usage(void) {
     fprintf(stderr,
             "usage: echo_client --port P [--host 127.0.0.1] [--connections N] [--size BYTES]\n"
-            "                   [--duration SECONDS] [--warmup SECONDS] [--tls] [--cafile PEM]\n");
+            "                   [--duration SECONDS] [--warmup SECONDS] [--think-us MICROSECONDS]\n"
+            "                   [--tls] [--cafile PEM]\n");
     exit(64);
 }
 
@@ -288,6 +300,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--size")) size = (size_t)atol(v);
         else if (!strcmp(a, "--duration")) duration = atof(v);
         else if (!strcmp(a, "--warmup")) warmup = atof(v);
+        else if (!strcmp(a, "--think-us")) think = atof(v) * 1e-6;
         else if (!strcmp(a, "--cafile")) cafile = v;
         else usage();
         i++;
@@ -297,6 +310,7 @@ int main(int argc, char **argv) {
     if (size < 1 || size > (64u << 20)) die("--size must be 1..67108864 bytes, got %zu", size);
     if (!(duration > 0 && duration <= 600)) die("--duration must be in (0, 600] seconds, got %g", duration);
     if (!(warmup >= 0 && warmup <= 60)) die("--warmup must be in [0, 60] seconds, got %g", warmup);
+    if (!(think >= 0 && think <= 1)) die("--think-us must be in [0, 1000000] microseconds, got %g", think * 1e6);
 
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) die("--host must be an IPv4 address, got %s", host);

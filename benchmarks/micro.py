@@ -270,6 +270,68 @@ def bench_event(impl: _impls.Impl, loop: Any, n: int) -> Result:
     return Result(n / seconds, n, seconds)
 
 
+def bench_sock(impl: _impls.Impl, loop: Any, n: int) -> Result:
+    """10 socket pairs on one loop, each with a client task that sends a 1 KiB
+    message with ``sock_sendall`` and reads its echo with ``sock_recv``, and an echo
+    task (``sock_recv``, ``sock_sendall``): round trips per second (both ends' work).
+    Unlike the echo server rows, nothing depends on the speed of another process:
+    every ``sock_recv`` after a send finds nothing to read yet, the regime of a
+    server on a quiet machine."""
+
+    import socket
+
+    if not hasattr(loop, "sock_recv"):
+        raise _impls.Unavailable(f"{type(loop).__name__} has no sock_* coroutines (looptransports)")
+    pairs = 10
+    per_pair = max(n // pairs, 1)
+
+    async def echo(sock: socket.socket) -> None:
+        while data := await loop.sock_recv(sock, 65536):
+            await loop.sock_sendall(sock, data)
+
+    async def client(sock: socket.socket, index: int) -> int:
+        ok = 0
+        for i in range(per_pair):
+            message = (b"%d:%d;" % (index, i)) * 128
+            message = message[:1024]
+            await loop.sock_sendall(sock, message)
+            got = b""
+            while len(got) < len(message):
+                chunk = await loop.sock_recv(sock, 65536)
+                if not chunk:
+                    break
+                got += chunk
+            ok += got == message
+        sock.close()
+        return ok
+
+    async def main() -> tuple[float, int]:
+        socks = []
+        try:
+            for _ in range(pairs):
+                a, b = socket.socketpair()
+                a.setblocking(False)
+                b.setblocking(False)
+                socks += [a, b]
+            start = cpu_clock()
+            servers = [loop.create_task(echo(socks[2 * i])) for i in range(pairs)]
+            clients = [loop.create_task(client(socks[2 * i + 1], i)) for i in range(pairs)]
+            ok = 0
+            for task in clients:
+                ok += await task
+            for task in servers:
+                await task
+            return cpu_clock() - start, ok
+        finally:
+            for sock in socks:
+                sock.close()
+
+    seconds, ok = loop.run_until_complete(main())
+    total = per_pair * pairs
+    check(ok == total, f"{ok} of {total} echoes came back intact")
+    return Result(total / seconds, total, seconds)
+
+
 # --- memory -------------------------------------------------------------------------
 
 
@@ -467,6 +529,9 @@ BENCHES: dict[str, Bench] = {
     ),
     "event": Bench(
         bench_event, 30_000, 200_000, "round trips/s", "higher", "event set/wait ping-pong"
+    ),
+    "sock": Bench(
+        bench_sock, 20_000, 100_000, "round trips/s", "higher", "sock_* ping-pong, 10 pairs"
     ),
     "mem_task": Bench(
         bench_mem_task, 10_000, 100_000, "bytes/task", "lower", "memory per suspended task"

@@ -206,6 +206,58 @@ def test_an_fd_number_reused_after_close_can_be_watched_again(loop):
         d.close()
 
 
+@pytest.mark.parametrize("again", ["int", "object"])
+def test_an_object_closed_while_watched_gives_its_number_to_a_new_file_for_the_same_event(
+    loop, again
+):
+    # Watched as an object, closed without unwatching, its number reused: the entry
+    # is stale (the object says so), so watching the number again for the *same*
+    # event registers the new file, rather than only swapping the handle.
+    a, b = socket.socketpair()
+    fd = a.fileno()
+    old = _handle(loop)
+    loop._io.watch(a, _poller.EVENT_READ, old)
+    a.close()
+    b.close()
+    c, d = socket.socketpair()
+    try:
+        if d.fileno() == fd:
+            c, d = d, c
+        if c.fileno() != fd:
+            pytest.skip("the OS did not reuse the fd number")
+        got = []
+        loop._add_reader(fd if again == "int" else c, lambda: (got.append(c.recv(10)), loop.stop()))
+        assert old.cancelled()
+        d.send(b"again")
+        loop.call_later(5, loop.stop)  # a failure ends the test instead of hanging it
+        loop.run_forever()
+        assert got == [b"again"]
+        assert loop._remove_reader(fd) is True
+        assert loop._io.get(fd) is None
+    finally:
+        c.close()
+        d.close()
+
+
+def test_an_object_detached_while_watched_can_be_watched_again_in_a_new_object(loop, pair):
+    # Detached, not closed: the same file, still registered with the kernel, now in
+    # a new object. Watching it again must work (epoll says EEXIST to a new ADD).
+    a, b = pair
+    loop._io.watch(a, _poller.EVENT_READ, _handle(loop))
+    fd = a.detach()
+    again = socket.socket(fileno=fd)
+    try:
+        got = []
+        loop._add_reader(again, lambda: (got.append(again.recv(10)), loop.stop()))
+        b.send(b"same file")
+        loop.call_later(5, loop.stop)
+        loop.run_forever()
+        assert got == [b"same file"]
+        assert loop._remove_reader(again) is True
+    finally:
+        again.close()
+
+
 def test_events_of_a_dup_of_an_unwatched_fd_are_not_reported(loop, pair):
     # epoll keeps a (fd, file description) pair alive while a dup refers to it;
     # the table decides what is reported.
@@ -240,3 +292,20 @@ def test_close_releases_the_fd_table_and_the_self_pipe_and_is_idempotent(loop):
     assert io.wake() is False
     assert io.drain_self_pipe() == b""
     io.close()
+
+
+def test_closed_fds_harmless_says_whether_poll_survives_an_fd_closed_while_watched(loop):
+    a, b = socket.socketpair()
+    loop._io.watch(a, _poller.EVENT_READ, _handle(loop))
+    a.close()
+    try:
+        if loop._io.closed_fds_harmless:
+            loop._io.poll(0)  # forgotten (epoll, kqueue) or reported (poll, /dev/poll)
+        else:
+            assert isinstance(loop._io, _poller.SelectorPoller)
+            assert isinstance(loop._io.selector, selectors.SelectSelector)
+            with pytest.raises(OSError):
+                loop._io.poll(0)
+    finally:
+        loop._io.unwatch(a, _poller.EVENT_READ)
+        b.close()

@@ -319,23 +319,41 @@ def _registered(loop: loopcore.AbstractEventLoop, sock: socket.socket) -> bool:
     return loop._io.get(sock.fileno()) is not None  # type: ignore[attr-defined]
 
 
-async def test_sock_ops_leave_no_fd_registered_after_they_return() -> None:
+def _keeps(loop: loopcore.AbstractEventLoop) -> bool:
+    """Whether the loop keeps sock_* registrations between waits (not with select())."""
+    return bool(loop._sock_waits.keep)  # type: ignore[attr-defined]
+
+
+def _needs_kept_registrations() -> None:
+    if not _keeps(running_loop()):
+        pytest.skip("this loop polls with select(): sock_* registrations end with their wait")
+
+
+async def test_sock_ops_leave_no_fd_registered_once_nobody_waits() -> None:
     loop = running_loop()
     a, b = socket.socketpair()
     a.setblocking(False)
     b.setblocking(False)
-    # Data already there: the call succeeds at once.
+    # Data already there: the call succeeds at once, and registers nothing.
     b.send(b"ready")
     assert await loop.sock_recv(a, 100) == b"ready"
     assert not _registered(loop, a)
-    # Nothing there yet: it waits for readability, then unregisters.
+    # Nothing there yet: it waits for readability. The registration outlives the
+    # wait, for the next sock_recv on the socket...
     task = loop.create_task(loop.sock_recv(a, 100))
     await loopcore.sleep(0)
     assert _registered(loop, a)
     await loop.sock_sendall(b, b"late")
     assert await task == b"late"
+    # (Not with select(): see test_with_select_every_registration_ends_with_its_wait.)
+    assert _registered(loop, a) is _keeps(loop)
+    # ... until the socket is ready with nobody waiting (it would wake every poll).
+    b.send(b"unread")
+    await _iterations(2)
     assert not _registered(loop, a)
-    # A send buffer that fills up: sock_sendall waits for room, then unregisters.
+    assert a.recv(100) == b"unread"
+    # A send buffer that fills up: sock_sendall waits for room, and unregisters as
+    # soon as it is done (a socket with room is writable on every poll).
     payload = b"x" * 4_000_000
     send = loop.create_task(loop.sock_sendall(b, payload))
     await loopcore.sleep(0)
@@ -344,10 +362,72 @@ async def test_sock_ops_leave_no_fd_registered_after_they_return() -> None:
     while received < len(payload):
         received += len(await loop.sock_recv(a, 1 << 20))
     await send
-    assert not _registered(loop, a)
     assert not _registered(loop, b)
     a.close()
     b.close()
+
+
+async def test_an_idle_registration_of_a_quiet_socket_is_swept() -> None:
+    _needs_kept_registrations()
+    loop = running_loop()
+    a, b = socket.socketpair()
+    with a, b:
+        a.setblocking(False)
+        task = loop.create_task(loop.sock_recv(a, 100))
+        await loopcore.sleep(0)
+        b.send(b"x")
+        assert await task == b"x"
+        waits = loop._sock_waits  # type: ignore[attr-defined]
+        assert _registered(loop, a)
+        waits.sweep()  # idle since the current period only
+        assert _registered(loop, a)
+        waits.sweep()  # idle since before the previous sweep: dropped
+        assert not _registered(loop, a)
+        assert len(waits) == 0
+
+
+async def _wait_once(sock: socket.socket, peer: socket.socket) -> None:
+    """A sock_recv on *sock* that has to wait (so that it registers *sock*)."""
+    loop = running_loop()
+    task = loop.create_task(loop.sock_recv(sock, 100))
+    await loopcore.sleep(0)
+    assert not task.done()
+    peer.send(b"x")
+    assert await task == b"x"
+
+
+async def test_a_new_registration_sweeps_when_a_sweep_is_due() -> None:
+    _needs_kept_registrations()
+    loop = running_loop()
+    waits = loop._sock_waits  # type: ignore[attr-defined]
+    pairs = [socket.socketpair() for _ in range(4)]
+    try:
+        for a, _ in pairs:
+            a.setblocking(False)
+        quiet, peer = pairs[0]
+        await _wait_once(quiet, peer)
+        period = waits._period
+        waits._next_sweep = loop.time() + 3600  # no sweep due
+        await _wait_once(*pairs[1])
+        assert waits._period == period
+        waits._next_sweep = loop.time()  # due: the next new registration sweeps
+        await _wait_once(*pairs[2])
+        assert waits._period == period + 1
+        assert _registered(loop, quiet)  # idle for less than a whole period
+        waits._next_sweep = loop.time()
+        await _wait_once(*pairs[3])
+        assert waits._period == period + 2
+        assert not _registered(loop, quiet)  # idle for a whole period: dropped
+        assert waits._next_sweep > loop.time()  # and the next sweep is a period away
+    finally:
+        for a, b in pairs:
+            a.close()
+            b.close()
+
+
+async def _iterations(count: int) -> None:
+    for _ in range(count):
+        await loopcore.sleep(0)
 
 
 async def test_cancelled_sock_sendall_unregisters_its_writer() -> None:
@@ -613,3 +693,323 @@ async def test_cancelled_sock_connect_leaves_a_newer_wait_on_the_fd_alone(
             data = b""
             while not data.endswith(b"newer"):
                 data += await read_some(loop, conn, 1)
+
+
+# -- Registrations kept between waits (looptransports._sockwait) ---------------------------
+
+
+class CountingSocket(socket.socket):
+    """A socket that counts its recv() calls (the loop calls the socket's methods)."""
+
+    recv_calls = 0
+
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        self.recv_calls += 1
+        return super().recv(bufsize, flags)
+
+
+def _counting_pair() -> tuple[CountingSocket, socket.socket]:
+    a, b = socket.socketpair()
+    counted = CountingSocket(a.family, a.type, a.proto, fileno=a.detach())
+    counted.setblocking(False)
+    b.setblocking(False)
+    return counted, b
+
+
+async def test_consecutive_waits_on_a_socket_reuse_its_registration() -> None:
+    _needs_kept_registrations()
+    loop = running_loop()
+    a, b = socket.socketpair()
+    with a, b:
+        a.setblocking(False)
+        await _wait_once(a, b)
+        watch = loop._io.get(a.fileno())  # type: ignore[attr-defined]
+        handle = watch.reader
+        await _wait_once(a, b)
+        # The same watch and the same handle: nothing was registered again.
+        assert loop._io.get(a.fileno()) is watch  # type: ignore[attr-defined]
+        assert watch.reader is handle
+        assert not handle.cancelled()
+
+
+async def test_sock_recv_after_a_short_read_waits_without_trying_first() -> None:
+    _needs_kept_registrations()
+    loop = running_loop()
+    a, b = _counting_pair()
+    with a, b:
+        await _wait_once(a, b)  # a recv that found nothing, then one that found b"x"
+        assert a.recv_calls == 2
+        # The last read returned less than asked: the socket is known empty, so the
+        # next sock_recv waits for readability straight away; one recv() per message.
+        for i in range(3):
+            task = loop.create_task(loop.sock_recv(a, 100))
+            await loopcore.sleep(0)
+            assert not task.done()
+            b.send(b"y")
+            assert await task == b"y"
+            assert a.recv_calls == 3 + i
+
+
+async def test_a_hint_that_is_wrong_costs_no_data() -> None:
+    # Data that arrived after the short read is found by the next poll: the
+    # registration is level-triggered.
+    loop = running_loop()
+    a, b = _counting_pair()
+    with a, b:
+        await _wait_once(a, b)
+        b.send(b"already there")
+        assert await loop.sock_recv(a, 100) == b"already there"
+
+
+async def test_a_full_read_makes_sock_recv_try_first_again() -> None:
+    loop = running_loop()
+    a, b = _counting_pair()
+    with a, b:
+        await _wait_once(a, b)
+        b.send(b"0123456789")
+        assert await loop.sock_recv(a, 4) == b"0123"  # less than was there
+        calls = a.recv_calls
+        assert await loop.sock_recv(a, 100) == b"456789"  # tried at once, found it
+        assert a.recv_calls == calls + 1
+
+
+async def test_end_of_file_drops_the_registration_at_once() -> None:
+    loop = running_loop()
+    a, b = socket.socketpair()
+    with a:
+        a.setblocking(False)
+        await _wait_once(a, b)
+        task = loop.create_task(loop.sock_recv(a, 100))
+        await loopcore.sleep(0)
+        b.close()
+        assert await task == b""
+        assert not _registered(loop, a)
+
+
+async def test_a_socket_closed_while_registered_frees_its_fd_number_for_sock_ops() -> None:
+    loop = running_loop()
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    await _wait_once(a, b)
+    fd = a.fileno()
+    a.close()  # closed while its registration is kept
+    b.close()
+    c, d = socket.socketpair()
+    with c, d:
+        if d.fileno() == fd:
+            c, d = d, c
+        if c.fileno() != fd:
+            pytest.skip("the OS did not reuse the fd number")
+        c.setblocking(False)
+        task = loop.create_task(loop.sock_recv(c, 100))
+        await loopcore.sleep(0)
+        d.send(b"new socket")
+        async with loopcore.timeout(5):
+            assert await task == b"new socket"
+
+
+@pytest.mark.parametrize("how", ["add_reader with the fd", "add_reader with the socket"])
+async def test_a_socket_closed_while_registered_frees_its_fd_number_for_add_reader(
+    how: str,
+) -> None:
+    loop = running_loop()
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    await _wait_once(a, b)
+    fd = a.fileno()
+    a.close()
+    b.close()
+    c, d = socket.socketpair()
+    with c, d:
+        if d.fileno() == fd:
+            c, d = d, c
+        if c.fileno() != fd:
+            pytest.skip("the OS did not reuse the fd number")
+        readable = loop.create_future()
+        loop.add_reader(fd if how == "add_reader with the fd" else c, readable.set_result, None)
+        d.send(b"x")
+        async with loopcore.timeout(5):
+            await readable
+        assert loop.remove_reader(fd) is True
+
+
+async def test_a_socket_closed_while_registered_frees_its_fd_number_for_a_transport() -> None:
+    from lt_support import Recorder
+
+    loop = running_loop()
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    await _wait_once(a, b)
+    fd = a.fileno()
+    a.close()
+    b.close()
+    c, d = socket.socketpair()
+    with d:
+        if d.fileno() == fd:
+            c, d = d, c
+        if c.fileno() != fd:
+            c.close()
+            pytest.skip("the OS did not reuse the fd number")
+        transport, proto = await loop.create_connection(Recorder, sock=c)
+        d.send(b"to the transport")
+        async with loopcore.timeout(5):
+            while bytes(proto.data) != b"to the transport":
+                await loopcore.sleep(0)
+        transport.close()
+        await proto.lost
+
+
+async def test_remove_reader_of_an_idle_registration_says_none_was_registered() -> None:
+    _needs_kept_registrations()
+    loop = running_loop()
+    a, b = socket.socketpair()
+    with a, b:
+        a.setblocking(False)
+        await _wait_once(a, b)
+        assert _registered(loop, a)
+        assert loop.remove_reader(a) is False  # no reader from the user's point of view
+        assert not _registered(loop, a)
+        # sock_recv registers again.
+        await _wait_once(a, b)
+        assert _registered(loop, a)
+
+
+async def test_sock_recv_after_the_users_add_reader_and_remove_reader() -> None:
+    loop = running_loop()
+    a, b = socket.socketpair()
+    with a, b:
+        a.setblocking(False)
+        await _wait_once(a, b)
+        # The user's reader replaces the idle registration...
+        readable = loop.create_future()
+        loop.add_reader(a, lambda: readable.done() or readable.set_result(None))
+        b.send(b"for the user")
+        await readable
+        assert a.recv(100) == b"for the user"
+        assert loop.remove_reader(a) is True
+        assert not _registered(loop, a)
+        # ... and sock_recv works afterwards, with a registration of its own.
+        await _wait_once(a, b)
+        await _wait_once(a, b)
+
+
+async def test_a_waiting_sock_recv_is_replaced_by_the_users_add_reader_as_in_asyncio() -> None:
+    loop = running_loop()
+    a, b = socket.socketpair()
+    with a, b:
+        a.setblocking(False)
+        task = loop.create_task(loop.sock_recv(a, 100))
+        await loopcore.sleep(0)
+        loop.add_reader(a, lambda: None)
+        assert loop.remove_reader(a) is True
+        task.cancel()
+        with pytest.raises(loopcore.CancelledError):
+            await task
+        assert not _registered(loop, a)
+        await _wait_once(a, b)
+
+
+async def test_cancelling_a_waiting_sock_recv_leaves_no_registration_behind() -> None:
+    loop = running_loop()
+    a, b = socket.socketpair()
+    with a, b:
+        a.setblocking(False)
+        await _wait_once(a, b)  # an idle registration, reused by the next wait
+        task = loop.create_task(loop.sock_recv(a, 100))
+        await loopcore.sleep(0)
+        task.cancel()
+        with pytest.raises(loopcore.CancelledError):
+            await task
+        assert not _registered(loop, a)
+        assert len(loop._sock_waits) == 0  # type: ignore[attr-defined]
+
+
+async def test_an_idle_registration_does_not_keep_its_socket_alive() -> None:
+    import gc
+    import weakref
+
+    loop = running_loop()
+    a, b = socket.socketpair()
+    with b:
+        a.setblocking(False)
+        await _wait_once(a, b)
+        fd = a.fileno()
+        ref = weakref.ref(a)
+        a.close()
+        del a
+        gc.collect()
+        assert ref() is None
+        loop._sock_waits.sweep()  # type: ignore[attr-defined]
+        assert loop._io.get(fd) is None  # type: ignore[attr-defined]
+
+
+def test_closing_the_loop_forgets_idle_registrations() -> None:
+    a, b = socket.socketpair()
+    with a, b:
+        a.setblocking(False)
+        loop = loopcore.new_event_loop()
+        try:
+
+            async def once() -> None:
+                task = loop.create_task(loop.sock_recv(a, 100))
+                await loopcore.sleep(0)
+                b.send(b"x")
+                assert await task == b"x"
+
+            loop.run_until_complete(once())
+            assert len(loop._sock_waits) == 1  # type: ignore[attr-defined]
+        finally:
+            loop.close()
+        assert len(loop._sock_waits) == 0  # type: ignore[attr-defined]
+
+
+async def test_an_accept_loop_keeps_its_registration_between_connections(
+    listener: socket.socket,
+) -> None:
+    _needs_kept_registrations()
+    loop = running_loop()
+    clients = []
+    try:
+        for _ in range(3):
+            accept = loop.create_task(loop.sock_accept(listener))
+            await loopcore.sleep(0)
+            assert not accept.done()
+            watch = loop._io.get(listener.fileno())  # type: ignore[attr-defined]
+            client = socket.socket()
+            clients.append(client)
+            client.connect(listener.getsockname())
+            conn, _ = await accept
+            conn.close()
+            assert loop._io.get(listener.fileno()) is watch  # type: ignore[attr-defined]
+    finally:
+        for client in clients:
+            client.close()
+
+
+def test_with_select_every_registration_ends_with_its_wait() -> None:
+    # select() fails with EBADF on every call once a watched fd is closed: a loop
+    # polling with it keeps no sock_* registration past its wait, so closing a
+    # socket right after a sock_recv leaves the loop working.
+    import selectors
+
+    from looptransports import SelectorEventLoop
+
+    loop = SelectorEventLoop(selectors.SelectSelector())
+    try:
+        a, b = socket.socketpair()
+        with b:
+            a.setblocking(False)
+
+            async def main() -> None:
+                task = loop.create_task(loop.sock_recv(a, 100))
+                await loopcore.sleep(0)
+                b.send(b"x")
+                assert await task == b"x"
+                assert loop._io.get(a.fileno()) is None  # type: ignore[attr-defined]
+                a.close()
+                for _ in range(3):
+                    await loopcore.sleep(0)  # polls: no EBADF
+
+            loop.run_until_complete(main())
+    finally:
+        loop.close()

@@ -41,7 +41,15 @@ resolved when ``epoll_ctl`` is called. So:
 * An fd closed while watched and not unwatched first leaves a stale table entry;
   when the number is reused by a new file, ``EPOLL_CTL_MOD`` fails with ``ENOENT``
   (the kernel dropped the old pair). :meth:`EpollPoller.watch` then registers the
-  new file (``EPOLL_CTL_ADD``) instead of failing.
+  new file (``EPOLL_CTL_ADD``) instead of failing. When the watch was made with an
+  object (a socket) rather than an int, a stale entry is recognised without a
+  system call: the object is closed (its ``fileno()`` is -1, or another number).
+  :meth:`~Poller.watch` then drops the entry (cancelling its handles) and watches
+  the new file from scratch, whatever the events; with an int there is nothing to
+  tell the old file from the new one, so only a change of events (the ``ENOENT``
+  above) reveals it. Callers that keep an fd watched across a point where its
+  owner may close it (the ``sock_*`` coroutines of looptransports do) therefore
+  watch the object.
 * ``EPOLL_CTL_DEL`` on an fd closed meanwhile fails with ``EBADF`` (or ``ENOENT``):
   the kernel has already forgotten it, which is what unwatching wanted, so the error
   is ignored.
@@ -146,6 +154,13 @@ class Poller(Protocol):
     wakeup_fd: int
     #: The read end of the self-pipe, watched by the loop itself.
     self_pipe_fd: int
+    #: Whether an fd closed while watched (and not unwatched) leaves :meth:`poll`
+    #: working: epoll and kqueue forget it, poll() and /dev/poll report it (as
+    #: readable and writable, so its handlers run and can unwatch it); select()
+    #: fails with EBADF on every call until it is unwatched. Code that keeps fds
+    #: watched past the point where their owner may close them (looptransports'
+    #: ``sock_*`` coroutines) does so only when this is true.
+    closed_fds_harmless: bool
 
     def watch(self, fd: FileDescriptorLike, event: int, handle: Handle) -> Handle:
         """Queue *handle* whenever *fd* has *event*; cancel the handle it replaces."""
@@ -211,15 +226,35 @@ class _PollerBase:
     def _lookup(self, fd: FileDescriptorLike) -> FdWatch | None:
         if type(fd) is int:
             return self._fds.get(fd)
-        watch = self._fds.get(_fileno(fd))
-        if watch is not None:
-            return watch
+        fileno = _fileno(fd)
+        if fileno >= 0:
+            return self._fds.get(fileno)
         # A file object closed since it was watched has no fileno() any more: find
-        # it by identity, as selectors do.
+        # it by identity, as selectors do. (An open object has its number: no scan,
+        # so watching a new socket object costs a dict look-up, not a walk of the
+        # table.)
         for watch in self._fds.values():
             if watch.fileobj is fd:
                 return watch
         return None
+
+    def _stale(self, watch: FdWatch, fd: FileDescriptorLike) -> bool:
+        """Whether *watch* belongs to a file closed since it was watched, now that
+        *fd* is to be watched under its number: known only when the watch was made
+        with an object (see "Some facts about epoll")."""
+        fileobj = watch.fileobj
+        return fileobj is not fd and type(fileobj) is not int and _fileno(fileobj) != watch.fd
+
+    def _forget(self, watch: FdWatch) -> None:
+        """Drop the stale *watch* from the table and cancel its handles (their file
+        is closed: nothing will ever be reported for it)."""
+        del self._fds[watch.fd]
+        reader, writer = watch.reader, watch.writer
+        watch.reader = watch.writer = None
+        if reader is not None:
+            reader.cancel()
+        if writer is not None:
+            writer.cancel()
 
     def get(self, fd: FileDescriptorLike) -> FdWatch | None:
         return self._lookup(fd)
@@ -292,6 +327,8 @@ class EpollPoller(_PollerBase):
     :param ready: the loop's ready queue, where :meth:`process_events` queues handles.
     """
 
+    closed_fds_harmless = True
+
     def __init__(self, ready: deque[ReadyEntry]) -> None:
         self._epoll = select.epoll()
         try:
@@ -305,12 +342,20 @@ class EpollPoller(_PollerBase):
 
     def watch(self, fd: FileDescriptorLike, event: int, handle: Handle) -> Handle:
         watch = self._fds.get(fd) if type(fd) is int else self._lookup(fd)
+        if watch is not None and self._stale(watch, fd):
+            self._forget(watch)
+            watch = None
         if watch is None:
-            # Every sock_* wait comes here: one epoll_ctl and one small object.
+            # A new registration: one epoll_ctl and one small object.
             fileno = fd if type(fd) is int else _fileno(fd)
             if fileno < 0:
                 raise ValueError(f"invalid file descriptor {fd!r}: it has no fileno() any more")
-            self._epoll.register(fileno, _EPOLL_FLAGS[event])
+            try:
+                self._epoll.register(fileno, _EPOLL_FLAGS[event])
+            except FileExistsError:
+                # Still registered: a stale entry whose object was detached from
+                # the fd rather than closed (the same file, now in a new object).
+                self._epoll.modify(fileno, _EPOLL_FLAGS[event])
             self._fds[fileno] = FdWatch(fileno, fd, event, handle)
             return handle
         if event == EVENT_READ:
@@ -394,6 +439,18 @@ class EpollPoller(_PollerBase):
         self._epoll.close()
 
 
+_TOLERANT_SELECTORS: tuple[type[selectors.BaseSelector], ...] = tuple(
+    cls
+    for cls in (
+        getattr(selectors, "EpollSelector", None),
+        getattr(selectors, "KqueueSelector", None),
+        getattr(selectors, "DevpollSelector", None),
+        getattr(selectors, "PollSelector", None),
+    )
+    if cls is not None
+)
+
+
 class SelectorPoller(_PollerBase):
     """The portable backend: any :class:`selectors.BaseSelector`.
 
@@ -407,6 +464,9 @@ class SelectorPoller(_PollerBase):
 
     def __init__(self, selector: selectors.BaseSelector, ready: deque[ReadyEntry]) -> None:
         self.selector = selector
+        # Only the selectors known to survive a closed fd (see Poller); select()
+        # and any selector of unknown make do not count.
+        self.closed_fds_harmless = isinstance(selector, _TOLERANT_SELECTORS)
         super().__init__(ready)
 
     def __repr__(self) -> str:
@@ -414,6 +474,15 @@ class SelectorPoller(_PollerBase):
 
     def watch(self, fd: FileDescriptorLike, event: int, handle: Handle) -> Handle:
         watch = self._lookup(fd)
+        if watch is not None and self._stale(watch, fd):
+            self._forget(watch)
+            try:
+                # Selectors find a closed object by identity; kqueue and epoll
+                # selectors ignore the kernel's "not registered" themselves.
+                self.selector.unregister(watch.fileobj)
+            except (KeyError, ValueError, OSError):
+                pass
+            watch = None
         if watch is None:
             fileno = _fileno(fd)
             watch = FdWatch(fileno, fd, event, handle)

@@ -12,8 +12,11 @@ subprocesses come from :class:`~looptransports.pipes.PipesMixin` and
 How a ``sock_*`` coroutine works: it first tries the operation at once, inline
 (most calls succeed without waiting); only on ``EAGAIN`` does it register a reader
 or writer for the socket and wait for a future, which the callback resolves when a
-retry succeeds. The registration ends with the wait, however it ends (result,
-error, cancellation).
+retry succeeds. The registration outlives a wait that succeeded, so that the next
+wait on the same socket needs no system call to register again; it ends when the
+socket is reported ready with nobody waiting, after an error, a cancellation, an end
+of file or a ``sock_sendall`` that had to wait, or at a later sweep of idle ones
+(see :mod:`looptransports._sockwait`).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from ._datagram import SocketDatagramTransport
 from ._lifecycle import _wait_connection_made
 from ._recvbuf import RECV_BUFFER_SIZE, loop_recv_buffer
 from ._sockets import SocketTransport
+from ._sockwait import SockWaits
 from .pipes import PipesMixin
 from .protocols import BaseProtocol, DatagramProtocol, Protocol
 from .server import Server
@@ -260,6 +264,23 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         # WeakValueDictionary, because every sock_* call looks its fd up: a dead
         # reference just means "free", and the next claim of the fd overwrites it.
         self._fd_owners: dict[int, weakref.ref[BaseTransport]] = {}
+        # The registrations of the sock_* coroutines, kept between waits.
+        self._sock_waits = SockWaits(self)
+
+    def close(self) -> None:
+        """As :meth:`loopcore.base_loop.BaseEventLoop.close`; also forgets the
+        registrations the ``sock_*`` coroutines keep between waits."""
+        super().close()
+        self._sock_waits.close()
+
+    def _sock_idle(self, fd: FileDescriptorLike, write: bool) -> bool:
+        """Whether *fd* is watched only by an idle registration of the sock_*
+        coroutines (kept between waits, see _sockwait): nobody's reader or writer
+        from the user's point of view."""
+        fileno = fd if isinstance(fd, int) else _fileno_or_none(fd)
+        waits = self._sock_waits
+        reg = (waits.writers if write else waits.readers).get(fileno)  # type: ignore[arg-type]
+        return reg is not None and reg.fut is None and not reg.handle.cancelled()
 
     def _ensure_fd_no_transport(self, fd: FileDescriptorLike) -> None:
         fileno = fd if isinstance(fd, int) else _fileno_or_none(fd)
@@ -286,10 +307,15 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
     def remove_reader(self, fd: FileDescriptorLike) -> bool:
         """As :meth:`loopcore.base_loop.BaseEventLoop.remove_reader`.
 
+        Returns False, as if none were registered, when the only reader was the
+        registration that a ``sock_*`` coroutine keeps for a while after its wait
+        (which this removes).
+
         :raises RuntimeError: when *fd* belongs to an open transport.
         """
         self._ensure_fd_no_transport(fd)
-        return super().remove_reader(fd)
+        idle = self._sock_idle(fd, False)
+        return super().remove_reader(fd) and not idle
 
     def add_writer(
         self, fd: FileDescriptorLike, callback: Callable[[Unpack[_Ts]], object], *args: *_Ts
@@ -304,10 +330,15 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
     def remove_writer(self, fd: FileDescriptorLike) -> bool:
         """As :meth:`loopcore.base_loop.BaseEventLoop.remove_writer`.
 
+        Returns False, as if none were registered, when the only writer was the
+        registration that a ``sock_*`` coroutine keeps for a while after its wait
+        (which this removes).
+
         :raises RuntimeError: when *fd* belongs to an open transport.
         """
         self._ensure_fd_no_transport(fd)
-        return super().remove_writer(fd)
+        idle = self._sock_idle(fd, True)
+        return super().remove_writer(fd) and not idle
 
     # -- Name resolution ---------------------------------------------------------------
 
@@ -406,55 +437,49 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         """Wait until *sock* is readable (with *write*: writable) and ``func(*args)``
         then stops raising BlockingIOError; return its result or raise its error.
 
-        The sock_* coroutines try their call once themselves and come here only when
-        it would block. The fd is watched for the wait only: the ``finally`` removes
-        the reader (writer) as soon as the wait ends, whether the call succeeded,
-        failed or the task was cancelled, so no fd stays registered after the
-        operation (a registered fd that nobody reads would wake every poll). Doing
-        it here rather than in a done callback of the future also spares a callback
-        per wait.
-
-        The ``finally`` removes the registration only while it is still this wait's
-        own: between a cancellation and the ``finally`` (a later loop iteration),
-        another task may start a wait on the same fd, whose ``_add_reader`` replaces
-        ours. Replacing or removing a registration cancels its handle, so a
-        cancelled handle means "no longer ours: leave the fd alone".
+        The sock_* coroutines try their call once themselves (or know that it would
+        block) and come here only to wait. The registration with the poller is
+        :mod:`._sockwait`'s: reused from an earlier wait on the same socket when
+        there is one, kept after a result for the next wait, dropped when the wait
+        fails or is cancelled (unless a newer wait on the fd has taken it over
+        meanwhile: then it is the newer wait's).
         """
-        fut: Future[_T] = self.create_future()  # type: ignore[assignment]
-        fd = sock.fileno()
-        if write:
-            handle = self._add_writer(fd, self._sock_io_ready, fut, func, args)
-        else:
-            handle = self._add_reader(fd, self._sock_io_ready, fut, func, args)
+        waits = self._sock_waits
+        reg = waits.wait(sock, write, func, args)
+        fut = cast("Future[_T]", reg.fut)
         try:
             return await fut
-        finally:
-            if not handle.cancelled():
-                if write:
-                    self._remove_writer(fd)
-                else:
-                    self._remove_reader(fd)
-
-    def _sock_io_ready(
-        self, fut: Future[object], func: Callable[..., object], args: tuple[object, ...]
-    ) -> None:
-        if fut.done():
-            return  # cancelled; the waiting coroutine removes the reader/writer
-        try:
-            result = func(*args)
-        except (BlockingIOError, InterruptedError):
-            return
-        except (SystemExit, KeyboardInterrupt):
+        except BaseException:
+            waits.abandon(reg, fut)  # type: ignore[arg-type]
             raise
-        except BaseException as exc:
-            fut.set_exception(exc)
-        else:
-            fut.set_result(result)
+
+    def _sock_read_done(self, sock: socket.socket, got: int, asked: int) -> None:
+        """After a read of *got* bytes (of *asked*) from *sock*: update the hint of
+        its registration, if it has one (a short read of a stream socket means its
+        receive queue is empty); at end of file, drop the registration (the socket
+        is about to be closed, and it would be readable on every poll)."""
+        reg = self._sock_waits.readers.get(sock.fileno())
+        if reg is None or reg.sock() is not sock:
+            return
+        if got == 0 and asked > 0:
+            if reg.fut is None:
+                self._sock_waits.drop(reg)
+            return
+        reg.drained = got < asked and reg.stream
+
+    def _sock_drained(self, sock: socket.socket) -> bool:
+        """Whether *sock* has a reading registration whose last read emptied the
+        socket: then a ``recv()`` now would most likely find nothing, and waiting
+        for readability at once is as correct (the registration is
+        level-triggered) and saves that system call."""
+        reg = self._sock_waits.readers.get(sock.fileno())
+        return reg is not None and reg.drained and reg.sock() is sock
 
     # Each sock_* coroutine below tries its system call at once, inline: most calls
     # succeed without waiting (a busy connection always has data or buffer room), and
     # this path then costs no future, no handle, no selector change and no extra
-    # coroutine.
+    # coroutine. The exception: sock_recv and sock_recv_into on a socket whose
+    # registration says its last read emptied it (_sock_drained) wait at once.
 
     async def sock_recv(self, sock: socket.socket, nbytes: int) -> bytes:
         """Receive up to *nbytes* from the non-blocking socket *sock*.
@@ -464,17 +489,25 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         :raises ValueError: if *sock* is blocking.
         """
         self._check_sock(sock)
+        waiting = self._sock_waits.readers
         if _DIRECT_RECV_MAX < nbytes <= RECV_BUFFER_SIZE:
+            if waiting and self._sock_drained(sock):
+                data = await self._sock_wait(sock, False, self._recv_copy, sock, nbytes)
+            else:
+                try:
+                    data = self._recv_copy(sock, nbytes)
+                except (BlockingIOError, InterruptedError):
+                    data = await self._sock_wait(sock, False, self._recv_copy, sock, nbytes)
+        elif waiting and self._sock_drained(sock):
+            data = await self._sock_wait(sock, False, sock.recv, nbytes)
+        else:
             try:
-                return self._recv_copy(sock, nbytes)
+                data = sock.recv(nbytes)
             except (BlockingIOError, InterruptedError):
-                pass
-            return await self._sock_wait(sock, False, self._recv_copy, sock, nbytes)
-        try:
-            return sock.recv(nbytes)
-        except (BlockingIOError, InterruptedError):
-            pass
-        return await self._sock_wait(sock, False, sock.recv, nbytes)
+                data = await self._sock_wait(sock, False, sock.recv, nbytes)
+        if waiting:  # (the same dict object: filled by the wait above, if any)
+            self._sock_read_done(sock, len(data), nbytes)
+        return data
 
     def _recv_copy(self, sock: socket.socket, nbytes: int) -> bytes:
         """``sock.recv(nbytes)`` through the loop's receive buffer: a bytes copy of
@@ -488,11 +521,17 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         :raises ValueError: if *sock* is blocking.
         """
         self._check_sock(sock)
-        try:
-            return sock.recv_into(buf)
-        except (BlockingIOError, InterruptedError):
-            pass
-        return await self._sock_wait(sock, False, sock.recv_into, buf)
+        waiting = self._sock_waits.readers
+        if waiting and self._sock_drained(sock):
+            n = await self._sock_wait(sock, False, sock.recv_into, buf)
+        else:
+            try:
+                n = sock.recv_into(buf)
+            except (BlockingIOError, InterruptedError):
+                n = await self._sock_wait(sock, False, sock.recv_into, buf)
+        if waiting:
+            self._sock_read_done(sock, n, buf.nbytes if type(buf) is memoryview else len(buf))
+        return n
 
     async def sock_recvfrom(self, sock: socket.socket, bufsize: int) -> tuple[bytes, object]:
         """Receive a datagram of up to *bufsize* bytes; return ``(data, address)``.
@@ -539,9 +578,12 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
             return  # the common case: the kernel took it all at once
         view = memoryview(data).cast("B")  # counts bytes, whatever the item size
         total = len(view)
-        # What is left waits for room in the send buffer before each further send.
+        # What is left waits for room in the send buffer before each further send
+        # (one registration for all these waits, dropped at the end: a socket with
+        # room in its send buffer is writable on every poll).
         while sent < total:
             sent += await self._sock_wait(sock, True, sock.send, view[sent:])
+        self._sock_waits.release(sock, True)
 
     async def sock_sendto(
         self,
@@ -558,7 +600,9 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
             return sock.sendto(data, address)
         except (BlockingIOError, InterruptedError):
             pass
-        return await self._sock_wait(sock, True, sock.sendto, data, address)
+        sent = await self._sock_wait(sock, True, sock.sendto, data, address)
+        self._sock_waits.release(sock, True)
+        return sent
 
     async def sock_connect(self, sock: socket.socket, address: object) -> None:
         """Connect *sock* to *address*; a host name is resolved first.
@@ -585,6 +629,7 @@ class SelectorEventLoop(PipesMixin, SubprocessMixin, BaseEventLoop):
         except (BlockingIOError, InterruptedError):
             pass
         await self._sock_wait(sock, True, _connect_result, sock, address)
+        self._sock_waits.release(sock, True)
 
     async def _sock_connect_unix(self, sock: socket.socket, address: object) -> None:
         # A non-blocking AF_UNIX connect() either completes at once or fails with
