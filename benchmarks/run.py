@@ -623,7 +623,8 @@ def render(
         f"in turn ({', '.join(impls)}), every measurement in a fresh process.",
         f"- Allocator state of the echo servers: {state_text(meta)}.",
         "- Ratios are ours / the other of the figure shown: above 1.00× means ours is faster "
-        "(for memory rows, above 1.00× means ours uses more).",
+        "(for memory rows, above 1.00× means ours uses more). `ours` is the pure-Python "
+        "build, `compiled` the same source compiled with mypyc (docs: Compiled build).",
         "",
     ]
     order = [i for i in ("asyncio", "uvloop", "rloop", "ours", "compiled") if i in impls]

@@ -129,12 +129,6 @@ class AbstractEventLoop:
     thread running the loop, and use :meth:`call_soon_threadsafe` from others.
     """
 
-    # What an instance without __slots__ has, spelled out for mypyc: compiled, the
-    # slots give the loop a weak-reference slot (loopcore keeps per-loop registries
-    # keyed by weak references) and an instance dict (tools such as the virtual clock
-    # set attributes on a loop).
-    __slots__ = ("__dict__", "__weakref__")
-
     # -- Running and stopping the loop ------------------------------------------
     def run_forever(self) -> None:
         """Run until :meth:`stop` is called."""
