@@ -2,8 +2,9 @@
 
 ``nox`` (no arguments) runs every default session: each package's tests (with branch
 coverage and the package's floor) on every Python 3.11-3.13 found, the shuffled
-suites, integration, lint, typecheck, docs and demo. ``bench`` and ``stress`` run
-only when named. ``nox -l`` lists them all.
+suites, integration, lint, typecheck, docs and demo. ``bench``, ``stress`` and the
+compiled build's ``build_compiled`` and ``tests_compiled`` run only when named.
+``nox -l`` lists them all.
 
 Our own distributions are always installed from this tree, by path, never looked up
 in a registry; they are installed as wheels (not editable) so that an import the
