@@ -2,8 +2,9 @@
 
 ``nox`` (no arguments) runs every default session: each package's tests (with branch
 coverage and the package's floor) on every Python 3.11-3.13 found, the shuffled
-suites, integration, lint, typecheck, docs and demo. ``bench`` and ``stress`` run
-only when named. ``nox -l`` lists them all.
+suites, integration, lint, typecheck, docs and demo. ``bench``, ``stress`` and the
+compiled build's ``build_compiled`` and ``tests_compiled`` run only when named.
+``nox -l`` lists them all.
 
 Our own distributions are always installed from this tree, by path, never looked up
 in a registry; they are installed as wheels (not editable) so that an import the
@@ -207,6 +208,73 @@ for _name in ALL:
     _make_test_session(_name)
 
 
+# -- The compiled build (mypyc; docs page "Compiled build") --------------------------------
+
+#: The distributions whose setup.py compiles modules with mypyc when LOOPCORE_COMPILE=1
+#: (the list of modules is in each setup.py). The others ship only their pure-Python
+#: wheel, which the compiled wheels install beside.
+COMPILED_DISTS = ["loopcore"]
+#: The Pythons the compiled wheels are tested on: the oldest and the newest supported.
+COMPILED_PYTHONS = [v for v in ("3.11", "3.13") if v in PYTHONS]
+#: What compiling needs in the build environment (they are not build requirements
+#: of the pure-Python wheels, so the compiled build runs with --no-isolation).
+COMPILE_DEPS = ("build>=1.2", "mypy==2.4.1", "setuptools>=77", "wheel")
+
+
+def _build_compiled_wheels(session: nox.Session, outdir: Path) -> list[Path]:
+    """Build the compiled wheel of each of COMPILED_DISTS for the session's Python
+    into *outdir* (a lower layer is installed first, so that mypy sees it typed) and
+    return their paths."""
+    session.install(*COMPILE_DEPS)
+    outdir.mkdir(parents=True, exist_ok=True)
+    built = []
+    for name in COMPILED_DISTS:
+        before = set(outdir.glob(f"{name}-*.whl"))
+        session.run(
+            "python",
+            "-m",
+            "build",
+            "--wheel",
+            "--no-isolation",
+            "--outdir",
+            str(outdir),
+            str(PACKAGES / name),
+            env={"LOOPCORE_COMPILE": "1"},
+        )
+        new = sorted(set(outdir.glob(f"{name}-*.whl")) - before) or sorted(
+            outdir.glob(f"{name}-*-cp*.whl")
+        )
+        wheel = max(new, key=lambda path: path.stat().st_mtime)
+        built.append(wheel)
+        session.install(str(wheel))
+    return built
+
+
+@nox.session(python=PYTHONS)
+def build_compiled(session: nox.Session) -> None:
+    """Build the compiled (mypyc) platform wheels for each Python into dist/
+    (not run by default); the pure-Python wheels stay the reference."""
+    for wheel in _build_compiled_wheels(session, ROOT / "dist"):
+        session.log(f"built {wheel}")
+
+
+@nox.session(python=COMPILED_PYTHONS)
+def tests_compiled(session: nox.Session) -> None:
+    """Build the compiled wheels for this Python, install them with the pure-Python
+    wheels of the other distributions, and run every package's tests against them."""
+    wheels = _build_compiled_wheels(session, Path(session.create_tmp()) / "wheels")
+    pure = [str(PACKAGES / n) for n in ALL if n not in COMPILED_DISTS]
+    session.install(*(str(w) for w in wheels), *pure, *TEST_DEPS)
+    # The session tests the compiled build: fail if it is not the one running.
+    session.run(
+        "python",
+        "-c",
+        "import loopcore, sys; sys.exit(0 if loopcore.COMPILED else 'loopcore is not compiled')",
+    )
+    for name in ALL:
+        _run_pytest(session, str(PACKAGES / name / "tests"))
+
+
 #: Real asyncio libraries that ``interop`` runs on loopasyncio's loop, from the registry.
 INTEROP_DEPS = ["aiohttp>=3.9", "httpx>=0.27", "anyio>=4.4", "uvicorn>=0.36"]
 INTEROP_TESTS = ROOT / "tests_integration" / "asyncio_libraries"
@@ -323,13 +391,19 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(python=DEFAULT_PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmarks against stdlib asyncio, uvloop and rloop (not run by default), then
-    the aiohttp "hello" server on asyncio, uvloop and loopasyncio loaded by wrk.
+    """Benchmarks of ours, pure and compiled, against stdlib asyncio, uvloop and rloop
+    (not run by default), then the aiohttp "hello" server on asyncio, uvloop and
+    loopasyncio loaded by wrk.
 
     ``nox -s bench -- --quick`` for a short check; ``-- --cold`` measures the echo
     servers untrained (see benchmarks/README.md).
     """
-    _install_all(session)
+    # The compiled wheels of this tree (the "compiled" rows), with the pure-Python
+    # wheels of the other distributions; "ours" runs the same install with
+    # LOOPCORE_PURE=1 (benchmarks/_impls.py).
+    wheels = _build_compiled_wheels(session, Path(session.create_tmp()) / "wheels")
+    pure = [str(PACKAGES / n) for n in ALL if n not in COMPILED_DISTS]
+    session.install(*(str(w) for w in wheels), *pure)
     session.install("uvloop", "rloop", "matplotlib", "trustme", "aiohttp>=3.9")
     session.run("python", str(ROOT / "benchmarks" / "run.py"), *session.posargs)
     # aiohttp "hello" on asyncio, uvloop and loopasyncio, loaded by wrk (Debian's

@@ -1,11 +1,12 @@
-"""The three implementations under test, behind one small interface.
+"""The implementations under test, behind one small interface.
 
-``ours`` is this repository's stack (loopcore's default loop, which is looptransports'
-``SelectorEventLoop`` when that is installed; loopcore's task functions; loopsync's
-primitives; loopstreams' ``start_server``). ``asyncio`` is the standard library's
-default loop on this platform. ``uvloop`` is uvloop's loop with asyncio's task
-functions and primitives (uvloop provides only a loop); ``rloop`` likewise with
-rloop's loop (Rust).
+``ours`` is this repository's stack in pure Python (loopcore's default loop, which is
+looptransports' ``SelectorEventLoop`` when that is installed; loopcore's task
+functions; loopsync's primitives; loopstreams' ``start_server``); ``compiled`` is the
+same stack from its compiled wheels (mypyc; "n/a" where they are not installed).
+``asyncio`` is the standard library's default loop on this platform. ``uvloop`` is
+uvloop's loop with asyncio's task functions and primitives (uvloop provides only a
+loop); ``rloop`` likewise with rloop's loop (Rust).
 
 A piece that is not there (a layer not installed yet, a name not exported yet)
 raises :class:`Unavailable`; the benchmark scripts turn that into a JSON line
@@ -18,13 +19,14 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import json
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-IMPLS = ("ours", "asyncio", "uvloop", "rloop")
+IMPLS = ("ours", "compiled", "asyncio", "uvloop", "rloop")
 
 #: Exit status of a benchmark script whose implementation lacks a needed piece.
 EXIT_UNAVAILABLE = 3
@@ -87,8 +89,23 @@ def _attr(module: ModuleType, name: str, *fallback_modules: str) -> Any:
     raise Unavailable(f"{where} has no {name!r} yet")
 
 
-def _ours() -> Impl:
+def _ours(compiled: bool = False) -> Impl:
+    # "ours" is the pure-Python build, "compiled" the mypyc build of the same source
+    # (docs: "Compiled build"). Where the compiled wheels are installed, "ours" runs
+    # their .py sources (LOOPCORE_PURE=1, read when loopcore is first imported, so
+    # each measurement runs in a fresh process as run.py does).
+    if compiled:
+        os.environ.pop("LOOPCORE_PURE", None)
+    else:
+        os.environ["LOOPCORE_PURE"] = "1"
     loopcore = _import("loopcore", "every benchmark of ours")
+    if bool(getattr(loopcore, "COMPILED", False)) != compiled:
+        if compiled:
+            raise Unavailable(
+                "loopcore is installed pure-Python here: the compiled rows need its "
+                "compiled wheel (nox -s build_compiled, then install dist/*.whl)"
+            )
+        raise SystemExit("loopcore was imported before LOOPCORE_PURE could be set")
     new_event_loop = _attr(loopcore, "new_event_loop", "loopcore.policies")
     set_event_loop = _attr(loopcore, "set_event_loop", "loopcore.policies")
 
@@ -114,7 +131,7 @@ def _ours() -> Impl:
             )
         raise KeyError(what)
 
-    return Impl("ours", new_event_loop, set_event_loop, lookup)
+    return Impl("compiled" if compiled else "ours", new_event_loop, set_event_loop, lookup)
 
 
 def _asyncio_lookup(what: str) -> Any:
@@ -145,7 +162,13 @@ def _rloop() -> Impl:
 
 def get(name: str) -> Impl:
     """The implementation called *name* (one of :data:`IMPLS`)."""
-    factories = {"ours": _ours, "asyncio": _asyncio, "uvloop": _uvloop, "rloop": _rloop}
+    factories = {
+        "ours": _ours,
+        "compiled": lambda: _ours(compiled=True),
+        "asyncio": _asyncio,
+        "uvloop": _uvloop,
+        "rloop": _rloop,
+    }
     if name not in factories:
         raise SystemExit(f"--impl must be one of {', '.join(IMPLS)}, got {name!r}")
     return factories[name]()

@@ -1,6 +1,8 @@
-"""Run the benchmarks on ours, asyncio, uvloop and rloop, alternately, and write the results.
+"""Run the benchmarks on ours (pure and compiled), asyncio, uvloop and rloop, alternately,
+and write the results.
 
-    python benchmarks/run.py [--quick] [--impl ours,asyncio,uvloop,rloop] [--only echo|micro]
+    python benchmarks/run.py [--quick] [--impl ours,compiled,asyncio,uvloop,rloop]
+                             [--only echo|micro]
                              [--rounds N] [--duration S] [--warmup S] [--out DIR]
                              [--match TEXT] [--cold] [--syscalls auto|perf|strace|off]
 
@@ -621,15 +623,21 @@ def render(
         f"in turn ({', '.join(impls)}), every measurement in a fresh process.",
         f"- Allocator state of the echo servers: {state_text(meta)}.",
         "- Ratios are ours / the other of the figure shown: above 1.00× means ours is faster "
-        "(for memory rows, above 1.00× means ours uses more).",
+        "(for memory rows, above 1.00× means ours uses more). `ours` is the pure-Python "
+        "build, `compiled` the same source compiled with mypyc (docs: Compiled build).",
         "",
     ]
-    order = [i for i in ("asyncio", "uvloop", "rloop", "ours") if i in impls]
-    others = [i for i in order if i != "ours"] if "ours" in impls else []
-    ratio_heads = [f"ours/{i}" for i in others]
+    order = [i for i in ("asyncio", "uvloop", "rloop", "ours", "compiled") if i in impls]
+    # Ratios of ours (pure Python) and of our compiled build to each other
+    # implementation, and compiled/ours: what compiling gains.
+    mine = [i for i in ("ours", "compiled") if i in impls]
+    pairs = [(m, i) for m in mine for i in order if i not in mine]
+    if len(mine) == 2:
+        pairs.append(("compiled", "ours"))
+    ratio_heads = [f"{m}/{i}" for m, i in pairs]
 
     def ratio_cells(key: str, figure: str = "value") -> list[str]:
-        return [ratio(results[key]["ours"], results[key][i], figure) for i in others]
+        return [ratio(results[key][m], results[key][i], figure) for m, i in pairs]
 
     echo_rows = [r for r in rows if isinstance(r, EchoRow)]
     micro_rows = [r for r in rows if isinstance(r, MicroRow)]
@@ -782,8 +790,14 @@ def draw_chart(
         panel = (row.mode, row.tls, row.connections)
         if panel not in panels:
             panels.append(panel)
-    colors = {"asyncio": "#4c72b0", "uvloop": "#55a868", "rloop": "#8172b3", "ours": "#dd8452"}
-    order = [i for i in ("asyncio", "uvloop", "rloop", "ours") if i in impls]
+    colors = {
+        "asyncio": "#4c72b0",
+        "uvloop": "#55a868",
+        "rloop": "#8172b3",
+        "ours": "#dd8452",
+        "compiled": "#c44e52",
+    }
+    order = [i for i in ("asyncio", "uvloop", "rloop", "ours", "compiled") if i in impls]
     ncols = min(3, len(panels))
     nrows = (len(panels) + ncols - 1) // ncols
     fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 3.8 * nrows), squeeze=False)
@@ -876,7 +890,9 @@ def main() -> None:
         help="a few rows, short runs (about 11 minutes on a busy 2-core machine)",
     )
     parser.add_argument(
-        "--impl", default="ours,asyncio,uvloop,rloop", help="comma-separated, in turn order"
+        "--impl",
+        default="ours,compiled,asyncio,uvloop,rloop",
+        help="comma-separated, in turn order",
     )
     parser.add_argument(
         "--cold",

@@ -10,6 +10,9 @@ from __future__ import annotations
 import sys as _sys
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 
+# First: with LOOPCORE_PURE set, it makes every later import of the stack's modules
+# load their .py source (see loopcore._build).
+from . import _build
 from .base_loop import BaseEventLoop
 from .coroutines import coroutine, iscoroutine, iscoroutinefunction
 from .events import AbstractEventLoop, AbstractServer, get_running_loop
@@ -60,6 +63,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ALL_COMPLETED",
+    "COMPILED",
     "FIRST_COMPLETED",
     "FIRST_EXCEPTION",
     "AbstractEventLoop",
@@ -134,3 +138,10 @@ else:
 
             return _default_loop_class()
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+#: True when loopcore runs its compiled build (modules compiled with mypyc, from the
+#: compiled wheels), False for pure Python: the pure-Python wheel, or a compiled wheel
+#: with ``LOOPCORE_PURE=1`` set when loopcore was first imported. See "Compiled build"
+#: in the docs.
+COMPILED: bool = bool(_build.compiled_modules(__name__))

@@ -70,6 +70,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
+from ._build import mypyc_attr
+
 if TYPE_CHECKING:
     from .events import FileDescriptorLike
     from .handles import Handle, ReadyEntry
@@ -101,6 +103,7 @@ _EPOLLOUT = getattr(select, "EPOLLOUT", 0)
 _EPOLL_FLAGS = (0, _EPOLLIN, _EPOLLOUT, _EPOLLIN | _EPOLLOUT)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class FdWatch:
     """What the loop watches on one fd: the events and who is told about them.
 
@@ -199,6 +202,7 @@ class Poller(Protocol):
         ...
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class _PollerBase:
     """The fd table, the self-pipe and the ready queue, shared by both backends.
 
@@ -321,6 +325,7 @@ class _PollerBase:
             csock.close()
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class EpollPoller(_PollerBase):
     """The Linux backend: one :class:`select.epoll`, driven directly.
 
@@ -451,6 +456,7 @@ _TOLERANT_SELECTORS: tuple[type[selectors.BaseSelector], ...] = tuple(
 )
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class SelectorPoller(_PollerBase):
     """The portable backend: any :class:`selectors.BaseSelector`.
 

@@ -46,9 +46,10 @@ import types
 import warnings
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, TypeVar, TypeVarTuple, Unpack, cast
+from typing import TYPE_CHECKING, Final, TypeVar, TypeVarTuple, Unpack, cast
 
 from . import (
+    _build,
     _clock,
     _poller,
     _signals,
@@ -61,6 +62,7 @@ from . import (
     tasks,
     telemetry,
 )
+from ._build import mypyc_attr
 from .events import AbstractEventLoop, ExceptionHandler, FileDescriptorLike, TaskFactory
 from .handles import Handle, ReadyEntry, TimerHandle
 
@@ -136,6 +138,16 @@ def _learn_plain_callable_type(tp: type) -> None:
 # as __init__ sets them. test_handles.py, test_futures.py and test_tasks.py compare
 # such objects with ones made by calling the class, slot by slot.
 _new_object = object.__new__
+
+# True when this module runs compiled (mypyc). The interpreter's shortcuts below
+# (objects made with _new_object, methods rebound on the instance) are plain code
+# there: constructor calls and method calls are native calls, and a native instance
+# has no __dict__ to rebind methods in.
+_COMPILED: Final = _build.is_compiled(__file__)
+
+# A module global, not a default argument of __del__ (mypyc cannot compile one
+# there): it keeps `warnings.warn` reachable at interpreter shutdown.
+_warn = warnings.warn
 _PENDING = futures.State.PENDING
 
 # loopcore's own methods that are scheduled with call_soon on every task switch and
@@ -269,6 +281,7 @@ def _format_handle(handle: ReadyEntry) -> str:
     return repr(handle)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class BaseEventLoop(AbstractEventLoop):
     """The core event loop: callbacks, timers, fd readiness, signals, executor.
 
@@ -352,9 +365,11 @@ class BaseEventLoop(AbstractEventLoop):
         # it, the instance attribute is the poller's own method: one Python frame
         # less per iteration. Instance overrides (loopcore.testing, tests) still
         # replace it; a subclass's override is kept.
-        if type(self)._poll is BaseEventLoop._poll:
+        # Compiled, the methods are native calls already (and a native instance has no
+        # __dict__ to hold the attributes).
+        if not _COMPILED and type(self)._poll is BaseEventLoop._poll:
             self._poll = self._io.poll  # type: ignore[method-assign]
-        if type(self)._process_events is BaseEventLoop._process_events:
+        if not _COMPILED and type(self)._process_events is BaseEventLoop._process_events:
             self._process_events = self._io.process_events  # type: ignore[method-assign]
         # Signal handlers, dispatched from the self-pipe (see _read_from_self).
         self._signals = _signals.SignalHandlers(self._io.wakeup_fd, self._ready.append)
@@ -365,8 +380,7 @@ class BaseEventLoop(AbstractEventLoop):
             f"closed={self._closed} debug={self._debug}>"
         )
 
-    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
-        # The default argument keeps `warnings` reachable at interpreter shutdown.
+    def __del__(self) -> None:
         if getattr(self, "_closed", True):
             return
         _warn(f"unclosed event loop {self!r}", ResourceWarning, source=self)
@@ -476,7 +490,7 @@ class BaseEventLoop(AbstractEventLoop):
                     f"not to {self!r}: run it on its own loop"
                 )
         new_task = not futures.isfuture(future)
-        fut = tasks.ensure_future(future, loop=self)
+        fut: futures.Future[_T] = tasks._ensure_future(future, self)
         # The stop callback is live only while this call runs the loop. A task that
         # raises KeyboardInterrupt/SystemExit is done (its callbacks queued) as the
         # exception leaves run_forever(); its queued stop must not end the next run.
@@ -739,7 +753,7 @@ class BaseEventLoop(AbstractEventLoop):
                 _check_callback(callback, "call_soon")
         elif tp not in _BUILTIN_CALLABLE_TYPES:
             _check_callback(callback, "call_soon")
-        if self._debug:
+        if self._debug or _COMPILED:
             handle = Handle(callback, args, self, context)
             if handle._source_traceback:
                 _trim_source_traceback(handle._source_traceback)
@@ -770,6 +784,10 @@ class BaseEventLoop(AbstractEventLoop):
             raise RuntimeError("Event loop is closed")
         if self._debug or self._call_soon_overridden:
             self.call_soon(task._step, context=task._context)
+        elif _COMPILED:
+            # Compiled, a task is queued in a Handle of its _step, like any callback:
+            # a native Task is not a ReadyEntry (see tasks.Task).
+            self._ready.append(Handle(task._step, (), self, task._context))
         else:
             self._ready.append(task)
 
@@ -781,6 +799,8 @@ class BaseEventLoop(AbstractEventLoop):
         # would cost a Python frame on every wake-up. Called whenever one of these
         # conditions may change (__init__, set_debug, close); otherwise the method
         # runs (a subclass's override included).
+        if _COMPILED:
+            return
         if (
             self._closed
             or self._debug
@@ -851,7 +871,7 @@ class BaseEventLoop(AbstractEventLoop):
         elif tp not in _BUILTIN_CALLABLE_TYPES:
             _check_callback(callback, "call_later")
         when = self.time() + delay
-        if self._debug:
+        if self._debug or _COMPILED:
             timer = TimerHandle(when, callback, args, self, context)
             if timer._source_traceback:
                 _trim_source_traceback(timer._source_traceback)
@@ -935,7 +955,7 @@ class BaseEventLoop(AbstractEventLoop):
     # -- Futures and tasks -----------------------------------------------------------------------
     def create_future(self) -> futures.Future[object]:
         """A new :class:`~loopcore.Future` attached to this loop."""
-        if self._debug:
+        if self._debug or _COMPILED:
             fut: futures.Future[object] = futures.Future(loop=self)
             if fut._source_traceback:
                 _trim_source_traceback(fut._source_traceback)
@@ -978,7 +998,7 @@ class BaseEventLoop(AbstractEventLoop):
             self._check_thread()
         factory = self._task_factory
         if factory is None:
-            if not self._debug:
+            if not self._debug and not _COMPILED:
                 return tasks._new_task(coro, self, name, context)
             task = tasks.Task(coro, loop=self, name=name, context=context)
             if task._source_traceback:

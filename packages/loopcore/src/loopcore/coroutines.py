@@ -19,6 +19,8 @@ import types
 from collections.abc import Callable, Generator
 from typing import TypeVar
 
+from ._build import mypyc_attr
+
 __all__ = ["coroutine", "iscoroutine", "iscoroutinefunction"]
 
 _F = TypeVar("_F", bound=Callable[..., object])
@@ -34,6 +36,7 @@ def _debug_from_environment() -> bool:
     return bool(sys.flags.dev_mode or (value and value != "0"))
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class CoroWrapper:
     """Debug-mode wrapper of a ``@coroutine`` generator that reports it if it is
     never iterated (the generator equivalent of Python's "coroutine was never

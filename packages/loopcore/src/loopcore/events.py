@@ -9,6 +9,7 @@ core part and ``looptransports.SelectorEventLoop`` the network part.
 
 from __future__ import annotations
 
+import _thread  # noqa: F401 (mypyc names it for ThreadLoopState's base, threading.local)
 import contextvars
 import os
 import socket
@@ -17,6 +18,8 @@ import threading
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from concurrent.futures import Executor
 from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar, TypeVarTuple, Unpack
+
+from ._build import mypyc_attr
 
 if TYPE_CHECKING:
     from .futures import Future
@@ -74,6 +77,7 @@ def _not_in_core(loop: object, method: str) -> NotImplementedError:
     )
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class AbstractServer:
     """A listening server, as returned by ``create_server``."""
 
@@ -117,6 +121,7 @@ class AbstractServer:
         await self.wait_closed()
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class AbstractEventLoop:
     """The event loop interface.
 
@@ -555,6 +560,10 @@ class AbstractEventLoop:
 # -- Which loop runs in this thread ---------------------------------------------------
 
 
+# A Python class even in the compiled build: a thread-local's attributes live in a
+# per-thread dict that only threading.local's own attribute lookup finds (mypyc's
+# native layout would bypass it, and crash the garbage collector).
+@mypyc_attr(native_class=False)
 class ThreadLoopState(threading.local):
     """Which loop runs in the current thread, readable at the cost of one attribute read.
 

@@ -21,6 +21,7 @@ from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar, cast
 
 from . import events, exceptions
+from ._build import mypyc_attr
 from .handles import format_callback
 
 if TYPE_CHECKING:
@@ -117,6 +118,7 @@ def _get_loop(fut: object) -> AbstractEventLoop | None:
     return getattr(fut, "_loop", None)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Future(Generic[_T]):
     """A placeholder for a result that is set later (PEP 3156).
 
@@ -437,7 +439,12 @@ class Future(Generic[_T]):
             raise RuntimeError("await wasn't used with future")
         return self.result()
 
-    __iter__ = __await__  # `yield from future` in @coroutine generators
+    def __iter__(self) -> Generator[Future[_T], None, _T]:
+        """``yield from future`` in ``@coroutine`` generators: :meth:`__await__`.
+
+        A method, not the alias ``__iter__ = __await__`` (mypyc cannot compile a
+        class attribute bound to a method of the class being defined)."""
+        return self.__await__()
 
 
 # -- Bridging concurrent.futures ---------------------------------------------------------

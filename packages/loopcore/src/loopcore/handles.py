@@ -14,6 +14,9 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from . import _build
+from ._build import mypyc_attr
+
 if TYPE_CHECKING:
     from .events import AbstractEventLoop
 
@@ -30,6 +33,7 @@ def format_callback(callback: object, args: tuple[object, ...] | None = None) ->
     return f"{name}({', '.join(reprlib.repr(a) for a in args)})"
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Handle:
     """A callback scheduled on a loop by ``call_soon`` (or ``call_soon_threadsafe``).
 
@@ -124,7 +128,6 @@ class Handle:
         self._loop.call_exception_handler(context)
 
 
-@runtime_checkable
 class ReadyEntry(Protocol):
     """What the loop's ready queue holds: the interface :class:`Handle` and
     :class:`~loopcore.Task` both implement.
@@ -169,6 +172,14 @@ class ReadyEntry(Protocol):
     def _report_exception(self, exc: BaseException) -> None: ...
 
 
+# isinstance() checks against ReadyEntry work in the pure-Python build. Compiled,
+# mypyc makes the Protocol a class that typing does not recognise as one (and the
+# ready queue holds only Handles there, see BaseEventLoop._call_soon_task).
+if not _build.is_compiled(__file__):
+    runtime_checkable(ReadyEntry)
+
+
+@mypyc_attr(allow_interpreted_subclasses=True)
 class TimerHandle(Handle):
     """A callback due at loop time :meth:`when` (``call_later``/``call_at``).
 

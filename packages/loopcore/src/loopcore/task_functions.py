@@ -110,7 +110,8 @@ def _loop_or_default(loop: AbstractEventLoop | None) -> AbstractEventLoop:
 
 
 def _ensure_future(aw: AwaitableLike[_T], loop: AbstractEventLoop | None) -> futures.Future[_T]:
-    return tasks.ensure_future(aw, loop=loop)  # type: ignore[arg-type]
+    fut: futures.Future[_T] = tasks._ensure_future(aw, loop)
+    return fut
 
 
 def _release_waiter(waiter: futures.Future[object], *args: object) -> None:

@@ -22,11 +22,12 @@ import sys
 import traceback
 import types
 import weakref
-from collections.abc import Awaitable, Coroutine, Generator, Iterable
-from typing import TYPE_CHECKING, Any, Protocol, TextIO, TypeVar, cast, overload
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable
+from typing import TYPE_CHECKING, Any, Final, Protocol, TextIO, TypeVar, cast, overload
 
-from . import coroutines, events, exceptions, futures
-from .handles import Handle
+from . import _build, coroutines, events, exceptions, futures
+from ._build import mypyc_attr
+from .handles import format_callback
 
 if TYPE_CHECKING:
     from .base_loop import BaseEventLoop
@@ -43,6 +44,9 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+
+# True when this module runs compiled (mypyc): see Task._callback.
+_COMPILED: Final = _build.is_compiled(__file__)
 
 _PENDING = futures.State.PENDING
 _FINISHED = futures.State.FINISHED
@@ -202,6 +206,7 @@ def all_tasks(loop: AbstractEventLoop | None = None) -> set[Task[object]]:
     return found
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Task(futures.Future[_T]):
     """A coroutine wrapped in a future and driven by the loop.
 
@@ -218,12 +223,11 @@ class Task(futures.Future[_T]):
     # what the run phase and the loop's diagnostics read from a queued Handle. The
     # entry is never cancelled; the step takes no arguments, and its callback,
     # `task._callback`, is the bound method `task._step` (set below, after _step).
-    # Running it, and reporting what escapes, is Handle's own code, which reads
-    # only these names.
+    # Running it, and reporting what escapes, are _run and _report_exception below.
+    # This is the pure-Python build's shortcut only: compiled, a due step is queued in
+    # a Handle like any callback (BaseEventLoop._call_soon_task).
     _cancelled = False
     _args: tuple[()] = ()
-    _run = Handle._run
-    _report_exception = Handle._report_exception
 
     __slots__ = (
         "_context",
@@ -526,15 +530,40 @@ class Task(futures.Future[_T]):
         finally:
             _current_tasks.pop(loop, None)
 
-    # A plain function as a class attribute: reading it from a task binds it in C,
+    # In the pure-Python build, `_callback` is the plain function `_step` as a class
+    # attribute (set after the class, below): reading it from a task binds it in C,
     # so the run phase gets the bound `_step` with no Python call (a property would
     # cost one on every task switch). A subclass that overrides _step gets its own
-    # (__init_subclass__).
-    _callback = _step
+    # (__init_subclass__). Compiled, tasks are never queued themselves, and mypyc
+    # cannot compile a class attribute bound to a method of the class; it is only
+    # declared there.
+    _callback: Callable[[], object]
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
-        cls._callback = cls._step
+        if not _COMPILED:
+            setattr(cls, "_callback", cls._step)  # noqa: B010 (see Task._callback)
+
+    def _run(self) -> None:
+        # ReadyEntry._run: the step, reporting what escapes (the debug run phase).
+        try:
+            self._context.run(self._step)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._report_exception(exc)
+
+    def _report_exception(self, exc: BaseException) -> None:
+        # ReadyEntry._report_exception, as Handle's: only a step that escapes its own
+        # error handling gets here (a bug in a Task subclass).
+        context: dict[str, object] = {
+            "message": f"Exception in callback {format_callback(self._step, ())}",
+            "exception": exc,
+            "handle": self,
+        }
+        if self._source_traceback:
+            context["source_traceback"] = self._source_traceback
+        self._loop.call_exception_handler(context)
 
     def _handle_yield(self, result: object) -> None:
         """Every yield that :meth:`_step` does not handle inline, i.e. anything but a
@@ -609,6 +638,9 @@ class Task(futures.Future[_T]):
         else:
             self._step()
 
+
+if not _COMPILED:
+    setattr(Task, "_callback", Task._step)  # noqa: B010 (see Task._callback)
 
 _new_object = object.__new__
 
@@ -737,7 +769,7 @@ def ensure_future(
     coro_or_future: Awaitable[_T] | Generator[object, None, _T],
     *,
     loop: AbstractEventLoop | None = None,
-) -> futures.Future[_T]:
+) -> Any:  # Any, not Future[_T]: see _ensure_future (callers see the overloads)
     """Return a future for *coro_or_future*.
 
     A Future-compatible object (:func:`~loopcore.isfuture`: loopcore's own, an
@@ -748,6 +780,15 @@ def ensure_future(
 
     :raises TypeError: for anything that is not a future, coroutine or awaitable.
     """
+    return _ensure_future(coro_or_future, loop)
+
+
+def _ensure_future(coro_or_future: object, loop: AbstractEventLoop | None) -> Any:
+    """:func:`ensure_future` without its overloads, for loopcore's own callers.
+
+    Typed ``Any``: compiled, mypyc checks a value against its declared class where the
+    type says loopcore's Future or Task, which a Future-compatible object of another
+    class (an asyncio.Future) returned as it is would fail."""
     # A coroutine is the common case (gather and wait pass each awaitable here).
     if coroutines.iscoroutine(coro_or_future):
         coro = coro_or_future
@@ -759,7 +800,7 @@ def ensure_future(
                 f"the future {coro_or_future!r} belongs to a different loop "
                 "than the one given as loop="
             )
-        return cast("futures.Future[_T]", coro_or_future)
+        return coro_or_future
     elif inspect.isawaitable(coro_or_future):
         coro = _wrap_awaitable(coro_or_future)
     else:
