@@ -371,6 +371,38 @@ def test_task_factory_is_used_by_create_task():
     assert loopasyncio.run(main()) == ["named"]
 
 
+def test_task_factory_gets_name_and_context_only_when_they_are_given():
+    calls = []
+
+    def factory(loop, coro, **kwargs):
+        calls.append(sorted(kwargs))
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        loop.set_task_factory(factory)
+        context = contextvars.copy_context()
+        plain = loop.create_task(asyncio.sleep(0))
+        named = loop.create_task(asyncio.sleep(0), name="named", context=context)
+        await asyncio.gather(plain, named)
+        return named.get_name()
+
+    assert loopasyncio.run(main()) == "named"
+    # (run() makes tasks of its own at shutdown, after these two.)
+    assert calls[:2] == [[], ["context", "name"]]
+
+
+def test_create_task_on_a_closed_loop_raises_runtime_error():
+    loop = loopasyncio.new_event_loop()
+    loop.close()
+    coro = asyncio.sleep(0)
+    try:
+        with pytest.raises(RuntimeError, match="Event loop is closed"):
+            loop.create_task(coro)
+    finally:
+        coro.close()
+
+
 def test_debug_flag_reaches_the_loop():
     async def main():
         return asyncio.get_running_loop().get_debug()
