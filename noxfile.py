@@ -213,7 +213,7 @@ for _name in ALL:
 #: The distributions whose setup.py compiles modules with mypyc when LOOPCORE_COMPILE=1
 #: (the list of modules is in each setup.py). The others ship only their pure-Python
 #: wheel, which the compiled wheels install beside.
-COMPILED_DISTS = ["loopcore"]
+COMPILED_DISTS = ["loopcore", "loopsync"]
 #: The Pythons the compiled wheels are tested on: the oldest and the newest supported.
 COMPILED_PYTHONS = [v for v in ("3.11", "3.13") if v in PYTHONS]
 #: What compiling needs in the build environment (they are not build requirements

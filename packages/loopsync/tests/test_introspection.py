@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import loopcore
 import loopsync
-from loopcore import introspect
+from loopcore import _build, introspect
 
 
 def _awaiting(loop, name):
@@ -35,10 +35,14 @@ async def test_tasks_blocked_on_loopsync_primitives_are_described(loopcore_loop)
     }
     for _ in range(3):
         await loopcore.sleep(0)
+    # The compiled build's coroutines have no frames to read: the tree names the
+    # future the task waits on instead of the primitive (docs: "Compiled build").
+    compiled = bool(_build.compiled_modules("loopsync"))
     for kind in waiters:
         awaiting = _awaiting(loopcore_loop, kind)
-        assert awaiting["kind"] == kind
-        assert awaiting["description"].startswith("waiting on <")
+        assert awaiting["kind"] == ("future" if compiled else kind)
+        if not compiled:
+            assert awaiting["description"].startswith("waiting on <")
     for task in waiters.values():
         task.cancel()
     await loopcore.gather(*waiters.values(), return_exceptions=True)

@@ -10,6 +10,10 @@ from ``@loopcore.coroutine`` generators alike.
 
 from __future__ import annotations
 
+# loopcore first: with LOOPCORE_PURE=1 it installs the finder that loads our .py
+# sources instead of the compiled modules (docs: "Compiled build").
+import loopcore as _loopcore  # noqa: F401
+
 from .locks import Barrier, BoundedSemaphore, BrokenBarrierError, Condition, Event, Lock, Semaphore
 from .queues import (
     JoinableQueue,

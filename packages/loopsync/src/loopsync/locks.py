@@ -33,6 +33,7 @@ from collections.abc import Callable, Generator
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal, TypeVar
 
+from loopcore._build import mypyc_attr
 from loopcore.events import AbstractEventLoop, get_running_loop
 from loopcore.events import this_thread as _this_thread
 from loopcore.exceptions import (
@@ -65,6 +66,8 @@ _R = TypeVar("_R")
 # call to a function that returns the same thing.
 
 
+# Compiled build: a base of the public classes, which allow interpreted subclasses.
+@mypyc_attr(allow_interpreted_subclasses=True)
 class _LoopBound:
     """Binds a primitive to one event loop, lazily (the 3.4 ``loop=`` keyword binds it
     at once).
@@ -174,8 +177,13 @@ class _ReleaseOnExit:
         primitive.release()
 
 
-class _ContextManagerMixin:
-    """``async with primitive:`` and the 3.4 ``with (yield from primitive):``."""
+# Compiled build: a base of the public classes, which allow interpreted subclasses.
+@mypyc_attr(allow_interpreted_subclasses=True)
+class _ContextManagerMixin(_LoopBound):
+    """``async with primitive:`` and the 3.4 ``with (yield from primitive):``.
+
+    A subclass of :class:`_LoopBound` rather than a second base beside it: mypyc's
+    native classes (the compiled build) have one base class each."""
 
     __slots__ = ()
 
@@ -206,7 +214,9 @@ class _ContextManagerMixin:
 # -- Lock -----------------------------------------------------------------------------
 
 
-class Lock(_ContextManagerMixin, _LoopBound):
+# Compiled build: users subclass it (mypyc_attr keeps that working).
+@mypyc_attr(allow_interpreted_subclasses=True)
+class Lock(_ContextManagerMixin):
     """A mutual-exclusion lock for tasks; not owned by a task (any task may release it).
 
     ``acquire()`` takes the lock, waiting while it is held; ``release()`` frees it, or,
@@ -294,6 +304,8 @@ class Lock(_ContextManagerMixin, _LoopBound):
 # -- Event ----------------------------------------------------------------------------
 
 
+# Compiled build: users subclass it (mypyc_attr keeps that working).
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Event(_LoopBound):
     """A flag tasks can wait for: ``set()`` wakes every task waiting in ``wait()``.
 
@@ -369,7 +381,9 @@ class Event(_LoopBound):
 # -- Condition ------------------------------------------------------------------------
 
 
-class Condition(_ContextManagerMixin, _LoopBound):
+# Compiled build: users subclass it (mypyc_attr keeps that working).
+@mypyc_attr(allow_interpreted_subclasses=True)
+class Condition(_ContextManagerMixin):
     """A condition variable: tasks wait, holding a lock, until another task notifies them.
 
     Example::
@@ -449,20 +463,27 @@ class Condition(_ContextManagerMixin, _LoopBound):
         loop = self._get_loop()
         fut = loop.create_future()
         self._lock.release()
+        self._waiters.append(fut)
+        # No await inside a finally or except block: compiled with mypyc 2.4.1, an
+        # await there loses the exception in flight (the cancelled wait returned
+        # True). The error is kept in a variable and raised at the end instead.
+        error: BaseException | None = None
         try:
-            self._waiters.append(fut)
-            try:
-                await fut
-            finally:
-                if not fut.done() or fut.cancelled():
-                    _discard(self._waiters, fut)
-                await self._reacquire()
-        except BaseException:
+            await fut
+        except BaseException as exc:
+            error = exc
+        if not fut.done() or fut.cancelled():
+            _discard(self._waiters, fut)
+        try:
+            await self._reacquire()
+        except BaseException as exc:
+            error = exc
+        if error is not None:
             if fut.done() and not fut.cancelled():
                 # Notified, but leaving with an error: give the notification to the
                 # next waiter so that notify(n) still wakes n tasks.
                 self._notify(1)
-            raise
+            raise error
         return True
 
     async def _reacquire(self) -> None:
@@ -526,7 +547,9 @@ class Condition(_ContextManagerMixin, _LoopBound):
 # -- Semaphores -----------------------------------------------------------------------
 
 
-class Semaphore(_ContextManagerMixin, _LoopBound):
+# Compiled build: users subclass it (mypyc_attr keeps that working).
+@mypyc_attr(allow_interpreted_subclasses=True)
+class Semaphore(_ContextManagerMixin):
     """A counter of permits: ``acquire()`` takes one, waiting while there are none;
     ``release()`` gives one back, or hands it straight to the longest-waiting task.
 
@@ -604,6 +627,8 @@ class Semaphore(_ContextManagerMixin, _LoopBound):
         self._value += 1
 
 
+# Compiled build: users subclass it (mypyc_attr keeps that working).
+@mypyc_attr(allow_interpreted_subclasses=True)
 class BoundedSemaphore(Semaphore):
     """A :class:`Semaphore` that refuses to be released above its initial value,
     which catches a release without a matching acquire.
@@ -646,6 +671,8 @@ class _BarrierState(enum.Enum):
     BROKEN = "broken"  # abort(): every wait() raises until reset()
 
 
+# Compiled build: users subclass it (mypyc_attr keeps that working).
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Barrier(_LoopBound):
     """Make *parties* tasks wait for each other: each ``wait()`` blocks until *parties*
     tasks are waiting, then all of them return (CPython 3.11 semantics).

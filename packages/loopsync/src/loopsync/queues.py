@@ -30,6 +30,7 @@ import heapq
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from loopcore import sleep
+from loopcore._build import mypyc_attr
 from loopcore.events import AbstractEventLoop
 from loopcore.events import this_thread as _this_thread  # see locks.py
 from loopcore.exceptions import QueueEmpty, QueueFull, QueueShutDown
@@ -124,6 +125,8 @@ class _WaitLine:
         return sum(1 for _, fut in self.entries if not fut.done())
 
 
+# Compiled build: users subclass it (mypyc_attr keeps that working).
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Queue(_LoopBound, Generic[_T]):
     """A first-in, first-out queue for tasks.
 
@@ -412,6 +415,8 @@ class Queue(_LoopBound, Generic[_T]):
         self._putters.wake_all()
 
 
+# Compiled build: users subclass it (mypyc_attr keeps that working).
+@mypyc_attr(allow_interpreted_subclasses=True)
 class PriorityQueue(Queue[_T]):
     """A :class:`Queue` that returns the smallest item first (by ``<``, with
     :mod:`heapq`); entries are typically ``(priority, data)`` tuples.
@@ -439,6 +444,8 @@ class PriorityQueue(Queue[_T]):
         return len(self._heap)
 
 
+# Compiled build: users subclass it (mypyc_attr keeps that working).
+@mypyc_attr(allow_interpreted_subclasses=True)
 class LifoQueue(Queue[_T]):
     """A :class:`Queue` that returns the most recently added item first (a stack).
 
@@ -463,6 +470,8 @@ class LifoQueue(Queue[_T]):
         return len(self._stack)
 
 
+# Compiled build: users subclass it (mypyc_attr keeps that working).
+@mypyc_attr(allow_interpreted_subclasses=True)
 class JoinableQueue(Queue[_T]):
     """The Python 3.4 name of a :class:`Queue` with :meth:`~Queue.task_done` and
     :meth:`~Queue.join`; every :class:`Queue` has them now, so this subclass adds
