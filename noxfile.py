@@ -213,7 +213,7 @@ for _name in ALL:
 #: The distributions whose setup.py compiles modules with mypyc when LOOPCORE_COMPILE=1
 #: (the list of modules is in each setup.py). The others ship only their pure-Python
 #: wheel, which the compiled wheels install beside.
-COMPILED_DISTS = ["loopcore", "loopsync"]
+COMPILED_DISTS = ["loopcore", "loopsync", "loopstreams"]
 #: The Pythons the compiled wheels are tested on: the oldest and the newest supported.
 COMPILED_PYTHONS = [v for v in ("3.11", "3.13") if v in PYTHONS]
 #: What compiling needs in the build environment (they are not build requirements
@@ -229,6 +229,11 @@ def _build_compiled_wheels(session: nox.Session, outdir: Path) -> list[Path]:
     outdir.mkdir(parents=True, exist_ok=True)
     built = []
     for name in COMPILED_DISTS:
+        # mypy must see the lower layers' types: a lower layer without a compiled
+        # build (looptransports under loopstreams) is installed pure first.
+        pure_lower = [str(PACKAGES / n) for n in LAYERS[name] if n not in COMPILED_DISTS]
+        if pure_lower:
+            session.install("--no-deps", *pure_lower)
         before = set(outdir.glob(f"{name}-*.whl"))
         session.run(
             "python",

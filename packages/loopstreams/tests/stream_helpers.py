@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from loopcore import Task, current_task, get_running_loop
+from loopcore import Task, _build, current_task, get_running_loop
 from loopstreams import StreamReader, StreamWriter, start_server, start_unix_server
 
 Handler = Callable[[StreamReader, StreamWriter], Awaitable[None]]
@@ -73,3 +73,18 @@ async def serving(
                     await task
     finally:
         server.close()
+
+
+#: True against loopstreams' compiled wheel (docs: "Compiled build").
+COMPILED = bool(_build.compiled_modules("loopstreams"))
+
+
+def bad_argument_errors(value: object) -> tuple[type[Exception], ...]:
+    """What a call given *value* where the signature says ``int`` (or ``str``) raises.
+
+    ValueError, as asyncio raises; in the compiled build a value of the wrong *type*
+    is refused by mypyc's argument check first, with TypeError (docs: "Compiled
+    build")."""
+    if COMPILED and (isinstance(value, (float, str, list)) or value is True):
+        return (ValueError, TypeError)
+    return (ValueError,)

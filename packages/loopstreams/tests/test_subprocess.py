@@ -12,6 +12,7 @@ import time
 from collections.abc import Generator, Iterator
 
 import pytest
+from stream_helpers import bad_argument_errors
 
 import loopcore
 import loopstreams
@@ -421,9 +422,10 @@ async def test_limit_applies_to_stderr_too() -> None:
 @pytest.mark.parametrize("limit", [0, -1, 1.5, "64"])
 async def test_a_bad_limit_is_refused_before_any_child_starts(limit: object) -> None:
     before = set(children())
-    with pytest.raises(ValueError, match="limit"):
+    errors = bad_argument_errors(limit)
+    with pytest.raises(errors, match="limit|expected"):
         await loopstreams.create_subprocess_exec("true", limit=limit)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="limit"):
+    with pytest.raises(errors, match="limit|expected"):
         await loopstreams.create_subprocess_shell("true", limit=limit)  # type: ignore[arg-type]
     assert set(children()) <= before
 
@@ -512,7 +514,7 @@ async def test_text_mode_keywords_are_refused_without_starting_a_child(
 
 
 async def test_shell_refuses_a_command_that_is_not_a_string() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(bad_argument_errors(["echo", "hi"])):
         await loopstreams.create_subprocess_shell(["echo", "hi"])  # type: ignore[arg-type]
 
 

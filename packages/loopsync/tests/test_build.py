@@ -81,3 +81,28 @@ def test_modules_in_this_process_run_in_the_build_installed():
         assert running == set()
     else:
         assert running <= _installed_extensions()
+
+
+async def test_interpreted_subclasses_of_queue_and_lock_have_their_overrides_called():
+    # Both builds: the compiled classes allow interpreted subclasses, and their
+    # overrides run (``async with`` reaches the overridden release).
+    calls: list[str] = []
+
+    class Queue(loopsync.Queue[int]):
+        def get_nowait(self) -> int:
+            calls.append("get_nowait")
+            return super().get_nowait() * 10
+
+    class Lock(loopsync.Lock):
+        def release(self) -> None:
+            calls.append("release")
+            super().release()
+
+    queue = Queue()
+    queue.put_nowait(4)
+    assert queue.get_nowait() == 40
+    lock = Lock()
+    async with lock:
+        pass
+    assert calls == ["get_nowait", "release"]
+    assert not lock.locked()

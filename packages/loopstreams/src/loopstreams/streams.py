@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, cast
 from typing import Protocol as _TypingProtocol
 
 from loopcore import coroutines
+from loopcore._build import mypyc_attr
 from loopcore.events import AbstractEventLoop, get_running_loop
 from loopcore.exceptions import IncompleteReadError, LimitOverrunError
 from looptransports.protocols import Protocol
@@ -88,6 +89,8 @@ def _yield_once() -> Generator[None, None, None]:
     yield
 
 
+# Compiled build: users subclass it (mypyc_attr keeps that working).
+@mypyc_attr(allow_interpreted_subclasses=True)
 class StreamReader:
     """A buffer of received bytes with coroutines to read them.
 
@@ -408,11 +411,16 @@ class StreamReader:
                 self._buffer.clear()
             self._maybe_resume_transport()
             used = self._limit if limit is None else limit
-            raise ValueError(
+            error = ValueError(
                 f"readline(): {what} arrived, over the limit of {used} bytes; that data was "
                 "discarded and the stream can still be read. Pass limit= to readline() "
                 "to accept a longer line"
-            ) from e
+            )
+            # `raise error from e`, spelled out: compiled with mypyc 2.4.1, `raise ...
+            # from` inside an async method loses the cause.
+            error.__cause__ = e
+            error.__suppress_context__ = True
+            raise error
 
     async def readuntil(self, separator: Separator = b"\n", *, limit: int | None = None) -> bytes:
         """Read up to and including *separator*.
@@ -527,6 +535,9 @@ def _normalize_separators(separator: object) -> list[bytes]:
     return separators
 
 
+# Compiled build: users subclass it (mypyc_attr keeps that working). Its base is
+# looptransports' interpreted Protocol, so mypyc makes it a non-native class.
+@mypyc_attr(allow_interpreted_subclasses=True)
 class StreamReaderProtocol(Protocol):
     """The protocol between a transport and a :class:`StreamReader`/:class:`StreamWriter`.
 
@@ -752,6 +763,8 @@ class _WriterFlowControl(_TypingProtocol):
     def _get_close_waiter(self) -> Future[None]: ...
 
 
+# Compiled build: users subclass it (mypyc_attr keeps that working).
+@mypyc_attr(allow_interpreted_subclasses=True)
 class StreamWriter:
     """The write side of a connection: the transport's methods plus ``drain()``.
 

@@ -27,6 +27,7 @@ import subprocess
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from loopcore import gather
+from loopcore._build import mypyc_attr
 from loopcore.events import AbstractEventLoop
 from looptransports.protocols import SubprocessProtocol
 from looptransports.transports import BaseTransport, ReadTransport, SubprocessTransport, Transport
@@ -71,6 +72,9 @@ StdSpec = int | IO[bytes] | IO[str] | None
 StrOrBytesPath = str | bytes | os.PathLike[str] | os.PathLike[bytes]
 
 
+# Compiled build: users subclass it (mypyc_attr keeps that working). Its base is
+# looptransports' interpreted Protocol, so mypyc makes it a non-native class.
+@mypyc_attr(allow_interpreted_subclasses=True)
 class SubprocessStreamProtocol(SubprocessProtocol):
     """Connects a child's pipes to streams; the protocol behind :class:`Process`.
 
@@ -250,6 +254,8 @@ class SubprocessStreamProtocol(SubprocessProtocol):
                 self._exit_waiters.remove(waiter)
 
 
+# Compiled build: users subclass it (mypyc_attr keeps that working).
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Process:
     """A child process started by :func:`create_subprocess_exec` or
     :func:`create_subprocess_shell`.
