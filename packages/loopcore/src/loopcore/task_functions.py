@@ -284,9 +284,10 @@ def gather(
         empty.set_result([])
         return empty
 
-    children: list[futures.Future[object]] = []
-    seen: dict[object, futures.Future[object]] = {}
-    ensure_future = tasks.ensure_future
+    # Any: a child may be any Future-compatible object (an asyncio.Future passed
+    # in), which mypyc would refuse where the type says loopcore's Future.
+    children: list[Any] = []
+    seen: dict[object, Any] = {}
     for aw in aws:
         try:
             child = seen.get(aw)
@@ -299,7 +300,10 @@ def gather(
                 # What ensure_future() does with a coroutine, without its checks.
                 child = loop.create_task(aw)
             else:
-                child = ensure_future(aw, loop=loop)  # type: ignore[arg-type]
+                # tasks._ensure_future, not the overload of ensure_future that
+                # promises a Task for any awaitable: compiled, mypyc checks that
+                # promise and refused a Future passed in.
+                child = tasks._ensure_future(aw, loop)
                 if loop is None:
                     loop = _loop_of(child)
             if hashable:
@@ -580,15 +584,21 @@ async def wait_for(
     release = functools.partial(_release_waiter, waiter)
     inner.add_done_callback(release)
     try:
+        # No await inside the except block: compiled with mypyc 2.4.1, an await
+        # there and a bare raise after it crash the interpreter (the exception in
+        # flight is lost); the cancellation is kept and raised after the await.
+        cancelled: BaseException | None = None
         try:
             await waiter
-        except exceptions.cancelled_error_types():
+        except exceptions.cancelled_error_types() as exc:
+            cancelled = exc
+        if cancelled is not None:
             # The caller is being cancelled. Whatever *fut* did, the cancellation
             # wins: stop the inner work, wait until it is stopped, re-raise.
             inner.remove_done_callback(release)
             if not inner.done():
                 await _cancel_and_wait(inner)
-            raise
+            raise cancelled
         if inner.done():
             return inner.result()
         inner.remove_done_callback(release)
@@ -602,9 +612,12 @@ async def wait_for(
 
 def _result_or_timeout(fut: futures.Future[_T]) -> _T:
     if fut.cancelled():
-        raise TimeoutError(f"timed out waiting for {fut!r}") from _cancelled_error_of(
-            cast("futures.Future[object]", fut)
-        )
+        error = TimeoutError(f"timed out waiting for {fut!r}")
+        # `raise error from ...`, spelled out: compiled with mypyc 2.4.1, the cause
+        # set by `raise ... from` was lost on the way out of wait_for.
+        error.__cause__ = _cancelled_error_of(cast("futures.Future[object]", fut))
+        error.__suppress_context__ = True
+        raise error
     return fut.result()
 
 
