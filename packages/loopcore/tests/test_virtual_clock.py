@@ -244,3 +244,30 @@ async def test_without_timers_the_loop_waits_for_real_wakeups(loopcore_loop):
     assert await fut == 42
     thread.join()
     assert loopcore_loop.time() == 0.0
+
+
+def test_virtual_clock_works_on_a_plain_base_event_loop():
+    # The loop consults its instrumentation rather than methods replaced on the
+    # instance, so this holds in the compiled build too, where a plain
+    # BaseEventLoop calls its own time() and poll natively.
+    loop = virtual_clock_loop(BaseEventLoop)
+    try:
+        assert type(loop) is BaseEventLoop
+        fired: list[float] = []
+        loop.call_later(3600, lambda: fired.append(loop.time()))
+        loop.run_until_complete(loopcore.sleep(7200))
+        assert fired == [3600.0]
+        assert loop.time() == 7200.0
+    finally:
+        loop.close()
+
+
+def test_virtual_clock_replaces_no_method_on_the_loop_instance():
+    loop = BaseEventLoop()
+    try:
+        VirtualClock().install(loop)
+        assert "time" not in vars(loop)
+        assert "_poll" not in vars(loop) or vars(loop)["_poll"] == loop._io.poll
+        assert get_clock(loop) is loop._instrumentation.clock
+    finally:
+        loop.close()

@@ -46,7 +46,7 @@ import types
 import warnings
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Final, TypeVar, TypeVarTuple, Unpack, cast
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar, TypeVarTuple, Unpack, cast
 
 from . import (
     _build,
@@ -223,19 +223,19 @@ def _stop_marker() -> None:
     """The callback of the stop sentinel; never called (the loop recognises the handle)."""
 
 
-def _set_result_unless_done(fut: futures.Future[_T], result: _T) -> None:
+def _set_result_unless_done(fut: futures._LoopFuture[_T], result: _T) -> None:
     if not fut.done():
         fut.set_result(result)
 
 
-def _set_exception_unless_done(fut: futures.Future[_T], exc: BaseException) -> None:
+def _set_exception_unless_done(fut: futures._LoopFuture[_T], exc: BaseException) -> None:
     if not fut.done():
         fut.set_exception(exc)
 
 
 def _wait_all(
-    loop: AbstractEventLoop, futs: Iterable[futures.Future[object]]
-) -> futures.Future[None]:
+    loop: AbstractEventLoop, futs: Iterable[futures._LoopFuture[object]]
+) -> futures._LoopFuture[None]:
     """A future that is done once every future in *futs* is done (their outcomes are
     left on them, to be read by the caller).
 
@@ -243,14 +243,16 @@ def _wait_all(
     ``gather``. Cancelling the returned future does not cancel *futs*: the caller
     decides what to do with them.
     """
-    waiter = cast("futures.Future[None]", loop.create_future())
+    # Not declared futures.Future: a loop's create_future() may make another kind
+    # (loopasyncio's makes asyncio's), which the compiled build would refuse.
+    waiter = cast("futures._LoopFuture[None]", loop.create_future())
     pending = [f for f in futs if not f.done()]
     remaining = len(pending)
     if not remaining:
         waiter.set_result(None)
         return waiter
 
-    def _one_done(_fut: futures.Future[object]) -> None:
+    def _one_done(_fut: object) -> None:
         nonlocal remaining
         remaining -= 1
         if remaining == 0 and not waiter.done():
@@ -279,6 +281,21 @@ def _format_handle(handle: ReadyEntry) -> str:
     if owner is not None and futures.isfuture(owner):
         return repr(owner)
     return repr(handle)
+
+
+class LoopInstrumentation(Protocol):
+    """What :mod:`loopcore.testing` plugs into a loop (``loop._instrumentation``):
+    the virtual clock and the shuffler. A protocol, so mypyc treats the attribute as a
+    plain object: any object with these methods fits."""
+
+    def time(self) -> float:
+        """The loop's clock while instrumented (what :meth:`BaseEventLoop.time`
+        returns)."""
+        ...
+
+    def poll(self, timeout: float | None) -> _poller.EventList:
+        """Called by the loop instead of its :meth:`BaseEventLoop._poll`."""
+        ...
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
@@ -343,6 +360,11 @@ class BaseEventLoop(AbstractEventLoop):
         # Told when each callback starts and ends (opt-in telemetry detail and the
         # stall detector); None keeps the fast run phase.
         self._run_observer: telemetry._Observer | None = None
+        # loopcore.testing's virtual clock and shuffler, or None. When set, time()
+        # reads its clock and _run_once polls through it. An attribute the loop
+        # consults, not methods replaced on the instance: a compiled loop calls its
+        # own methods natively, without looking at the instance.
+        self._instrumentation: LoopInstrumentation | None = None
         self._telemetry_observer: telemetry._Observer | None = None
         self._monitor: monitor.Monitor | None = None
         self._current_handle: ReadyEntry | None = None
@@ -490,7 +512,9 @@ class BaseEventLoop(AbstractEventLoop):
                     f"not to {self!r}: run it on its own loop"
                 )
         new_task = not futures.isfuture(future)
-        fut: futures.Future[_T] = tasks._ensure_future(future, self)
+        # Any, not futures.Future: an asyncio future of this loop is accepted, and the
+        # compiled build would refuse it as a declared Future.
+        fut: Any = tasks._ensure_future(future, self)
         # The stop callback is live only while this call runs the loop. A task that
         # raises KeyboardInterrupt/SystemExit is done (its callbacks queued) as the
         # exception leaves run_forever(); its queued stop must not end the next run.
@@ -517,7 +541,8 @@ class BaseEventLoop(AbstractEventLoop):
             fut.remove_done_callback(_stop_when_done)
         if not fut.done():
             raise RuntimeError(f"Event loop stopped before the future completed: {fut!r}")
-        return fut.result()
+        result: _T = fut.result()
+        return result
 
     def stop(self) -> None:
         """Stop the loop once every callback scheduled before this call has run.
@@ -588,8 +613,9 @@ class BaseEventLoop(AbstractEventLoop):
         ``(FdWatch, ready_events)`` pairs.
 
         The one place where the loop blocks; a subclass may override it (to count,
-        trace, or run on a virtual clock), and ``loopcore.testing`` replaces it on the
-        instance. The work is the poller's (:meth:`loopcore._poller.Poller.poll`).
+        trace, or run on a virtual clock). On a loop instrumented by
+        ``loopcore.testing`` the loop polls through the instrumentation, which calls
+        this method. The work is the poller's (:meth:`loopcore._poller.Poller.poll`).
         """
         return self._io.poll(timeout)
 
@@ -622,7 +648,11 @@ class BaseEventLoop(AbstractEventLoop):
         else:
             timeout = None
 
-        event_list = self._poll(timeout)
+        instrumentation = self._instrumentation
+        if instrumentation is None:
+            event_list = self._poll(timeout)
+        else:
+            event_list = instrumentation.poll(timeout)
         if self._io_before_stop:
             # stop() was called before run_forever() and nothing was queued after it:
             # this one poll is "polling I/O once", and the callbacks of the fds it
@@ -921,9 +951,13 @@ class BaseEventLoop(AbstractEventLoop):
     def time(self) -> float:
         """The loop's clock: :func:`time.monotonic` seconds (see ``loopcore._clock``).
 
-        The only clock the scheduler reads; subclasses may override it.
+        The only clock the scheduler reads; subclasses may override it. On a loop
+        instrumented by :mod:`loopcore.testing` it is the virtual clock.
         """
-        return _clock.monotonic()
+        instrumentation = self._instrumentation
+        if instrumentation is None:
+            return _clock.monotonic()
+        return instrumentation.time()
 
     def _timer_handle_cancelled(self, handle: TimerHandle) -> None:
         """Count a cancelled timer still in the heap; compact the heap when they
@@ -1086,7 +1120,8 @@ class BaseEventLoop(AbstractEventLoop):
         executor = self._default_executor
         if executor is None:
             return
-        done = cast("futures.Future[bool]", self.create_future())
+        # Not futures.Future: see _wait_all.
+        done = cast("futures._LoopFuture[bool]", self.create_future())
 
         def _join() -> None:
             try:
