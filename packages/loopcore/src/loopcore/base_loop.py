@@ -235,7 +235,7 @@ def _set_exception_unless_done(fut: futures._LoopFuture[_T], exc: BaseException)
 
 def _wait_all(
     loop: AbstractEventLoop, futs: Iterable[futures._LoopFuture[object]]
-) -> futures._LoopFuture[None]:
+) -> Awaitable[None]:
     """A future that is done once every future in *futs* is done (their outcomes are
     left on them, to be read by the caller).
 
@@ -243,14 +243,15 @@ def _wait_all(
     ``gather``. Cancelling the returned future does not cancel *futs*: the caller
     decides what to do with them.
     """
-    # Not declared futures.Future: a loop's create_future() may make another kind
-    # (loopasyncio's makes asyncio's), which the compiled build would refuse.
-    waiter = cast("futures._LoopFuture[None]", loop.create_future())
+    # Any, not a futures.Future, and create_future() called through Any: a loop may
+    # make another kind (loopasyncio's makes asyncio's), which the compiled build
+    # would refuse as a declared Future (or await through the wrong protocol).
+    waiter: Any = getattr(loop, "create_future")()  # noqa: B009 (a dynamic call: see above)
     pending = [f for f in futs if not f.done()]
     remaining = len(pending)
     if not remaining:
         waiter.set_result(None)
-        return waiter
+        return cast("Awaitable[None]", waiter)
 
     def _one_done(_fut: object) -> None:
         nonlocal remaining
@@ -260,7 +261,7 @@ def _wait_all(
 
     for f in pending:
         f.add_done_callback(_one_done)
-    return waiter
+    return cast("Awaitable[None]", waiter)
 
 
 # Frames of these files are the loop's own machinery, not where a handle was made.
@@ -1078,6 +1079,19 @@ class BaseEventLoop(AbstractEventLoop):
             down.
         :raises TypeError: if *func* is a coroutine function.
         """
+        return futures.wrap_future(self._submit_to_executor(executor, func, *args), loop=self)
+
+    def _submit_to_executor(
+        self,
+        executor: concurrent.futures.Executor | None,
+        func: Callable[[Unpack[_Ts]], _T],
+        *args: *_Ts,
+    ) -> concurrent.futures.Future[_T]:
+        """The work of :meth:`run_in_executor` but the wrapping: check, pick the
+        executor, submit. A subclass whose :meth:`create_future` makes another class
+        of future (loopasyncio's) overrides ``run_in_executor`` and wraps the result
+        itself: compiled, this class's ``run_in_executor`` returns only its own
+        :class:`~loopcore.Future`."""
         self._check_closed()
         if self._debug:
             self._check_thread()
@@ -1092,7 +1106,7 @@ class BaseEventLoop(AbstractEventLoop):
                     )
                 executor = concurrent.futures.ThreadPoolExecutor(thread_name_prefix="loopcore")
                 self._default_executor = executor
-        return futures.wrap_future(executor.submit(func, *args), loop=self)
+        return executor.submit(func, *args)
 
     def set_default_executor(self, executor: concurrent.futures.Executor) -> None:
         """Use *executor* for ``run_in_executor(None, ...)``.
@@ -1120,8 +1134,8 @@ class BaseEventLoop(AbstractEventLoop):
         executor = self._default_executor
         if executor is None:
             return
-        # Not futures.Future: see _wait_all.
-        done = cast("futures._LoopFuture[bool]", self.create_future())
+        # Any, not futures.Future: see _wait_all.
+        done: Any = getattr(self, "create_future")()  # noqa: B009 (a dynamic call: see above)
 
         def _join() -> None:
             try:

@@ -606,6 +606,9 @@ def wrap_future(future: object, *, loop: AbstractEventLoop | None = None) -> obj
         from .policies import get_event_loop
 
         loop = get_event_loop()
-    new_future: _LoopFuture[object] = loop.create_future()
+    # Called through Any: a compiled call of the declared method would check that
+    # the result is our Future, and a loop may make another kind (loopasyncio's
+    # makes asyncio's).
+    new_future: Any = getattr(loop, "create_future")()  # noqa: B009 (a dynamic call: see above)
     chain_future(future, new_future)
     return new_future

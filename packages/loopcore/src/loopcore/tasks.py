@@ -249,7 +249,8 @@ class Task(futures.Future[_T]):
         eager_start: bool = False,
     ) -> None:
         futures.Future.__init__(self, loop=loop)
-        if self._source_traceback:
+        # This __init__'s own frame (none when compiled).
+        if self._source_traceback and _is_own_file(self._source_traceback[-1].filename):
             del self._source_traceback[-1]
         if not coroutines.iscoroutine(coro):
             self._log_destroy_pending = False
