@@ -262,14 +262,19 @@ def test_virtual_clock_works_on_a_plain_base_event_loop():
         loop.close()
 
 
-def test_virtual_clock_replaces_no_method_on_the_loop_instance():
+def test_virtual_clock_is_installed_through_the_loops_instrumentation():
+    # One entry point for both builds (loop._set_instrumentation): the compiled loop
+    # consults loop._instrumentation, the interpreted one has its time and _poll
+    # replaced on the instance.
     loop = BaseEventLoop()
     try:
-        VirtualClock().install(loop)
-        # A compiled loop makes its __dict__ only when a first attribute is set.
-        instance_attributes = getattr(loop, "__dict__", {})
-        assert "time" not in instance_attributes
-        assert instance_attributes.get("_poll", loop._io.poll) == loop._io.poll
-        assert get_clock(loop) is loop._instrumentation.clock
+        clock = VirtualClock(start=5.0)
+        clock.install(loop)
+        assert get_clock(loop) is clock
+        assert loop._instrumentation is not None
+        assert loop._instrumentation.clock is clock
+        assert loop.time() == 5.0
+        clock.advance(2.5)
+        assert loop.time() == 7.5
     finally:
         loop.close()

@@ -4,9 +4,11 @@ Both plug into an existing loop *instance* rather than into a class, so that the
 work with whatever loop class is the default (:class:`loopcore.base_loop.BaseEventLoop`
 when ``loopcore`` is installed alone, ``looptransports``' ``SelectorEventLoop`` when it
 is installed): the loop reads time only through ``loop.time()`` and blocks only in
-its poll, and both consult the loop's ``_instrumentation`` attribute (this module's
-``_Instrumentation``, or ``None``). No method is replaced on the instance: in the
-compiled build the loop calls its own methods natively and would not see it.
+its poll, and ``loop._set_instrumentation()`` routes both through this module's
+``_Instrumentation`` (in the compiled build the loop consults its
+``_instrumentation`` attribute, as it calls its own methods natively; in the pure
+build the two methods are replaced on the instance, which costs nothing when no
+instrumentation is installed).
 
 How the virtual clock decides to jump (trio's ``MockClock`` semantics):
 
@@ -262,7 +264,7 @@ def _instrument(loop: AbstractEventLoop) -> _Instrumentation:
     if loop.is_running():
         raise RuntimeError(f"cannot instrument a running loop: {loop!r}; do it before running it")
     hooks = _Instrumentation(loop)
-    loop._instrumentation = hooks
+    loop._set_instrumentation(hooks)
     return hooks
 
 
