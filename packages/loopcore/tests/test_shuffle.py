@@ -218,7 +218,7 @@ pytest_plugins = ["pytester"]
 def test_shuffled_timers_still_count_in_the_loop_telemetry():
     loop = _loop(11)
     try:
-        clock = loop._loopcore_testing_hooks.clock
+        clock = loop._instrumentation.clock
         for _ in range(3):
             loop.call_later(2, int)
         clock.advance(5)  # every timer fires 3 s late

@@ -76,18 +76,34 @@ def test_signal_callback_runs_between_callbacks_never_inside_one(loop):
     loop.remove_signal_handler(signal.SIGUSR1)
 
 
-def test_signal_wakes_a_loop_blocked_in_the_selector(loop):
-    blocked = threading.Event()
-    timeouts = []
-    orig_poll = loop._poll
+class _PollRecordingLoop(BaseEventLoop):
+    """Records each poll timeout; sets *blocked* when it polls with no timeout.
+    (A subclass, not a method replaced on the instance: a compiled loop calls its
+    own _poll natively.)"""
 
-    def poll(timeout):
-        timeouts.append(timeout)
+    def __init__(self) -> None:
+        super().__init__()
+        self.timeouts: list[float | None] = []
+        self.blocked = threading.Event()
+
+    def _poll(self, timeout):
+        self.timeouts.append(timeout)
         if timeout is None:
-            blocked.set()
-        return orig_poll(timeout)
+            self.blocked.set()
+        return super()._poll(timeout)
 
-    loop._poll = poll
+
+def test_signal_wakes_a_loop_blocked_in_the_selector():
+    loop = _PollRecordingLoop()
+    try:
+        _check_signal_wakes_a_blocked_loop(loop)
+    finally:
+        loop.close()
+
+
+def _check_signal_wakes_a_blocked_loop(loop: _PollRecordingLoop) -> None:
+    blocked = loop.blocked
+    timeouts = loop.timeouts
 
     def sender():
         blocked.wait(30)

@@ -244,3 +244,37 @@ async def test_without_timers_the_loop_waits_for_real_wakeups(loopcore_loop):
     assert await fut == 42
     thread.join()
     assert loopcore_loop.time() == 0.0
+
+
+def test_virtual_clock_works_on_a_plain_base_event_loop():
+    # The loop consults its instrumentation rather than methods replaced on the
+    # instance, so this holds in the compiled build too, where a plain
+    # BaseEventLoop calls its own time() and poll natively.
+    loop = virtual_clock_loop(BaseEventLoop)
+    try:
+        assert type(loop) is BaseEventLoop
+        fired: list[float] = []
+        loop.call_later(3600, lambda: fired.append(loop.time()))
+        loop.run_until_complete(loopcore.sleep(7200))
+        assert fired == [3600.0]
+        assert loop.time() == 7200.0
+    finally:
+        loop.close()
+
+
+def test_virtual_clock_is_installed_through_the_loops_instrumentation():
+    # One entry point for both builds (loop._set_instrumentation): the compiled loop
+    # consults loop._instrumentation, the interpreted one has its time and _poll
+    # replaced on the instance.
+    loop = BaseEventLoop()
+    try:
+        clock = VirtualClock(start=5.0)
+        clock.install(loop)
+        assert get_clock(loop) is clock
+        assert loop._instrumentation is not None
+        assert loop._instrumentation.clock is clock
+        assert loop.time() == 5.0
+        clock.advance(2.5)
+        assert loop.time() == 7.5
+    finally:
+        loop.close()

@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import asyncio
 import asyncio.events
+import concurrent.futures
 import contextvars
 import types
-from collections.abc import Awaitable, Coroutine, Generator
-from typing import TYPE_CHECKING, TypeVar, cast
+from collections.abc import Awaitable, Callable, Coroutine, Generator
+from typing import TYPE_CHECKING, TypeVar, TypeVarTuple, Unpack, cast
 
 import loopcore
 from looptransports import SelectorEventLoop
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["EventLoop", "new_event_loop"]
 
 _T = TypeVar("_T")
+_Ts = TypeVarTuple("_Ts")
 
 # Read once: create_future and create_task run once per request in a server (aiohttp
 # makes a future and a task for each), and a module global costs less than the
@@ -160,6 +162,18 @@ class EventLoop(SelectorEventLoop, asyncio.AbstractEventLoop):  # type: ignore[m
     def create_future(self) -> asyncio.Future[object]:  # type: ignore[override]
         """A new :class:`asyncio.Future` attached to this loop."""
         return _AsyncioFuture(loop=self)
+
+    def run_in_executor(  # type: ignore[override]
+        self,
+        executor: concurrent.futures.Executor | None,
+        func: Callable[[Unpack[_Ts]], _T],
+        *args: *_Ts,
+    ) -> asyncio.Future[_T]:
+        """Run ``func(*args)`` in *executor* (``None``: the loop's default one) and
+        return an :class:`asyncio.Future` of this loop for its result, as
+        :meth:`loopcore.BaseEventLoop.run_in_executor` does with loopcore's Future
+        (whose checks and default executor it shares)."""
+        return asyncio.wrap_future(self._submit_to_executor(executor, func, *args), loop=self)
 
     def create_task(  # type: ignore[override]
         self,

@@ -28,7 +28,14 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, TypeVar
 
-__all__ = ["COMPILED_MODULES", "PURE_REQUESTED", "compiled_modules", "is_compiled", "mypyc_attr"]
+__all__ = [
+    "COMPILED_MODULES",
+    "PURE_REQUESTED",
+    "InstanceDictBase",
+    "compiled_modules",
+    "is_compiled",
+    "mypyc_attr",
+]
 
 _C = TypeVar("_C")
 
@@ -47,6 +54,21 @@ else:
             return cls
 
         return decorate
+
+
+class InstanceDictBase:
+    """An empty Python class at the root of the loop classes (``AbstractEventLoop``
+    derives from it), so that a loop instance has a ``__dict__`` and can be weakly
+    referenced in both builds.
+
+    mypyc lays out a native class as a C struct with neither; it adds both only to a
+    native class that derives from a Python class (mypyc 2.4.1 has no option for weak
+    references alone). This module always stays interpreted, so this class is a Python
+    class in either build. It must stay empty and without ``__slots__``: the compiled
+    subclass puts its own fields right after the object header.
+
+    In the pure build it changes nothing: a Python class has both anyway.
+    """
 
 
 #: The top-level packages of the stack's distributions: the pure-Python finder

@@ -46,7 +46,7 @@ import types
 import warnings
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Final, TypeVar, TypeVarTuple, Unpack, cast
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar, TypeVarTuple, Unpack, cast
 
 from . import (
     _build,
@@ -223,19 +223,19 @@ def _stop_marker() -> None:
     """The callback of the stop sentinel; never called (the loop recognises the handle)."""
 
 
-def _set_result_unless_done(fut: futures.Future[_T], result: _T) -> None:
+def _set_result_unless_done(fut: futures._LoopFuture[_T], result: _T) -> None:
     if not fut.done():
         fut.set_result(result)
 
 
-def _set_exception_unless_done(fut: futures.Future[_T], exc: BaseException) -> None:
+def _set_exception_unless_done(fut: futures._LoopFuture[_T], exc: BaseException) -> None:
     if not fut.done():
         fut.set_exception(exc)
 
 
 def _wait_all(
-    loop: AbstractEventLoop, futs: Iterable[futures.Future[object]]
-) -> futures.Future[None]:
+    loop: AbstractEventLoop, futs: Iterable[futures._LoopFuture[object]]
+) -> Awaitable[None]:
     """A future that is done once every future in *futs* is done (their outcomes are
     left on them, to be read by the caller).
 
@@ -243,14 +243,17 @@ def _wait_all(
     ``gather``. Cancelling the returned future does not cancel *futs*: the caller
     decides what to do with them.
     """
-    waiter = cast("futures.Future[None]", loop.create_future())
+    # Any, not a futures.Future, and create_future() called through Any: a loop may
+    # make another kind (loopasyncio's makes asyncio's), which the compiled build
+    # would refuse as a declared Future (or await through the wrong protocol).
+    waiter: Any = getattr(loop, "create_future")()  # noqa: B009 (a dynamic call: see above)
     pending = [f for f in futs if not f.done()]
     remaining = len(pending)
     if not remaining:
         waiter.set_result(None)
-        return waiter
+        return cast("Awaitable[None]", waiter)
 
-    def _one_done(_fut: futures.Future[object]) -> None:
+    def _one_done(_fut: object) -> None:
         nonlocal remaining
         remaining -= 1
         if remaining == 0 and not waiter.done():
@@ -258,7 +261,7 @@ def _wait_all(
 
     for f in pending:
         f.add_done_callback(_one_done)
-    return waiter
+    return cast("Awaitable[None]", waiter)
 
 
 # Frames of these files are the loop's own machinery, not where a handle was made.
@@ -279,6 +282,21 @@ def _format_handle(handle: ReadyEntry) -> str:
     if owner is not None and futures.isfuture(owner):
         return repr(owner)
     return repr(handle)
+
+
+class LoopInstrumentation(Protocol):
+    """What :mod:`loopcore.testing` plugs into a loop (``loop._instrumentation``):
+    the virtual clock and the shuffler. A protocol, so mypyc treats the attribute as a
+    plain object: any object with these methods fits."""
+
+    def time(self) -> float:
+        """The loop's clock while instrumented (what :meth:`BaseEventLoop.time`
+        returns)."""
+        ...
+
+    def poll(self, timeout: float | None) -> _poller.EventList:
+        """Called by the loop instead of its :meth:`BaseEventLoop._poll`."""
+        ...
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
@@ -343,6 +361,11 @@ class BaseEventLoop(AbstractEventLoop):
         # Told when each callback starts and ends (opt-in telemetry detail and the
         # stall detector); None keeps the fast run phase.
         self._run_observer: telemetry._Observer | None = None
+        # loopcore.testing's virtual clock and shuffler, or None (set by
+        # _set_instrumentation). Compiled, time() reads its clock and _run_once polls
+        # through it: a compiled loop calls its own methods natively, without looking
+        # at the instance, so replacing them there would not do.
+        self._instrumentation: LoopInstrumentation | None = None
         self._telemetry_observer: telemetry._Observer | None = None
         self._monitor: monitor.Monitor | None = None
         self._current_handle: ReadyEntry | None = None
@@ -490,7 +513,9 @@ class BaseEventLoop(AbstractEventLoop):
                     f"not to {self!r}: run it on its own loop"
                 )
         new_task = not futures.isfuture(future)
-        fut: futures.Future[_T] = tasks._ensure_future(future, self)
+        # Any, not futures.Future: an asyncio future of this loop is accepted, and the
+        # compiled build would refuse it as a declared Future.
+        fut: Any = tasks._ensure_future(future, self)
         # The stop callback is live only while this call runs the loop. A task that
         # raises KeyboardInterrupt/SystemExit is done (its callbacks queued) as the
         # exception leaves run_forever(); its queued stop must not end the next run.
@@ -517,7 +542,8 @@ class BaseEventLoop(AbstractEventLoop):
             fut.remove_done_callback(_stop_when_done)
         if not fut.done():
             raise RuntimeError(f"Event loop stopped before the future completed: {fut!r}")
-        return fut.result()
+        result: _T = fut.result()
+        return result
 
     def stop(self) -> None:
         """Stop the loop once every callback scheduled before this call has run.
@@ -588,8 +614,9 @@ class BaseEventLoop(AbstractEventLoop):
         ``(FdWatch, ready_events)`` pairs.
 
         The one place where the loop blocks; a subclass may override it (to count,
-        trace, or run on a virtual clock), and ``loopcore.testing`` replaces it on the
-        instance. The work is the poller's (:meth:`loopcore._poller.Poller.poll`).
+        trace, or run on a virtual clock). On a loop instrumented by
+        ``loopcore.testing`` the loop polls through the instrumentation, which calls
+        this method. The work is the poller's (:meth:`loopcore._poller.Poller.poll`).
         """
         return self._io.poll(timeout)
 
@@ -622,7 +649,13 @@ class BaseEventLoop(AbstractEventLoop):
         else:
             timeout = None
 
-        event_list = self._poll(timeout)
+        # Compiled, the loop consults its instrumentation here (a native field read);
+        # interpreted, _set_instrumentation replaced _poll on the instance instead, so
+        # that this path reads no attribute more (one costs ~1 % of an iteration).
+        if _COMPILED and self._instrumentation is not None:
+            event_list = self._instrumentation.poll(timeout)
+        else:
+            event_list = self._poll(timeout)
         if self._io_before_stop:
             # stop() was called before run_forever() and nothing was queued after it:
             # this one poll is "polling I/O once", and the callbacks of the fds it
@@ -921,9 +954,27 @@ class BaseEventLoop(AbstractEventLoop):
     def time(self) -> float:
         """The loop's clock: :func:`time.monotonic` seconds (see ``loopcore._clock``).
 
-        The only clock the scheduler reads; subclasses may override it.
+        The only clock the scheduler reads; subclasses may override it. On a loop
+        instrumented by :mod:`loopcore.testing` it is the virtual clock.
         """
+        if _COMPILED:
+            instrumentation = self._instrumentation
+            if instrumentation is not None:
+                return instrumentation.time()
         return _clock.monotonic()
+
+    def _set_instrumentation(self, instrumentation: LoopInstrumentation) -> None:
+        """Make the loop read its time and poll through *instrumentation*
+        (``loopcore.testing``'s virtual clock and shuffler).
+
+        Compiled, :meth:`time` and the iteration consult ``_instrumentation``.
+        Interpreted, :meth:`time` and :meth:`_poll` are replaced on the instance
+        instead, which costs nothing on the paths of an uninstrumented loop.
+        """
+        self._instrumentation = instrumentation
+        if not _COMPILED:
+            self.time = instrumentation.time  # type: ignore[method-assign]
+            self._poll = instrumentation.poll  # type: ignore[method-assign]
 
     def _timer_handle_cancelled(self, handle: TimerHandle) -> None:
         """Count a cancelled timer still in the heap; compact the heap when they
@@ -1044,6 +1095,19 @@ class BaseEventLoop(AbstractEventLoop):
             down.
         :raises TypeError: if *func* is a coroutine function.
         """
+        return futures.wrap_future(self._submit_to_executor(executor, func, *args), loop=self)
+
+    def _submit_to_executor(
+        self,
+        executor: concurrent.futures.Executor | None,
+        func: Callable[[Unpack[_Ts]], _T],
+        *args: *_Ts,
+    ) -> concurrent.futures.Future[_T]:
+        """The work of :meth:`run_in_executor` but the wrapping: check, pick the
+        executor, submit. A subclass whose :meth:`create_future` makes another class
+        of future (loopasyncio's) overrides ``run_in_executor`` and wraps the result
+        itself: compiled, this class's ``run_in_executor`` returns only its own
+        :class:`~loopcore.Future`."""
         self._check_closed()
         if self._debug:
             self._check_thread()
@@ -1058,7 +1122,7 @@ class BaseEventLoop(AbstractEventLoop):
                     )
                 executor = concurrent.futures.ThreadPoolExecutor(thread_name_prefix="loopcore")
                 self._default_executor = executor
-        return futures.wrap_future(executor.submit(func, *args), loop=self)
+        return executor.submit(func, *args)
 
     def set_default_executor(self, executor: concurrent.futures.Executor) -> None:
         """Use *executor* for ``run_in_executor(None, ...)``.
@@ -1086,7 +1150,8 @@ class BaseEventLoop(AbstractEventLoop):
         executor = self._default_executor
         if executor is None:
             return
-        done = cast("futures.Future[bool]", self.create_future())
+        # Any, not futures.Future: see _wait_all.
+        done: Any = getattr(self, "create_future")()  # noqa: B009 (a dynamic call: see above)
 
         def _join() -> None:
             try:

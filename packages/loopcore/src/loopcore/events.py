@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from concurrent.futures import Executor
 from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar, TypeVarTuple, Unpack
 
-from ._build import mypyc_attr
+from ._build import InstanceDictBase, mypyc_attr
 
 if TYPE_CHECKING:
     from .futures import Future
@@ -122,7 +122,7 @@ class AbstractServer:
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
-class AbstractEventLoop:
+class AbstractEventLoop(InstanceDictBase):
     """The event loop interface.
 
     Unless a method says otherwise it is **not thread-safe**: call it from the

@@ -18,11 +18,11 @@ import enum
 import reprlib
 import traceback
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeVar, overload
 
 from . import events, exceptions
 from ._build import mypyc_attr
-from .handles import format_callback
+from .handles import _creation_stack, format_callback
 
 if TYPE_CHECKING:
     from .events import AbstractEventLoop
@@ -118,6 +118,27 @@ def _get_loop(fut: object) -> AbstractEventLoop | None:
     return getattr(fut, "_loop", None)
 
 
+class FutureLike(Protocol):
+    """What a task calls on the future it waits for: loopcore's :class:`Future`, or
+    any Future-compatible object (:func:`isfuture`), such as an :class:`asyncio.Future`.
+
+    Declared where such objects are accepted, rather than :class:`Future`: the
+    compiled build checks declared classes at run time, and a protocol is not
+    checked there."""
+
+    def cancel(self, msg: object = None) -> bool:
+        """Cancel it; False if it was done already."""
+        ...
+
+    def cancelled(self) -> bool:
+        """True if it was cancelled."""
+        ...
+
+    def result(self) -> object:
+        """Its result, or raise its exception."""
+        ...
+
+
 @mypyc_attr(allow_interpreted_subclasses=True)
 class Future(Generic[_T]):
     """A placeholder for a result that is set later (PEP 3156).
@@ -160,7 +181,7 @@ class Future(Generic[_T]):
         # True while a task is suspended on this future (set by __await__).
         self._asyncio_future_blocking = False
         self._source_traceback: list[traceback.FrameSummary] | None = (
-            traceback.extract_stack(limit=12)[:-1] if loop.get_debug() else None
+            _creation_stack(__file__) if loop.get_debug() else None
         )
 
     # -- Introspection -----------------------------------------------------------------
@@ -449,9 +470,28 @@ class Future(Generic[_T]):
 
 # -- Bridging concurrent.futures ---------------------------------------------------------
 
+
 #: A future either side of a bridge: a loop future (loopcore's, or any
 #: Future-compatible object, see :func:`isfuture`) or a concurrent.futures one.
-_AnyFuture: TypeAlias = "Future[_T] | concurrent.futures.Future[_T]"
+class _LoopFuture(Protocol[_T]):
+    """A loop future as chain_future() uses it: loopcore's :class:`Future` or any
+    Future-compatible object (an :class:`asyncio.Future`). A protocol, not
+    :class:`Future`, so that the compiled build does not refuse the others."""
+
+    def done(self) -> bool: ...
+    def cancelled(self) -> bool: ...
+    def cancel(self, msg: object = None) -> bool: ...
+    def result(self) -> _T: ...
+    def exception(self) -> BaseException | None: ...
+    def set_result(self, result: _T, /) -> None: ...
+    def set_exception(self, exception: BaseException, /) -> None: ...
+    def add_done_callback(
+        self, fn: Callable[[Future[_T]], object], *, context: contextvars.Context | None = None
+    ) -> None: ...
+    def __await__(self) -> Generator[Any, None, _T]: ...
+
+
+_AnyFuture: TypeAlias = "_LoopFuture[_T] | concurrent.futures.Future[_T]"
 
 
 def _convert_future_exc(exc: BaseException) -> BaseException:
@@ -532,7 +572,20 @@ def chain_future(source: _AnyFuture[_T], destination: _AnyFuture[_T]) -> None:
     source.add_done_callback(_call_set_state)
 
 
-def wrap_future(future: _AnyFuture[_T], *, loop: AbstractEventLoop | None = None) -> Future[_T]:
+@overload
+def wrap_future(future: Future[_T], *, loop: AbstractEventLoop | None = None) -> Future[_T]: ...
+
+
+@overload
+def wrap_future(
+    future: concurrent.futures.Future[_T], *, loop: AbstractEventLoop | None = None
+) -> Future[_T]: ...
+
+
+# The implementation returns `object`, not Future: a Future-compatible object of
+# another class (an asyncio.Future) is returned as it is, and the compiled build
+# would refuse it as a declared Future.
+def wrap_future(future: object, *, loop: AbstractEventLoop | None = None) -> object:
     """Wrap a :class:`concurrent.futures.Future` in a future of *loop*.
 
     A Future-compatible object (:func:`isfuture`: loopcore's, an
@@ -546,13 +599,16 @@ def wrap_future(future: _AnyFuture[_T], *, loop: AbstractEventLoop | None = None
     :raises TypeError: if *future* is neither kind of future.
     """
     if isfuture(future):
-        return cast("Future[_T]", future)
+        return future
     if not isinstance(future, concurrent.futures.Future):
         raise TypeError(f"concurrent.futures.Future is expected, got {future!r}")
     if loop is None:
         from .policies import get_event_loop
 
         loop = get_event_loop()
-    new_future = cast("Future[_T]", loop.create_future())
+    # Called through Any: a compiled call of the declared method would check that
+    # the result is our Future, and a loop may make another kind (loopasyncio's
+    # makes asyncio's).
+    new_future: Any = getattr(loop, "create_future")()  # noqa: B009 (a dynamic call: see above)
     chain_future(future, new_future)
     return new_future

@@ -23,6 +23,21 @@ if TYPE_CHECKING:
 __all__ = ["Handle", "ReadyEntry", "TimerHandle"]
 
 
+def _creation_stack(own_file: str) -> list[traceback.FrameSummary]:
+    """The stack where an object is being made, most recent call last, for debug
+    mode's ``_source_traceback``: without this helper's frame and without the frames
+    of *own_file* (the ``__file__`` of the module whose ``__init__`` calls it) at its
+    end.
+
+    In the compiled build those functions have no frames, so nothing is dropped and
+    the stack ends, as in the pure build, at the code that made the object.
+    """
+    stack = traceback.extract_stack(limit=14)
+    while stack and stack[-1].filename in (__file__, own_file):
+        del stack[-1]
+    return stack
+
+
 def format_callback(callback: object, args: tuple[object, ...] | None = None) -> str:
     """A readable ``name(arg, ...)`` form of a callback, for reprs and debug logs."""
     name = getattr(callback, "__qualname__", None) or getattr(callback, "__name__", None)
@@ -71,7 +86,7 @@ class Handle:
         self._cancelled = False
         # The creation stack is only worth its cost in debug mode.
         self._source_traceback: list[traceback.FrameSummary] | None = (
-            traceback.extract_stack(limit=12)[:-1] if loop.get_debug() else None
+            _creation_stack(__file__) if loop.get_debug() else None
         )
 
     def _repr_info(self) -> list[str]:

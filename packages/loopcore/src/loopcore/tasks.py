@@ -249,7 +249,8 @@ class Task(futures.Future[_T]):
         eager_start: bool = False,
     ) -> None:
         futures.Future.__init__(self, loop=loop)
-        if self._source_traceback:
+        # This __init__'s own frame (none when compiled).
+        if self._source_traceback and _is_own_file(self._source_traceback[-1].filename):
             del self._source_traceback[-1]
         if not coroutines.iscoroutine(coro):
             self._log_destroy_pending = False
@@ -259,7 +260,7 @@ class Task(futures.Future[_T]):
         # asked (most tasks are never asked, and a string costs twice an int).
         self._name: str | int = next(_task_name_counter) if name is None else str(name)
         self._context = contextvars.copy_context() if context is None else context
-        self._fut_waiter: futures.Future[object] | None = None
+        self._fut_waiter: futures.FutureLike | None = None
         self._must_cancel = False
         self._num_cancels_requested = 0
         self._log_destroy_pending = True
@@ -357,8 +358,9 @@ class Task(futures.Future[_T]):
         if self.done() and not self.cancelled():
             tb = self._exception.__traceback__ if self._exception is not None else None
             # The traceback starts in the step that caught the error (this module):
-            # that frame is the task's machinery, not the coroutine's.
-            while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+            # that frame is the task's machinery, not the coroutine's. Compiled, the
+            # frame mypyc adds to tracebacks names the source path it was built from.
+            while tb is not None and _is_own_file(tb.tb_frame.f_code.co_filename):
                 tb = tb.tb_next
             while tb is not None and (limit is None or len(frames) < limit):
                 frames.append(tb.tb_frame)
@@ -590,7 +592,8 @@ class Task(futures.Future[_T]):
             else:
                 # A pending Future-like object of another class (isfuture() accepts
                 # it, as asyncio does): wait for it through its public methods.
-                foreign = cast("futures.Future[object]", result)
+                # Any, not futures.Future: the compiled build would refuse it.
+                foreign = cast("Any", result)
                 foreign._asyncio_future_blocking = False
                 foreign.add_done_callback(self._wakeup_foreign, context=self._context)
                 self._fut_waiter = foreign
@@ -609,7 +612,7 @@ class Task(futures.Future[_T]):
             )
         self._loop.call_soon(self._step, error, context=self._context)
 
-    def _wakeup_foreign(self, future: futures.Future[object]) -> None:
+    def _wakeup_foreign(self, future: futures.FutureLike) -> None:
         # A Future-like object of another class: only its public methods count.
         try:
             future.result()
@@ -818,3 +821,9 @@ def _ensure_future(coro_or_future: object, loop: AbstractEventLoop | None) -> An
 
 async def _wrap_awaitable(awaitable: Awaitable[_T]) -> _T:
     return await awaitable
+
+
+def _is_own_file(filename: str) -> bool:
+    """True for this module's frames: its ``__file__`` when interpreted, the
+    ``src/loopcore/tasks.py`` path of mypyc's traceback entries when compiled."""
+    return filename == __file__ or filename.replace("\\", "/").endswith("/loopcore/tasks.py")

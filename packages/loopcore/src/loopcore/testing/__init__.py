@@ -17,7 +17,7 @@ an entry point but stays inactive until a project opts in (``loopcore_mode =
 
 from __future__ import annotations
 
-from ._parity import signature_problems
+from ._parity import signature_problems, source_signature
 from ._resources import ipv6_loopback_available, open_fds
 from ._virtual import Shuffler, VirtualClock, get_clock, get_shuffler, virtual_clock_loop
 
@@ -29,5 +29,6 @@ __all__ = [
     "ipv6_loopback_available",
     "open_fds",
     "signature_problems",
+    "source_signature",
     "virtual_clock_loop",
 ]

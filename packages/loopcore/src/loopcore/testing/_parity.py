@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
+import os
+import sys
+from types import ModuleType
 
-__all__ = ["signature_problems"]
+from loopcore import _build
+
+__all__ = ["signature_problems", "source_signature"]
 
 _P = inspect.Parameter
 _POSITIONAL = (_P.POSITIONAL_ONLY, _P.POSITIONAL_OR_KEYWORD)
@@ -84,3 +90,73 @@ def signature_problems(ref: inspect.Signature, ours: inspect.Signature) -> list[
             continue  # a renamed positional-only parameter, checked above
         problems.append(f"extra parameter {mine.name!r} has no default")
     return problems
+
+
+# The compiled modules whose source source_signature() ran, by module name.
+_SOURCE_MODULES: dict[str, ModuleType] = {}
+
+
+def _source_module(name: str) -> ModuleType | None:
+    """The ``.py`` source of module *name* run as a separate module, or None when
+    *name* is not a compiled module (or its source is not beside it)."""
+    module = sys.modules.get(name)
+    if module is None or not _build.is_compiled(getattr(module, "__file__", None)):
+        return None
+    source_module = _SOURCE_MODULES.get(name)
+    if source_module is None:
+        assert module.__file__ is not None
+        package, _, leaf = name.rpartition(".")
+        path = os.path.join(os.path.dirname(module.__file__), leaf + ".py")
+        if not os.path.isfile(path):
+            return None
+        # Named inside the package, so that its relative imports find the package's
+        # real modules; never put in sys.modules.
+        spec = importlib.util.spec_from_file_location(f"{package}._source_of_{leaf}", path)
+        if spec is None or spec.loader is None:
+            return None
+        source_module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(source_module)
+        _SOURCE_MODULES[name] = source_module
+    return source_module
+
+
+def source_signature(owner: object, name: str | None = None) -> inspect.Signature:
+    """The signature of ``owner.name`` (of *owner* itself when *name* is None) as
+    its source declares it.
+
+    In the pure-Python build this is :func:`inspect.signature`. In the compiled build
+    (:data:`loopcore.COMPILED`) mypyc records no signature for compiled ``async def``
+    functions (:func:`inspect.signature` reads ``()`` or fails), so for a name defined
+    in a compiled module it is read from that module's ``.py`` source, which the
+    compiled wheel holds beside the extension module and which the compiled code was
+    built from: the first call runs that source once more as a separate module.
+
+    *owner* may be a class, an instance (the signature is then the bound method's,
+    without ``self``) or a module-level function or class (with *name* None).
+
+    :raises AttributeError: if *owner* has no attribute *name*.
+    :raises ValueError: if no signature can be found (as :func:`inspect.signature`).
+    """
+    target = owner if name is None else getattr(owner, name)
+    if name is None:
+        module_name = getattr(owner, "__module__", None)
+        qualname = getattr(owner, "__qualname__", None)
+    else:
+        cls = owner if isinstance(owner, type) else type(owner)
+        definer = next((k for k in cls.__mro__ if name in vars(k)), None)
+        module_name = None if definer is None else definer.__module__
+        qualname = None if definer is None else f"{definer.__qualname__}.{name}"
+    source_module = None if module_name is None else _source_module(module_name)
+    if source_module is None or qualname is None:
+        return inspect.signature(target)  # type: ignore[arg-type]
+    *owner_path, attr = qualname.split(".")
+    source_owner: object = source_module
+    for part in owner_path:
+        source_owner = getattr(source_owner, part)
+    declared = inspect.getattr_static(source_owner, attr)
+    signature = inspect.signature(getattr(source_owner, attr))
+    if name is not None and not isinstance(owner, type) and inspect.isfunction(declared):
+        # A method looked up on an instance: bound, without its first parameter.
+        parameters = list(signature.parameters.values())[1:]
+        signature = signature.replace(parameters=parameters)
+    return signature

@@ -4,8 +4,11 @@ Both plug into an existing loop *instance* rather than into a class, so that the
 work with whatever loop class is the default (:class:`loopcore.base_loop.BaseEventLoop`
 when ``loopcore`` is installed alone, ``looptransports``' ``SelectorEventLoop`` when it
 is installed): the loop reads time only through ``loop.time()`` and blocks only in
-``loop._poll(timeout)``, and both are looked up on the instance at each call, so
-replacing them on the instance is enough.
+its poll, and ``loop._set_instrumentation()`` routes both through this module's
+``_Instrumentation`` (in the compiled build the loop consults its
+``_instrumentation`` attribute, as it calls its own methods natively; in the pure
+build the two methods are replaced on the instance, which costs nothing when no
+instrumentation is installed).
 
 How the virtual clock decides to jump (trio's ``MockClock`` semantics):
 
@@ -50,6 +53,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVarTuple, Unpack
 
+from loopcore import _clock
 from loopcore.handles import Handle, TimerHandle
 
 if TYPE_CHECKING:
@@ -69,20 +73,22 @@ _Ts = TypeVarTuple("_Ts")
 
 _EventList = list[tuple["FdWatch", int]]
 
-# The attribute of a loop instance holding its _Instrumentation.
-_ATTR = "_loopcore_testing_hooks"
+# The attribute of a loop instance holding its _Instrumentation (declared, None by
+# default, by BaseEventLoop, which consults it in time() and _run_once).
+_ATTR = "_instrumentation"
 
 
 class _Instrumentation:
-    """The per-loop object that owns the instance overrides of ``time``, ``_poll``
-    and ``call_soon_threadsafe``. Installed once; the clock and the shuffler are
-    optional parts of it."""
+    """The per-loop object the loop consults for its time and its poll (as
+    ``loop._instrumentation``), and that owns the instance override of
+    ``call_soon_threadsafe``. Installed once; the clock and the shuffler are optional
+    parts of it."""
 
     def __init__(self, loop: BaseEventLoop) -> None:
         self.loop = loop
         self.clock: VirtualClock | None = None
         self.shuffler: Shuffler | None = None
-        # Bound methods of the class, taken before the instance overrides.
+        # Bound methods of the loop, taken before the instance override.
         self.real_poll: Callable[[float | None], _EventList] = loop._poll
         self.real_call_soon_threadsafe = loop.call_soon_threadsafe
         # Handles given to call_soon_threadsafe from other threads while shuffling:
@@ -92,9 +98,15 @@ class _Instrumentation:
         #: True while the loop is blocked in the real poll (read by the stall
         #: detector of loopcore.telemetry: a loop waiting for I/O is not stalled).
         self.polling = False
-        loop._poll = self.poll  # type: ignore[method-assign]
 
-    # -- Overrides -----------------------------------------------------------------
+    # -- What the loop consults ---------------------------------------------------
+    def time(self) -> float:
+        """The loop's time: the virtual clock's, else the real clock's."""
+        clock = self.clock
+        if clock is None:
+            return _clock.monotonic()
+        return clock._now
+
     def poll(self, timeout: float | None) -> _EventList:
         loop = self.loop
         if self.inbox:
@@ -252,7 +264,7 @@ def _instrument(loop: AbstractEventLoop) -> _Instrumentation:
     if loop.is_running():
         raise RuntimeError(f"cannot instrument a running loop: {loop!r}; do it before running it")
     hooks = _Instrumentation(loop)
-    setattr(loop, _ATTR, hooks)
+    loop._set_instrumentation(hooks)
     return hooks
 
 
@@ -323,7 +335,6 @@ class VirtualClock:
             )
         hooks.clock = self
         self._hooks = hooks
-        hooks.loop.time = self.time  # type: ignore[method-assign]
 
     def time(self) -> float:
         """The current virtual time (what ``loop.time()`` returns)."""
