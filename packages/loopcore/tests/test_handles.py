@@ -131,8 +131,7 @@ def _slot_values(obj):
 
 
 def test_call_soon_makes_the_handle_the_constructor_makes(loop):
-    # call_soon builds its handle without calling the class (see base_loop._new_object):
-    # every slot must hold what Handle.__init__ puts there.
+    # Every slot of call_soon's handle holds what Handle.__init__ puts there.
     context = contextvars.copy_context()
     made = loop.call_soon(print, 1, 2, context=context)
     expected = Handle(print, (1, 2), loop, context)
@@ -158,7 +157,7 @@ def test_call_soon_accepts_a_function_with_an_unrelated_is_coroutine_attribute(l
 
 
 def test_call_later_makes_the_timer_handle_the_constructor_makes(loop):
-    # call_later builds its timer without calling the class, like call_soon.
+    # Likewise for call_later's timer and TimerHandle.__init__.
     context = contextvars.copy_context()
     made = loop.call_later(10, print, 1, context=context)
     expected = TimerHandle(made.when(), print, (1,), loop, context)

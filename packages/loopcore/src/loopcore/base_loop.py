@@ -64,7 +64,7 @@ from . import (
 )
 from ._build import mypyc_attr
 from .events import AbstractEventLoop, ExceptionHandler, FileDescriptorLike, TaskFactory
-from .handles import Handle, ReadyEntry, TimerHandle
+from .handles import Handle, TimerHandle
 
 if TYPE_CHECKING:
     from .events import CoroutineLike
@@ -130,19 +130,8 @@ def _learn_plain_callable_type(tp: type) -> None:
         _BUILTIN_CALLABLE_TYPES.add(tp)
 
 
-# Makes an object without calling its class. Calling a class runs __init__ in a frame
-# of its own, reached through the type's slot (which CPython 3.11 does not inline, and
-# which first packs keyword arguments into a dict): on the paths that make one object
-# per callback or per wait (call_soon, call_later, create_future, create_task when not
-# in debug mode), the object is made with this and its slots are set in place, exactly
-# as __init__ sets them. test_handles.py, test_futures.py and test_tasks.py compare
-# such objects with ones made by calling the class, slot by slot.
-_new_object = object.__new__
-
-# True when this module runs compiled (mypyc). The interpreter's shortcuts below
-# (objects made with _new_object, methods rebound on the instance) are plain code
-# there: constructor calls and method calls are native calls, and a native instance
-# has no __dict__ to rebind methods in.
+# True when this module runs compiled (mypyc): a native instance has no __dict__ to
+# rebind methods in (see __init__).
 _COMPILED: Final = _build.is_compiled(__file__)
 
 # A module global, not a default argument of __del__ (mypyc cannot compile one
@@ -272,7 +261,7 @@ def _trim_source_traceback(stack: list[traceback.FrameSummary]) -> None:
         del stack[-1]
 
 
-def _format_handle(handle: ReadyEntry) -> str:
+def _format_handle(handle: Handle) -> str:
     """The handle, or the task whose step it runs (which says more)."""
     callback = handle._callback
     owner = getattr(callback, "__self__", None)
@@ -319,9 +308,10 @@ class BaseEventLoop(AbstractEventLoop):
         # A subclass that overrides call_soon sees task steps go through it, as with
         # asyncio's tasks (see _call_soon_task).
         self._call_soon_overridden = type(self).call_soon is not BaseEventLoop.call_soon
-        # Handles and tasks whose step is due (handles.ReadyEntry), in FIFO order.
-        self._ready: collections.deque[ReadyEntry] = collections.deque()
-        self._update_call_soon_task()
+        # The handles due to run (callbacks, and the step handles of tasks), in FIFO
+        # order.
+        self._ready: collections.deque[Handle] = collections.deque()
+        self._update_task_queue()
         self._scheduled: list[TimerHandle] = []
         self._cancelled_timers = 0
         self._clock_resolution = _clock.CLOCK_RESOLUTION
@@ -345,7 +335,7 @@ class BaseEventLoop(AbstractEventLoop):
         self._run_observer: telemetry._Observer | None = None
         self._telemetry_observer: telemetry._Observer | None = None
         self._monitor: monitor.Monitor | None = None
-        self._current_handle: ReadyEntry | None = None
+        self._current_handle: Handle | None = None
         self._exception_handler: ExceptionHandler | None = None
         self._task_factory: TaskFactory | None = None
         self._default_executor: concurrent.futures.Executor | None = None
@@ -567,7 +557,7 @@ class BaseEventLoop(AbstractEventLoop):
         telemetry._stop(self)
         tasks._report_pending_tasks(self)
         self._closed = True
-        self._update_call_soon_task()
+        self._update_task_queue()
         self._ready.clear()
         self._stop_pending = False
         for timer in self._scheduled:
@@ -681,9 +671,14 @@ class BaseEventLoop(AbstractEventLoop):
                 return
             if handle._cancelled:
                 continue
-            # Handle._run, inline: one Python call less on every callback.
+            # Handle._run, inline: one call less on every callback. Without arguments
+            # (a task's step, most callbacks) the call packs none: compiled, `*args`
+            # builds a list and a tuple on every call.
             try:
-                handle._context.run(handle._callback, *handle._args)  # type: ignore[arg-type, misc]
+                if handle._args:
+                    handle._context.run(handle._callback, *handle._args)  # type: ignore[arg-type]
+                else:
+                    handle._context.run(handle._callback)  # type: ignore[arg-type]
             except (SystemExit, KeyboardInterrupt):
                 raise
             except BaseException as exc:
@@ -753,63 +748,44 @@ class BaseEventLoop(AbstractEventLoop):
                 _check_callback(callback, "call_soon")
         elif tp not in _BUILTIN_CALLABLE_TYPES:
             _check_callback(callback, "call_soon")
-        if self._debug or _COMPILED:
-            handle = Handle(callback, args, self, context)
-            if handle._source_traceback:
-                _trim_source_traceback(handle._source_traceback)
-        else:
-            # Handle(callback, args, self, context) without calling the class (see
-            # _new_object): the same slots, set as Handle.__init__ sets them.
-            handle = _new_object(Handle)
-            handle._context = contextvars.copy_context() if context is None else context
-            handle._loop = self
-            handle._callback = callback
-            handle._args = args
-            handle._cancelled = False
-            handle._source_traceback = None
+        handle = Handle(callback, args, self, context)
+        if handle._source_traceback:
+            _trim_source_traceback(handle._source_traceback)
         self._ready.append(handle)
         return handle
 
     def _call_soon_task(self, task: tasks.Task[object]) -> None:
-        # The task is queued itself, as its own ready-queue entry (it has the few
-        # attributes the run phase reads from a Handle): a task switch then makes no
-        # Handle and skips call_soon's callback checks (_step is known good). The run
-        # phase still makes one bound method of _step when it reads the task's
-        # _callback; storing that bound method on the task instead would tie the task
-        # in a reference cycle and leave freeing it to the garbage collector.
-        # In debug mode the full call_soon runs, for its thread check and the
-        # creation stack of the handle; and in a subclass that overrides call_soon,
-        # so that its override sees every callback.
+        # The task's step handle (Task._step_handle) is made once and queued again on
+        # every later step: a task switch allocates nothing and skips call_soon's
+        # callback checks (_step is known good). In debug mode the full call_soon
+        # runs, for its thread check and the creation stack of each handle; and in a
+        # subclass that overrides call_soon, so that its override sees every callback.
         if self._closed:
             raise RuntimeError("Event loop is closed")
         if self._debug or self._call_soon_overridden:
             self.call_soon(task._step, context=task._context)
-        elif _COMPILED:
-            # Compiled, a task is queued in a Handle of its _step, like any callback:
-            # a native Task is not a ReadyEntry (see tasks.Task).
-            self._ready.append(Handle(task._step, (), self, task._context))
-        else:
-            self._ready.append(task)
-
-    def _update_call_soon_task(self) -> None:
-        # While the loop is open, not in debug mode and neither its call_soon nor its
-        # _call_soon_task is overridden, _call_soon_task() only appends the task to
-        # the ready queue: then the instance attribute `_call_soon_task` is that
-        # deque's append itself, which tasks and futures call in C where the method
-        # would cost a Python frame on every wake-up. Called whenever one of these
-        # conditions may change (__init__, set_debug, close); otherwise the method
-        # runs (a subclass's override included).
-        if _COMPILED:
             return
+        handle = task._step_handle
+        if handle is None or handle._cancelled:
+            # (Cancelled: someone given the handle by the exception handler or a
+            # monitor cancelled it; the task still needs its steps.)
+            handle = task._step_handle = Handle(task._step, (), self, task._context)
+        self._ready.append(handle)
+
+    def _update_task_queue(self) -> None:
+        # AbstractEventLoop._task_queue: the ready queue while _call_soon_task(task)
+        # would only append the task's step handle to it (the loop open, not in debug
+        # mode, neither call_soon nor _call_soon_task overridden), else None. Called
+        # whenever one of these may change (__init__, set_debug, close).
         if (
             self._closed
             or self._debug
             or self._call_soon_overridden
             or type(self)._call_soon_task is not BaseEventLoop._call_soon_task
         ):
-            self.__dict__.pop("_call_soon_task", None)
+            self._task_queue = None
         else:
-            self._call_soon_task = self._ready.append  # type: ignore[method-assign, assignment]
+            self._task_queue = self._ready
 
     def call_soon_threadsafe(
         self,
@@ -871,22 +847,9 @@ class BaseEventLoop(AbstractEventLoop):
         elif tp not in _BUILTIN_CALLABLE_TYPES:
             _check_callback(callback, "call_later")
         when = self.time() + delay
-        if self._debug or _COMPILED:
-            timer = TimerHandle(when, callback, args, self, context)
-            if timer._source_traceback:
-                _trim_source_traceback(timer._source_traceback)
-        else:
-            # TimerHandle(when, callback, args, self, context) without calling the
-            # class (see _new_object): the same slots, set as its __init__ sets them.
-            timer = _new_object(TimerHandle)
-            timer._context = contextvars.copy_context() if context is None else context
-            timer._loop = self
-            timer._callback = callback
-            timer._args = args
-            timer._cancelled = False
-            timer._source_traceback = None
-            timer._when = when
-            timer._scheduled = False
+        timer = TimerHandle(when, callback, args, self, context)
+        if timer._source_traceback:
+            _trim_source_traceback(timer._source_traceback)
         heapq.heappush(self._scheduled, timer)
         timer._scheduled = True
         return timer
@@ -955,24 +918,9 @@ class BaseEventLoop(AbstractEventLoop):
     # -- Futures and tasks -----------------------------------------------------------------------
     def create_future(self) -> futures.Future[object]:
         """A new :class:`~loopcore.Future` attached to this loop."""
-        if self._debug or _COMPILED:
-            fut: futures.Future[object] = futures.Future(loop=self)
-            if fut._source_traceback:
-                _trim_source_traceback(fut._source_traceback)
-            return fut
-        # Future(loop=self) without calling the class (see _new_object): the same
-        # slots, set as Future.__init__ sets them.
-        fut = _new_object(futures.Future)
-        fut._loop = self
-        fut._state = _PENDING
-        fut._result = None
-        fut._exception = None
-        fut._callbacks = futures._NO_CALLBACKS
-        fut._cancel_message = None
-        fut._cancelled_exc = None
-        fut._log_traceback = False
-        fut._asyncio_future_blocking = False
-        fut._source_traceback = None
+        fut: futures.Future[object] = futures.Future(loop=self)
+        if fut._source_traceback:
+            _trim_source_traceback(fut._source_traceback)
         return fut
 
     def create_task(
@@ -998,8 +946,6 @@ class BaseEventLoop(AbstractEventLoop):
             self._check_thread()
         factory = self._task_factory
         if factory is None:
-            if not self._debug and not _COMPILED:
-                return tasks._new_task(coro, self, name, context)
             task = tasks.Task(coro, loop=self, name=name, context=context)
             if task._source_traceback:
                 _trim_source_traceback(task._source_traceback)
@@ -1474,7 +1420,7 @@ class BaseEventLoop(AbstractEventLoop):
         coroutine never awaited is reported with where it was created.
         """
         self._debug = bool(enabled)
-        self._update_call_soon_task()
+        self._update_task_queue()
         if self.is_running():
             self.call_soon_threadsafe(self._set_coroutine_origin_tracking, self._debug)
 

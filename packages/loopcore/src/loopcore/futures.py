@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar, cast
 
 from . import events, exceptions
 from ._build import mypyc_attr
-from .handles import format_callback
+from .handles import Handle, format_callback
 
 if TYPE_CHECKING:
     from .events import AbstractEventLoop
@@ -71,13 +71,36 @@ _Entry: TypeAlias = "tuple[Callable[[Any], object], contextvars.Context] | Task[
 _Callbacks: TypeAlias = "tuple[()] | _Entry | list[_Entry]"
 _NO_CALLBACKS: tuple[()] = ()
 
-# Only a loop built on loopcore's AbstractEventLoop has _call_soon_task (it may queue
-# a task as its own ready-queue entry); a loop of another implementation (asyncio's)
-# steps a task with call_soon(task._step). Bound once: checked on every task step.
-# Typed as a plain class on purpose: Future._loop says AbstractEventLoop, but PEP
-# 3156 lets futures and tasks live on any conforming loop, and the check is for that
-# case, which the static type cannot show.
-_LoopcoreLoop: type[object] = events.AbstractEventLoop
+
+def _queue_step(task: Task[Any], loop: object) -> None:
+    """Run the next step of *task* (sending it ``None``) on a later iteration of
+    *loop*, as ``call_soon(task._step, context=task._context)`` does.
+
+    On loopcore's loop the task's step handle (made on first use) is queued again
+    for every step, directly while the loop allows it (``_task_queue``), else
+    through ``loop._call_soon_task`` (debug mode, an overridden ``call_soon``, a
+    closed loop: it raises). A loop of another implementation gets ``call_soon``.
+    """
+    # An explicit capability check, not an AttributeError probe (an AttributeError
+    # raised inside _call_soon_task must not be taken for "this loop has none" and
+    # schedule the step twice). Future._loop says AbstractEventLoop, but PEP 3156
+    # lets futures and tasks live on any conforming loop (asyncio's): only a loop
+    # built on loopcore's AbstractEventLoop has _task_queue and _call_soon_task.
+    if isinstance(loop, events.AbstractEventLoop):
+        queue = loop._task_queue
+        if queue is None:
+            loop._call_soon_task(task)
+            return
+        handle = task._step_handle
+        if handle is None or handle._cancelled:
+            # (Cancelled: code given the handle, by the exception handler or a
+            # monitor, cancelled it; the task still needs its steps.)
+            handle = task._step_handle = Handle(task._step, (), loop, task._context)
+        queue.append(handle)
+    else:
+        # (Any, not AbstractEventLoop: compiled, a cast to loopcore's class would check.)
+        cast(Any, loop).call_soon(task._step, context=task._context)
+
 
 #: Every allowed state change; anything else is an :class:`InvalidStateError`.
 _TRANSITIONS: dict[State, frozenset[State]] = {
@@ -361,10 +384,7 @@ class Future(Generic[_T]):
             if type(entry) is tuple:
                 call_soon(entry[0], self, context=entry[1])
             elif succeeded:
-                if isinstance(loop, _LoopcoreLoop):
-                    loop._call_soon_task(entry)  # type: ignore[arg-type]
-                else:
-                    call_soon(entry._step, context=entry._context)  # type: ignore[union-attr]
+                _queue_step(entry, loop)  # type: ignore[arg-type]
             else:
                 call_soon(entry._wakeup, self, context=entry._context)  # type: ignore[union-attr]
 
@@ -389,12 +409,7 @@ class Future(Generic[_T]):
         # _schedule_callbacks() does with it, inline (the task is stepped at once).
         self._callbacks = _NO_CALLBACKS
         # (mypy does not narrow `type(x) is tuple` to exclude tuple subclasses.)
-        # An explicit capability check (see _LoopcoreLoop), not an AttributeError probe.
-        loop = self._loop
-        if isinstance(loop, _LoopcoreLoop):
-            loop._call_soon_task(callbacks)  # type: ignore[arg-type]
-        else:
-            loop.call_soon(callbacks._step, context=callbacks._context)  # type: ignore[union-attr]
+        _queue_step(callbacks, self._loop)  # type: ignore[arg-type]
 
     def set_exception(self, exception: BaseException | type[BaseException]) -> None:
         """Mark the future done with *exception* and schedule its callbacks.
