@@ -671,14 +671,17 @@ class BaseEventLoop(AbstractEventLoop):
                 return
             if handle._cancelled:
                 continue
-            # Handle._run, inline: one call less on every callback. Without arguments
-            # (a task's step, most callbacks) the call packs none: compiled, `*args`
-            # builds a list and a tuple on every call.
+            # Handle._run, inline: one call less on every callback. With no argument
+            # (a task's step) or one (a done callback's future, set_result's value)
+            # the call packs none: compiled, `*args` builds a list and a tuple.
+            args = handle._args
             try:
-                if handle._args:
-                    handle._context.run(handle._callback, *handle._args)  # type: ignore[arg-type]
-                else:
+                if not args:
                     handle._context.run(handle._callback)  # type: ignore[arg-type]
+                elif len(args) == 1:
+                    handle._context.run(handle._callback, args[0])  # type: ignore[arg-type]
+                else:
+                    handle._context.run(handle._callback, *args)  # type: ignore[arg-type]
             except (SystemExit, KeyboardInterrupt):
                 raise
             except BaseException as exc:
@@ -775,13 +778,16 @@ class BaseEventLoop(AbstractEventLoop):
     def _update_task_queue(self) -> None:
         # AbstractEventLoop._task_queue: the ready queue while _call_soon_task(task)
         # would only append the task's step handle to it (the loop open, not in debug
-        # mode, neither call_soon nor _call_soon_task overridden), else None. Called
-        # whenever one of these may change (__init__, set_debug, close).
+        # mode, neither call_soon nor _call_soon_task overridden), else None. Handles
+        # and futures also read it as "not in debug mode" (hence get_debug too).
+        # Called whenever one of these may change (__init__, set_debug, close).
+        cls = type(self)
         if (
             self._closed
             or self._debug
             or self._call_soon_overridden
-            or type(self)._call_soon_task is not BaseEventLoop._call_soon_task
+            or cls._call_soon_task is not BaseEventLoop._call_soon_task
+            or cls.get_debug is not BaseEventLoop.get_debug
         ):
             self._task_queue = None
         else:

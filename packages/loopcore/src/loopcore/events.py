@@ -136,7 +136,8 @@ class AbstractEventLoop:
     # _call_soon_task would do no more than append the handle to it; None (the
     # default, for any other loop) sends every step through _call_soon_task. A typed
     # attribute, read directly by the compiled build, where a method call on a
-    # Python subclass of the loop would go through Python's attribute lookup.
+    # Python subclass of the loop would go through Python's attribute lookup. Set,
+    # it also means "not in debug mode" (Handle and Future skip get_debug()).
     _task_queue: collections.deque[Handle] | None = None
 
     # -- Running and stopping the loop ------------------------------------------

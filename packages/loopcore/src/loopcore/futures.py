@@ -182,9 +182,12 @@ class Future(Generic[_T]):
         self._log_traceback = False
         # True while a task is suspended on this future (set by __await__).
         self._asyncio_future_blocking = False
-        self._source_traceback: list[traceback.FrameSummary] | None = (
-            traceback.extract_stack(limit=12)[:-1] if loop.get_debug() else None
-        )
+        # Only in debug mode; loopcore's loop outside it says so without a call (see
+        # Handle.__init__).
+        self._source_traceback: list[traceback.FrameSummary] | None = None
+        fast = isinstance(loop, events.AbstractEventLoop) and loop._task_queue is not None
+        if not fast and loop.get_debug():
+            self._source_traceback = traceback.extract_stack(limit=12)[:-1]
 
     # -- Introspection -----------------------------------------------------------------
     def get_loop(self) -> AbstractEventLoop:

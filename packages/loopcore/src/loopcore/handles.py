@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
+from . import events
 from ._build import mypyc_attr
 
 if TYPE_CHECKING:
@@ -72,10 +73,13 @@ class Handle:
         self._callback: Callable[..., object] | None = callback
         self._args: tuple[object, ...] | None = args
         self._cancelled = False
-        # The creation stack is only worth its cost in debug mode.
-        self._source_traceback: list[traceback.FrameSummary] | None = (
-            traceback.extract_stack(limit=12)[:-1] if loop.get_debug() else None
-        )
+        # The creation stack is only worth its cost in debug mode. loopcore's loop
+        # outside debug mode says so without a call: its _task_queue is set only then
+        # (a call on a Python subclass of the compiled loop is a Python method lookup).
+        self._source_traceback: list[traceback.FrameSummary] | None = None
+        fast = isinstance(loop, events.AbstractEventLoop) and loop._task_queue is not None
+        if not fast and loop.get_debug():
+            self._source_traceback = traceback.extract_stack(limit=12)[:-1]
 
     def _repr_info(self) -> list[str]:
         info = [type(self).__name__]
