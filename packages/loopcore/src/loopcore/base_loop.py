@@ -83,12 +83,12 @@ logger = logging.getLogger("loopcore")
 # cancelled timer) and the heap stays within a third more than the live timers.
 # A cancelled timer left in the heap costs more: about log2(n) comparisons when it
 # is popped at the head, each a Python-level TimerHandle.__lt__.
-_MIN_CANCELLED_TIMERS = 100
-_MAX_CANCELLED_TIMERS_FRACTION = 0.25
+_MIN_CANCELLED_TIMERS: Final = 100
+_MAX_CANCELLED_TIMERS_FRACTION: Final = 0.25
 
-_MAX_POLL_TIMEOUT = _poller.MAX_POLL_TIMEOUT
-_EVENT_READ = _poller.EVENT_READ
-_EVENT_WRITE = _poller.EVENT_WRITE
+_MAX_POLL_TIMEOUT: Final = _poller.MAX_POLL_TIMEOUT
+_EVENT_READ: Final = _poller.EVENT_READ
+_EVENT_WRITE: Final = _poller.EVENT_WRITE
 
 # How many frames of coroutine origin Python records in debug mode.
 _DEBUG_ORIGIN_DEPTH = 10
@@ -98,12 +98,12 @@ THREAD_JOIN_TIMEOUT = 300.0
 
 # Flags of the code object of a coroutine function: async def, or a generator
 # function made awaitable by types.coroutine() (which @coroutine uses).
-_CO_COROUTINE_FLAGS = 0x0080 | 0x0100  # CO_COROUTINE | CO_ITERABLE_COROUTINE
+_CO_COROUTINE_FLAGS: Final = 0x0080 | 0x0100  # CO_COROUTINE | CO_ITERABLE_COROUTINE
 
-_FunctionType = types.FunctionType
-_MethodType = types.MethodType
+_FunctionType: Final = types.FunctionType
+_MethodType: Final = types.MethodType
 # Callables implemented in C: never coroutine functions (plus the types learned below).
-_BUILTIN_CALLABLE_TYPES: set[type] = {
+_BUILTIN_CALLABLE_TYPES: Final[set[type]] = {
     types.BuiltinFunctionType,
     types.BuiltinMethodType,
     types.MethodWrapperType,
@@ -137,13 +137,16 @@ _COMPILED: Final = _build.is_compiled(__file__)
 # A module global, not a default argument of __del__ (mypyc cannot compile one
 # there): it keeps `warnings.warn` reachable at interpreter shutdown.
 _warn = warnings.warn
-_PENDING = futures.State.PENDING
+_PENDING: Final = futures.State.PENDING
+# Bound once: compiled, a Final module global is a C static, where `heapq.heappush`
+# would be an attribute lookup on the module at every call.
+_heappush: Final = heapq.heappush
 
 # loopcore's own methods that are scheduled with call_soon on every task switch and
 # future resolution. They are plain methods, so call_soon does not inspect them
 # (that inspection is a third of its cost), nor callables implemented in C; anything
 # else, including overrides of these in subclasses, goes through _check_callback.
-_PLAIN_METHODS = frozenset(
+_PLAIN_METHODS: Final = frozenset(
     {
         tasks.Task._step,
         tasks.Task._wakeup,
@@ -856,7 +859,7 @@ class BaseEventLoop(AbstractEventLoop):
         timer = TimerHandle(when, callback, args, self, context)
         if timer._source_traceback:
             _trim_source_traceback(timer._source_traceback)
-        heapq.heappush(self._scheduled, timer)
+        _heappush(self._scheduled, timer)
         timer._scheduled = True
         return timer
 

@@ -18,7 +18,7 @@ import enum
 import reprlib
 import traceback
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeAlias, TypeVar, cast
 
 from . import events, exceptions
 from ._build import mypyc_attr
@@ -41,9 +41,9 @@ class State(enum.Enum):
     FINISHED = "FINISHED"
 
 
-_PENDING = State.PENDING
-_CANCELLED = State.CANCELLED
-_FINISHED = State.FINISHED
+_PENDING: Final = State.PENDING
+_CANCELLED: Final = State.CANCELLED
+_FINISHED: Final = State.FINISHED
 
 # What a future calls back when it is done, in registration order: the shapes of
 # Future._callbacks, in this one place.
@@ -69,7 +69,7 @@ _FINISHED = State.FINISHED
 # negative branch of `type(x) is C`, hence the few `type: ignore[union-attr]` below.
 _Entry: TypeAlias = "tuple[Callable[[Any], object], contextvars.Context] | Task[Any]"
 _Callbacks: TypeAlias = "tuple[()] | _Entry | list[_Entry]"
-_NO_CALLBACKS: tuple[()] = ()
+_NO_CALLBACKS: Final[tuple[()]] = ()
 
 
 def _queue_step(task: Task[Any], loop: object) -> None:
@@ -103,7 +103,7 @@ def _queue_step(task: Task[Any], loop: object) -> None:
 
 
 #: Every allowed state change; anything else is an :class:`InvalidStateError`.
-_TRANSITIONS: dict[State, frozenset[State]] = {
+_TRANSITIONS: Final[dict[State, frozenset[State]]] = {
     _PENDING: frozenset({_CANCELLED, _FINISHED}),
     _CANCELLED: frozenset(),
     _FINISHED: frozenset(),

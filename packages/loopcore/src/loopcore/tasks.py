@@ -23,7 +23,7 @@ import traceback
 import types
 import weakref
 from collections.abc import Awaitable, Coroutine, Generator, Iterable
-from typing import TYPE_CHECKING, Any, Protocol, TextIO, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Final, Protocol, TextIO, TypeVar, cast, overload
 
 from . import coroutines, events, exceptions, futures
 from ._build import mypyc_attr
@@ -44,20 +44,20 @@ __all__ = [
 
 _T = TypeVar("_T")
 
-_PENDING = futures.State.PENDING
-_FINISHED = futures.State.FINISHED
+_PENDING: Final = futures.State.PENDING
+_FINISHED: Final = futures.State.FINISHED
 
 # Strong references to every pending task, per loop, keyed by id(loop): every task
 # creation and completion looks its loop up here, and a plain dict does that in C
 # (a WeakKeyDictionary costs a Python call and a weak reference each time). The loop
 # itself is only weakly referenced (_loop_refs): when it is collected, its entry goes,
 # with its (already reported) tasks, before its id can be reused.
-_pending_tasks: dict[int, set[Task[object]]] = {}
-_loop_refs: dict[int, weakref.ref[AbstractEventLoop]] = {}
+_pending_tasks: Final[dict[int, set[Task[object]]]] = {}
+_loop_refs: Final[dict[int, weakref.ref[AbstractEventLoop]]] = {}
 # The task whose step is running, per loop.
-_current_tasks: dict[AbstractEventLoop, Task[object]] = {}
+_current_tasks: Final[dict[AbstractEventLoop, Task[object]]] = {}
 
-_task_name_counter = itertools.count(1)
+_task_name_counter: Final = itertools.count(1)
 
 
 def _forget_loop(key: int) -> None:
