@@ -77,6 +77,18 @@ def test_timer_handle_knows_when_it_is_due_and_sorts_by_it(loop):
     late.cancel()
 
 
+def test_timer_handle_orders_only_against_timer_handles(loop):
+    timer = loop.call_at(10.0, print)
+    try:
+        with pytest.raises(TypeError):
+            _ = timer < 5.0
+        with pytest.raises(TypeError):
+            _ = timer >= object()
+        assert timer != 10.0
+    finally:
+        timer.cancel()
+
+
 def test_timer_handle_cancel_tells_the_loop_once(loop):
     timer = loop.call_later(100, print)
     assert loop._cancelled_timers == 0
