@@ -1405,30 +1405,34 @@ def test_network_method_of_the_core_loop_raises_not_implemented_naming_looptrans
         loop.close()
 
 
-def test_task_steps_are_queued_as_the_task_only_outside_debug_mode_and_never_once_closed():
-    # Outside debug mode a task due to step is queued as itself; in debug mode (also
-    # when switched on and off later) its step goes through call_soon as a Handle;
-    # on a closed loop scheduling a step raises.
+def test_task_steps_are_queued_in_the_step_handle_only_outside_debug_mode_and_never_once_closed():
+    # Outside debug mode a task due to step is queued in its own step handle; in
+    # debug mode (also when switched on and off later) its step goes through
+    # call_soon, a new Handle each time; on a closed loop scheduling a step raises.
     async def work():
         return 1
 
     loop = BaseEventLoop()
     try:
         loop.set_debug(False)
+        assert loop._task_queue is loop._ready  # tasks append their step handles
         plain = loop.create_task(work())
-        assert loop._ready[-1] is plain
+        assert loop._ready[-1] is plain._step_handle
         loop.set_debug(True)
+        assert loop._task_queue is None  # every step goes through call_soon
         debugged = loop.create_task(work())
         assert isinstance(loop._ready[-1], loopcore.Handle)
         assert loop._ready[-1]._callback == debugged._step
+        assert debugged._step_handle is None
         loop.set_debug(False)
         again = loop.create_task(work())
-        assert loop._ready[-1] is again
+        assert loop._ready[-1] is again._step_handle
         loop.run_until_complete(plain)
         loop.run_until_complete(debugged)
         loop.run_until_complete(again)
     finally:
         loop.close()
+    assert loop._task_queue is None
     with pytest.raises(RuntimeError, match="Event loop is closed"):
         loop._call_soon_task(plain)
 

@@ -209,13 +209,16 @@ async def test_foreign_task_awaiting_a_cancelled_loopcore_future_ends_cancelled(
 
 
 @pytest.fixture
-def fresh_callable_types(monkeypatch):
+def fresh_callable_types():
+    # The set is a Final module global (compiled, a C static that rebinding the
+    # module attribute would not reach): its contents are restored instead.
     from loopcore import base_loop
 
-    monkeypatch.setattr(
-        base_loop, "_BUILTIN_CALLABLE_TYPES", set(base_loop._BUILTIN_CALLABLE_TYPES)
-    )
-    return base_loop._BUILTIN_CALLABLE_TYPES
+    learned = base_loop._BUILTIN_CALLABLE_TYPES
+    saved = set(learned)
+    yield learned
+    learned.clear()
+    learned.update(saved)
 
 
 def test_call_soon_learns_a_c_callable_type_after_checking_one_instance(fresh_callable_types):

@@ -550,12 +550,10 @@ def test_wrap_future_converts_concurrent_futures_exceptions_to_ours(raised, expe
         loop.close()
 
 
-# The in-place path is the one outside debug mode (debug mode calls the class,
-# and each creation site has its own _source_traceback).
+# Outside debug mode (where each creation site has its own _source_traceback).
 @pytest.mark.loopcore(debug=False)
 def test_create_future_makes_the_future_the_constructor_makes(loopcore_loop):
-    # create_future builds its future without calling the class (see
-    # base_loop._new_object): every slot must hold what Future.__init__ puts there.
+    # Every slot of create_future's future holds what Future.__init__ puts there.
     made = loopcore_loop.create_future()
     expected = loopcore.Future(loop=loopcore_loop)
     assert type(made) is loopcore.Future

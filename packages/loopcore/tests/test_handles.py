@@ -77,6 +77,18 @@ def test_timer_handle_knows_when_it_is_due_and_sorts_by_it(loop):
     late.cancel()
 
 
+def test_timer_handle_orders_only_against_timer_handles(loop):
+    timer = loop.call_at(10.0, print)
+    try:
+        with pytest.raises(TypeError):
+            _ = timer < 5.0
+        with pytest.raises(TypeError):
+            _ = timer >= object()
+        assert timer != 10.0
+    finally:
+        timer.cancel()
+
+
 def test_timer_handle_cancel_tells_the_loop_once(loop):
     timer = loop.call_later(100, print)
     assert loop._cancelled_timers == 0
@@ -131,8 +143,7 @@ def _slot_values(obj):
 
 
 def test_call_soon_makes_the_handle_the_constructor_makes(loop):
-    # call_soon builds its handle without calling the class (see base_loop._new_object):
-    # every slot must hold what Handle.__init__ puts there.
+    # Every slot of call_soon's handle holds what Handle.__init__ puts there.
     context = contextvars.copy_context()
     made = loop.call_soon(print, 1, 2, context=context)
     expected = Handle(print, (1, 2), loop, context)
@@ -158,7 +169,7 @@ def test_call_soon_accepts_a_function_with_an_unrelated_is_coroutine_attribute(l
 
 
 def test_call_later_makes_the_timer_handle_the_constructor_makes(loop):
-    # call_later builds its timer without calling the class, like call_soon.
+    # Likewise for call_later's timer and TimerHandle.__init__.
     context = contextvars.copy_context()
     made = loop.call_later(10, print, 1, context=context)
     expected = TimerHandle(made.when(), print, (1,), loop, context)

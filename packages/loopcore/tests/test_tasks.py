@@ -529,25 +529,59 @@ def test_an_attribute_error_inside_call_soon_task_is_not_taken_for_a_foreign_loo
         loop.close()
 
 
-def test_handles_and_tasks_are_both_ready_queue_entries():
+def test_a_task_is_queued_in_one_step_handle_reused_for_every_step():
     from loopcore.base_loop import BaseEventLoop
-    from loopcore.handles import Handle, ReadyEntry
+    from loopcore.handles import Handle
+
+    async def work():
+        await loopcore.sleep(0)
+        await loopcore.sleep(0)
+        return 42
 
     loop = BaseEventLoop()
-    loop.set_debug(False)  # debug mode wraps each step in a Handle, for its checks
+    loop.set_debug(False)  # debug mode makes a Handle per step, through call_soon
     try:
         handle = loop.call_soon(print)
-        task = loop.create_task(_answer())
-        assert isinstance(handle, Handle)
-        assert isinstance(handle, ReadyEntry)
-        assert isinstance(task, ReadyEntry)
-        # A task queued for its step is its own entry: no Handle made for it.
-        assert list(loop._ready) == [handle, task]
-        assert task._callback == task._step
-        assert task._args == ()
-        assert task._cancelled is False
+        task = loop.create_task(work())
+        step = loop._ready[-1]
+        assert type(step) is Handle
+        assert list(loop._ready) == [handle, step]
+        assert step is task._step_handle
+        assert step._callback == task._step
+        assert step._args == ()
+        assert step.get_context() is task.get_context()
         handle.cancel()
+        loop._run_once()
+        assert list(loop._ready) == [step]  # the same handle, queued again
         assert loop.run_until_complete(task) == 42
+        # Done, the task lets go of its handle (which refers back to it).
+        assert task._step_handle is None
+    finally:
+        loop.close()
+
+
+def test_a_cancelled_step_handle_is_replaced_and_the_task_still_steps():
+    # Code given the step handle (an exception handler's context, a monitor) may
+    # cancel it; that skips the queued step, but later steps get a fresh handle.
+    from loopcore.base_loop import BaseEventLoop
+
+    async def work():
+        await loopcore.sleep(0)
+        return 5
+
+    loop = BaseEventLoop()
+    loop.set_debug(False)
+    try:
+        task = loop.create_task(work())
+        first = task._step_handle
+        loop._run_once()  # first step: sleep(0) queues the same handle again
+        assert list(loop._ready) == [first]
+        first.cancel()
+        loop._run_once()  # skipped
+        assert not task.done()
+        loop._call_soon_task(task)
+        assert task._step_handle is not first
+        assert loop.run_until_complete(task) == 5
     finally:
         loop.close()
 
@@ -757,12 +791,11 @@ def test_a_task_awaiting_a_cancelled_asyncio_future_ends_cancelled_with_our_erro
     assert caught == [("by owner",), ("by task",)]
 
 
-# The in-place path is the one outside debug mode (debug mode calls the class,
-# and each creation site has its own _source_traceback).
+# Outside debug mode (where each creation site has its own _source_traceback).
 @pytest.mark.loopcore(debug=False)
 def test_create_task_makes_the_task_the_constructor_makes(loopcore_loop):
-    # create_task builds its task without calling the class (tasks._new_task): every
-    # slot must hold what Task.__init__ (and Future.__init__) put there.
+    # Every slot of create_task's task holds what Task.__init__ (and Future.__init__)
+    # put there; the step handle is the loop's, made when the first step is queued.
     async def work():
         return 1
 
@@ -776,7 +809,7 @@ def test_create_task_makes_the_task_the_constructor_makes(loopcore_loop):
             name: getattr(task, name)
             for cls in (loopcore.Task, loopcore.Future)
             for name in cls.__slots__
-            if name not in ("__weakref__", "_coro")
+            if name not in ("__weakref__", "_coro", "_step_handle")
         }
 
     assert slot_values(made) == slot_values(expected)
@@ -798,8 +831,8 @@ def test_loop_create_task_refuses_what_is_not_a_coroutine(loopcore_loop):
 
 
 def test_a_queued_task_runs_the_step_of_its_own_class():
-    # The run phase calls `task._callback` for a task queued as its own ready entry:
-    # it is the task's `_step`, including one a subclass overrides.
+    # A task's step handle calls the task's `_step`, including one a subclass
+    # overrides.
     steps = []
 
     class CountingTask(loopcore.Task):
@@ -814,12 +847,12 @@ def test_a_queued_task_runs_the_step_of_its_own_class():
     try:
         loop.set_task_factory(lambda lp, coro, **kw: CountingTask(coro, loop=lp, **kw))
         task = loop.create_task(work())
-        assert task._callback == task._step
+        assert loop._ready[-1]._callback == task._step
         assert loop.run_until_complete(task) == 7
         assert steps == [task]
         loop.set_task_factory(None)
         other = loop.create_task(work())
-        assert type(other) is loopcore.Task and other._callback == other._step
+        assert type(other) is loopcore.Task and loop._ready[-1]._callback == other._step
         loop.run_until_complete(other)
         assert steps == [task]
     finally:

@@ -74,7 +74,7 @@ from ._build import mypyc_attr
 
 if TYPE_CHECKING:
     from .events import FileDescriptorLike
-    from .handles import Handle, ReadyEntry
+    from .handles import Handle
 
 __all__ = [
     "EVENT_READ",
@@ -213,7 +213,7 @@ class _PollerBase:
     closes it.
     """
 
-    def __init__(self, ready: deque[ReadyEntry]) -> None:
+    def __init__(self, ready: deque[Handle]) -> None:
         self._fds: dict[int, FdWatch] = {}
         self._ready_append: Callable[[Handle], None] = ready.append
         ssock, csock = socket.socketpair()
@@ -334,7 +334,7 @@ class EpollPoller(_PollerBase):
 
     closed_fds_harmless = True
 
-    def __init__(self, ready: deque[ReadyEntry]) -> None:
+    def __init__(self, ready: deque[Handle]) -> None:
         self._epoll = select.epoll()
         try:
             super().__init__(ready)
@@ -468,7 +468,7 @@ class SelectorPoller(_PollerBase):
     :param ready: the loop's ready queue, where :meth:`process_events` queues handles.
     """
 
-    def __init__(self, selector: selectors.BaseSelector, ready: deque[ReadyEntry]) -> None:
+    def __init__(self, selector: selectors.BaseSelector, ready: deque[Handle]) -> None:
         self.selector = selector
         # Only the selectors known to survive a closed fd (see Poller); select()
         # and any selector of unknown make do not count.
@@ -562,7 +562,7 @@ class SelectorPoller(_PollerBase):
         self.selector.close()
 
 
-def make_poller(selector: selectors.BaseSelector | None, ready: deque[ReadyEntry]) -> Poller:
+def make_poller(selector: selectors.BaseSelector | None, ready: deque[Handle]) -> Poller:
     """The poller of a new loop: epoll where the platform has it, else
     ``selectors.DefaultSelector`` (kqueue, devpoll, poll or select); with a
     *selector*, that selector."""

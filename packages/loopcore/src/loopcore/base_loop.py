@@ -64,7 +64,7 @@ from . import (
 )
 from ._build import mypyc_attr
 from .events import AbstractEventLoop, ExceptionHandler, FileDescriptorLike, TaskFactory
-from .handles import Handle, ReadyEntry, TimerHandle
+from .handles import Handle, TimerHandle
 
 if TYPE_CHECKING:
     from .events import CoroutineLike
@@ -83,12 +83,12 @@ logger = logging.getLogger("loopcore")
 # cancelled timer) and the heap stays within a third more than the live timers.
 # A cancelled timer left in the heap costs more: about log2(n) comparisons when it
 # is popped at the head, each a Python-level TimerHandle.__lt__.
-_MIN_CANCELLED_TIMERS = 100
-_MAX_CANCELLED_TIMERS_FRACTION = 0.25
+_MIN_CANCELLED_TIMERS: Final = 100
+_MAX_CANCELLED_TIMERS_FRACTION: Final = 0.25
 
-_MAX_POLL_TIMEOUT = _poller.MAX_POLL_TIMEOUT
-_EVENT_READ = _poller.EVENT_READ
-_EVENT_WRITE = _poller.EVENT_WRITE
+_MAX_POLL_TIMEOUT: Final = _poller.MAX_POLL_TIMEOUT
+_EVENT_READ: Final = _poller.EVENT_READ
+_EVENT_WRITE: Final = _poller.EVENT_WRITE
 
 # How many frames of coroutine origin Python records in debug mode.
 _DEBUG_ORIGIN_DEPTH = 10
@@ -98,12 +98,12 @@ THREAD_JOIN_TIMEOUT = 300.0
 
 # Flags of the code object of a coroutine function: async def, or a generator
 # function made awaitable by types.coroutine() (which @coroutine uses).
-_CO_COROUTINE_FLAGS = 0x0080 | 0x0100  # CO_COROUTINE | CO_ITERABLE_COROUTINE
+_CO_COROUTINE_FLAGS: Final = 0x0080 | 0x0100  # CO_COROUTINE | CO_ITERABLE_COROUTINE
 
-_FunctionType = types.FunctionType
-_MethodType = types.MethodType
+_FunctionType: Final = types.FunctionType
+_MethodType: Final = types.MethodType
 # Callables implemented in C: never coroutine functions (plus the types learned below).
-_BUILTIN_CALLABLE_TYPES: set[type] = {
+_BUILTIN_CALLABLE_TYPES: Final[set[type]] = {
     types.BuiltinFunctionType,
     types.BuiltinMethodType,
     types.MethodWrapperType,
@@ -130,31 +130,23 @@ def _learn_plain_callable_type(tp: type) -> None:
         _BUILTIN_CALLABLE_TYPES.add(tp)
 
 
-# Makes an object without calling its class. Calling a class runs __init__ in a frame
-# of its own, reached through the type's slot (which CPython 3.11 does not inline, and
-# which first packs keyword arguments into a dict): on the paths that make one object
-# per callback or per wait (call_soon, call_later, create_future, create_task when not
-# in debug mode), the object is made with this and its slots are set in place, exactly
-# as __init__ sets them. test_handles.py, test_futures.py and test_tasks.py compare
-# such objects with ones made by calling the class, slot by slot.
-_new_object = object.__new__
-
-# True when this module runs compiled (mypyc). The interpreter's shortcuts below
-# (objects made with _new_object, methods rebound on the instance) are plain code
-# there: constructor calls and method calls are native calls, and a native instance
-# has no __dict__ to rebind methods in.
+# True when this module runs compiled (mypyc): a native instance has no __dict__ to
+# rebind methods in (see __init__).
 _COMPILED: Final = _build.is_compiled(__file__)
 
 # A module global, not a default argument of __del__ (mypyc cannot compile one
 # there): it keeps `warnings.warn` reachable at interpreter shutdown.
 _warn = warnings.warn
-_PENDING = futures.State.PENDING
+_PENDING: Final = futures.State.PENDING
+# Bound once: compiled, a Final module global is a C static, where `heapq.heappush`
+# would be an attribute lookup on the module at every call.
+_heappush: Final = heapq.heappush
 
 # loopcore's own methods that are scheduled with call_soon on every task switch and
 # future resolution. They are plain methods, so call_soon does not inspect them
 # (that inspection is a third of its cost), nor callables implemented in C; anything
 # else, including overrides of these in subclasses, goes through _check_callback.
-_PLAIN_METHODS = frozenset(
+_PLAIN_METHODS: Final = frozenset(
     {
         tasks.Task._step,
         tasks.Task._wakeup,
@@ -275,7 +267,7 @@ def _trim_source_traceback(stack: list[traceback.FrameSummary]) -> None:
         del stack[-1]
 
 
-def _format_handle(handle: ReadyEntry) -> str:
+def _format_handle(handle: Handle) -> str:
     """The handle, or the task whose step it runs (which says more)."""
     callback = handle._callback
     owner = getattr(callback, "__self__", None)
@@ -337,9 +329,10 @@ class BaseEventLoop(AbstractEventLoop):
         # A subclass that overrides call_soon sees task steps go through it, as with
         # asyncio's tasks (see _call_soon_task).
         self._call_soon_overridden = type(self).call_soon is not BaseEventLoop.call_soon
-        # Handles and tasks whose step is due (handles.ReadyEntry), in FIFO order.
-        self._ready: collections.deque[ReadyEntry] = collections.deque()
-        self._update_call_soon_task()
+        # The handles due to run (callbacks, and the step handles of tasks), in FIFO
+        # order.
+        self._ready: collections.deque[Handle] = collections.deque()
+        self._update_task_queue()
         self._scheduled: list[TimerHandle] = []
         self._cancelled_timers = 0
         self._clock_resolution = _clock.CLOCK_RESOLUTION
@@ -368,7 +361,7 @@ class BaseEventLoop(AbstractEventLoop):
         self._instrumentation: LoopInstrumentation | None = None
         self._telemetry_observer: telemetry._Observer | None = None
         self._monitor: monitor.Monitor | None = None
-        self._current_handle: ReadyEntry | None = None
+        self._current_handle: Handle | None = None
         self._exception_handler: ExceptionHandler | None = None
         self._task_factory: TaskFactory | None = None
         self._default_executor: concurrent.futures.Executor | None = None
@@ -593,7 +586,7 @@ class BaseEventLoop(AbstractEventLoop):
         telemetry._stop(self)
         tasks._report_pending_tasks(self)
         self._closed = True
-        self._update_call_soon_task()
+        self._update_task_queue()
         self._ready.clear()
         self._stop_pending = False
         for timer in self._scheduled:
@@ -714,9 +707,17 @@ class BaseEventLoop(AbstractEventLoop):
                 return
             if handle._cancelled:
                 continue
-            # Handle._run, inline: one Python call less on every callback.
+            # Handle._run, inline: one call less on every callback. With no argument
+            # (a task's step) or one (a done callback's future, set_result's value)
+            # the call packs none: compiled, `*args` builds a list and a tuple.
+            args = handle._args
             try:
-                handle._context.run(handle._callback, *handle._args)  # type: ignore[arg-type, misc]
+                if not args:
+                    handle._context.run(handle._callback)  # type: ignore[arg-type]
+                elif len(args) == 1:
+                    handle._context.run(handle._callback, args[0])  # type: ignore[arg-type]
+                else:
+                    handle._context.run(handle._callback, *args)  # type: ignore[arg-type]
             except (SystemExit, KeyboardInterrupt):
                 raise
             except BaseException as exc:
@@ -786,63 +787,47 @@ class BaseEventLoop(AbstractEventLoop):
                 _check_callback(callback, "call_soon")
         elif tp not in _BUILTIN_CALLABLE_TYPES:
             _check_callback(callback, "call_soon")
-        if self._debug or _COMPILED:
-            handle = Handle(callback, args, self, context)
-            if handle._source_traceback:
-                _trim_source_traceback(handle._source_traceback)
-        else:
-            # Handle(callback, args, self, context) without calling the class (see
-            # _new_object): the same slots, set as Handle.__init__ sets them.
-            handle = _new_object(Handle)
-            handle._context = contextvars.copy_context() if context is None else context
-            handle._loop = self
-            handle._callback = callback
-            handle._args = args
-            handle._cancelled = False
-            handle._source_traceback = None
+        handle = Handle(callback, args, self, context)
+        if handle._source_traceback:
+            _trim_source_traceback(handle._source_traceback)
         self._ready.append(handle)
         return handle
 
     def _call_soon_task(self, task: tasks.Task[object]) -> None:
-        # The task is queued itself, as its own ready-queue entry (it has the few
-        # attributes the run phase reads from a Handle): a task switch then makes no
-        # Handle and skips call_soon's callback checks (_step is known good). The run
-        # phase still makes one bound method of _step when it reads the task's
-        # _callback; storing that bound method on the task instead would tie the task
-        # in a reference cycle and leave freeing it to the garbage collector.
-        # In debug mode the full call_soon runs, for its thread check and the
-        # creation stack of the handle; and in a subclass that overrides call_soon,
-        # so that its override sees every callback.
+        # The task's step handle (Task._step_handle) is made once and queued again on
+        # every later step: a task switch allocates nothing and skips call_soon's
+        # callback checks (_step is known good). In debug mode the full call_soon
+        # runs, for its thread check and the creation stack of each handle; and in a
+        # subclass that overrides call_soon, so that its override sees every callback.
         if self._closed:
             raise RuntimeError("Event loop is closed")
         if self._debug or self._call_soon_overridden:
             self.call_soon(task._step, context=task._context)
-        elif _COMPILED:
-            # Compiled, a task is queued in a Handle of its _step, like any callback:
-            # a native Task is not a ReadyEntry (see tasks.Task).
-            self._ready.append(Handle(task._step, (), self, task._context))
-        else:
-            self._ready.append(task)
-
-    def _update_call_soon_task(self) -> None:
-        # While the loop is open, not in debug mode and neither its call_soon nor its
-        # _call_soon_task is overridden, _call_soon_task() only appends the task to
-        # the ready queue: then the instance attribute `_call_soon_task` is that
-        # deque's append itself, which tasks and futures call in C where the method
-        # would cost a Python frame on every wake-up. Called whenever one of these
-        # conditions may change (__init__, set_debug, close); otherwise the method
-        # runs (a subclass's override included).
-        if _COMPILED:
             return
+        handle = task._step_handle
+        if handle is None or handle._cancelled:
+            # (Cancelled: someone given the handle by the exception handler or a
+            # monitor cancelled it; the task still needs its steps.)
+            handle = task._step_handle = Handle(task._step, (), self, task._context)
+        self._ready.append(handle)
+
+    def _update_task_queue(self) -> None:
+        # AbstractEventLoop._task_queue: the ready queue while _call_soon_task(task)
+        # would only append the task's step handle to it (the loop open, not in debug
+        # mode, neither call_soon nor _call_soon_task overridden), else None. Handles
+        # and futures also read it as "not in debug mode" (hence get_debug too).
+        # Called whenever one of these may change (__init__, set_debug, close).
+        cls = type(self)
         if (
             self._closed
             or self._debug
             or self._call_soon_overridden
-            or type(self)._call_soon_task is not BaseEventLoop._call_soon_task
+            or cls._call_soon_task is not BaseEventLoop._call_soon_task
+            or cls.get_debug is not BaseEventLoop.get_debug
         ):
-            self.__dict__.pop("_call_soon_task", None)
+            self._task_queue = None
         else:
-            self._call_soon_task = self._ready.append  # type: ignore[method-assign, assignment]
+            self._task_queue = self._ready
 
     def call_soon_threadsafe(
         self,
@@ -904,23 +889,10 @@ class BaseEventLoop(AbstractEventLoop):
         elif tp not in _BUILTIN_CALLABLE_TYPES:
             _check_callback(callback, "call_later")
         when = self.time() + delay
-        if self._debug or _COMPILED:
-            timer = TimerHandle(when, callback, args, self, context)
-            if timer._source_traceback:
-                _trim_source_traceback(timer._source_traceback)
-        else:
-            # TimerHandle(when, callback, args, self, context) without calling the
-            # class (see _new_object): the same slots, set as its __init__ sets them.
-            timer = _new_object(TimerHandle)
-            timer._context = contextvars.copy_context() if context is None else context
-            timer._loop = self
-            timer._callback = callback
-            timer._args = args
-            timer._cancelled = False
-            timer._source_traceback = None
-            timer._when = when
-            timer._scheduled = False
-        heapq.heappush(self._scheduled, timer)
+        timer = TimerHandle(when, callback, args, self, context)
+        if timer._source_traceback:
+            _trim_source_traceback(timer._source_traceback)
+        _heappush(self._scheduled, timer)
         timer._scheduled = True
         return timer
 
@@ -1006,24 +978,9 @@ class BaseEventLoop(AbstractEventLoop):
     # -- Futures and tasks -----------------------------------------------------------------------
     def create_future(self) -> futures.Future[object]:
         """A new :class:`~loopcore.Future` attached to this loop."""
-        if self._debug or _COMPILED:
-            fut: futures.Future[object] = futures.Future(loop=self)
-            if fut._source_traceback:
-                _trim_source_traceback(fut._source_traceback)
-            return fut
-        # Future(loop=self) without calling the class (see _new_object): the same
-        # slots, set as Future.__init__ sets them.
-        fut = _new_object(futures.Future)
-        fut._loop = self
-        fut._state = _PENDING
-        fut._result = None
-        fut._exception = None
-        fut._callbacks = futures._NO_CALLBACKS
-        fut._cancel_message = None
-        fut._cancelled_exc = None
-        fut._log_traceback = False
-        fut._asyncio_future_blocking = False
-        fut._source_traceback = None
+        fut: futures.Future[object] = futures.Future(loop=self)
+        if fut._source_traceback:
+            _trim_source_traceback(fut._source_traceback)
         return fut
 
     def create_task(
@@ -1049,8 +1006,6 @@ class BaseEventLoop(AbstractEventLoop):
             self._check_thread()
         factory = self._task_factory
         if factory is None:
-            if not self._debug and not _COMPILED:
-                return tasks._new_task(coro, self, name, context)
             task = tasks.Task(coro, loop=self, name=name, context=context)
             if task._source_traceback:
                 _trim_source_traceback(task._source_traceback)
@@ -1539,7 +1494,7 @@ class BaseEventLoop(AbstractEventLoop):
         coroutine never awaited is reported with where it was created.
         """
         self._debug = bool(enabled)
-        self._update_call_soon_task()
+        self._update_task_queue()
         if self.is_running():
             self.call_soon_threadsafe(self._set_coroutine_origin_tracking, self._debug)
 

@@ -22,6 +22,8 @@ from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar, TypeVarTuple, Unpa
 from ._build import InstanceDictBase, mypyc_attr
 
 if TYPE_CHECKING:
+    import collections
+
     from .futures import Future
     from .handles import Handle, TimerHandle
     from .tasks import Task
@@ -129,6 +131,15 @@ class AbstractEventLoop(InstanceDictBase):
     thread running the loop, and use :meth:`call_soon_threadsafe` from others.
     """
 
+    # Where loopcore's tasks and futures may queue a task's step handle themselves
+    # (futures._queue_step): the loop's ready queue, set by BaseEventLoop while
+    # _call_soon_task would do no more than append the handle to it; None (the
+    # default, for any other loop) sends every step through _call_soon_task. A typed
+    # attribute, read directly by the compiled build, where a method call on a
+    # Python subclass of the loop would go through Python's attribute lookup. Set,
+    # it also means "not in debug mode" (Handle and Future skip get_debug()).
+    _task_queue: collections.deque[Handle] | None = None
+
     # -- Running and stopping the loop ------------------------------------------
     def run_forever(self) -> None:
         """Run until :meth:`stop` is called."""
@@ -184,8 +195,8 @@ class AbstractEventLoop(InstanceDictBase):
     def _call_soon_task(self, task: Task[Any]) -> None:
         """Run the next step of *task* (sending it ``None``) on a later iteration, as
         ``call_soon(task._step, context=task._context)`` does: how loopcore's tasks
-        schedule their steps. A loop may queue the task itself, which makes no
-        :class:`Handle` (see :class:`~loopcore.Task`)."""
+        schedule their steps. loopcore's loop queues the task's own step handle, made
+        once per task (see ``BaseEventLoop._call_soon_task``)."""
         self.call_soon(task._step, context=task._context)
 
     def call_later(

@@ -18,11 +18,11 @@ import enum
 import reprlib
 import traceback
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Final, Generic, Protocol, TypeAlias, TypeVar, cast, overload
 
 from . import events, exceptions
 from ._build import mypyc_attr
-from .handles import _creation_stack, format_callback
+from .handles import Handle, _creation_stack, format_callback
 
 if TYPE_CHECKING:
     from .events import AbstractEventLoop
@@ -41,9 +41,9 @@ class State(enum.Enum):
     FINISHED = "FINISHED"
 
 
-_PENDING = State.PENDING
-_CANCELLED = State.CANCELLED
-_FINISHED = State.FINISHED
+_PENDING: Final = State.PENDING
+_CANCELLED: Final = State.CANCELLED
+_FINISHED: Final = State.FINISHED
 
 # What a future calls back when it is done, in registration order: the shapes of
 # Future._callbacks, in this one place.
@@ -69,18 +69,41 @@ _FINISHED = State.FINISHED
 # negative branch of `type(x) is C`, hence the few `type: ignore[union-attr]` below.
 _Entry: TypeAlias = "tuple[Callable[[Any], object], contextvars.Context] | Task[Any]"
 _Callbacks: TypeAlias = "tuple[()] | _Entry | list[_Entry]"
-_NO_CALLBACKS: tuple[()] = ()
+_NO_CALLBACKS: Final[tuple[()]] = ()
 
-# Only a loop built on loopcore's AbstractEventLoop has _call_soon_task (it may queue
-# a task as its own ready-queue entry); a loop of another implementation (asyncio's)
-# steps a task with call_soon(task._step). Bound once: checked on every task step.
-# Typed as a plain class on purpose: Future._loop says AbstractEventLoop, but PEP
-# 3156 lets futures and tasks live on any conforming loop, and the check is for that
-# case, which the static type cannot show.
-_LoopcoreLoop: type[object] = events.AbstractEventLoop
+
+def _queue_step(task: Task[Any], loop: object) -> None:
+    """Run the next step of *task* (sending it ``None``) on a later iteration of
+    *loop*, as ``call_soon(task._step, context=task._context)`` does.
+
+    On loopcore's loop the task's step handle (made on first use) is queued again
+    for every step, directly while the loop allows it (``_task_queue``), else
+    through ``loop._call_soon_task`` (debug mode, an overridden ``call_soon``, a
+    closed loop: it raises). A loop of another implementation gets ``call_soon``.
+    """
+    # An explicit capability check, not an AttributeError probe (an AttributeError
+    # raised inside _call_soon_task must not be taken for "this loop has none" and
+    # schedule the step twice). Future._loop says AbstractEventLoop, but PEP 3156
+    # lets futures and tasks live on any conforming loop (asyncio's): only a loop
+    # built on loopcore's AbstractEventLoop has _task_queue and _call_soon_task.
+    if isinstance(loop, events.AbstractEventLoop):
+        queue = loop._task_queue
+        if queue is None:
+            loop._call_soon_task(task)
+            return
+        handle = task._step_handle
+        if handle is None or handle._cancelled:
+            # (Cancelled: code given the handle, by the exception handler or a
+            # monitor, cancelled it; the task still needs its steps.)
+            handle = task._step_handle = Handle(task._step, (), loop, task._context)
+        queue.append(handle)
+    else:
+        # (Any, not AbstractEventLoop: compiled, a cast to loopcore's class would check.)
+        cast(Any, loop).call_soon(task._step, context=task._context)
+
 
 #: Every allowed state change; anything else is an :class:`InvalidStateError`.
-_TRANSITIONS: dict[State, frozenset[State]] = {
+_TRANSITIONS: Final[dict[State, frozenset[State]]] = {
     _PENDING: frozenset({_CANCELLED, _FINISHED}),
     _CANCELLED: frozenset(),
     _FINISHED: frozenset(),
@@ -180,9 +203,12 @@ class Future(Generic[_T]):
         self._log_traceback = False
         # True while a task is suspended on this future (set by __await__).
         self._asyncio_future_blocking = False
-        self._source_traceback: list[traceback.FrameSummary] | None = (
-            _creation_stack(__file__) if loop.get_debug() else None
-        )
+        # Only in debug mode; loopcore's loop outside it says so without a call (see
+        # Handle.__init__).
+        self._source_traceback: list[traceback.FrameSummary] | None = None
+        fast = isinstance(loop, events.AbstractEventLoop) and loop._task_queue is not None
+        if not fast and loop.get_debug():
+            self._source_traceback = _creation_stack(__file__)
 
     # -- Introspection -----------------------------------------------------------------
     def get_loop(self) -> AbstractEventLoop:
@@ -382,10 +408,7 @@ class Future(Generic[_T]):
             if type(entry) is tuple:
                 call_soon(entry[0], self, context=entry[1])
             elif succeeded:
-                if isinstance(loop, _LoopcoreLoop):
-                    loop._call_soon_task(entry)  # type: ignore[arg-type]
-                else:
-                    call_soon(entry._step, context=entry._context)  # type: ignore[union-attr]
+                _queue_step(entry, loop)  # type: ignore[arg-type]
             else:
                 call_soon(entry._wakeup, self, context=entry._context)  # type: ignore[union-attr]
 
@@ -410,12 +433,7 @@ class Future(Generic[_T]):
         # _schedule_callbacks() does with it, inline (the task is stepped at once).
         self._callbacks = _NO_CALLBACKS
         # (mypy does not narrow `type(x) is tuple` to exclude tuple subclasses.)
-        # An explicit capability check (see _LoopcoreLoop), not an AttributeError probe.
-        loop = self._loop
-        if isinstance(loop, _LoopcoreLoop):
-            loop._call_soon_task(callbacks)  # type: ignore[arg-type]
-        else:
-            loop.call_soon(callbacks._step, context=callbacks._context)  # type: ignore[union-attr]
+        _queue_step(callbacks, self._loop)  # type: ignore[arg-type]
 
     def set_exception(self, exception: BaseException | type[BaseException]) -> None:
         """Mark the future done with *exception* and schedule its callbacks.

@@ -12,15 +12,19 @@ import contextvars
 import reprlib
 import traceback
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Final
 
-from . import _build
+from . import events
 from ._build import mypyc_attr
 
 if TYPE_CHECKING:
     from .events import AbstractEventLoop
 
-__all__ = ["Handle", "ReadyEntry", "TimerHandle"]
+__all__ = ["Handle", "TimerHandle"]
+
+
+# Bound once: compiled, a module-level Final is a C static (no attribute lookup).
+_copy_context: Final = contextvars.copy_context
 
 
 def _creation_stack(own_file: str) -> list[traceback.FrameSummary]:
@@ -78,16 +82,19 @@ class Handle:
         context: contextvars.Context | None = None,
     ) -> None:
         if context is None:
-            context = contextvars.copy_context()
+            context = _copy_context()
         self._context = context
         self._loop = loop
         self._callback: Callable[..., object] | None = callback
         self._args: tuple[object, ...] | None = args
         self._cancelled = False
-        # The creation stack is only worth its cost in debug mode.
-        self._source_traceback: list[traceback.FrameSummary] | None = (
-            _creation_stack(__file__) if loop.get_debug() else None
-        )
+        # The creation stack is only worth its cost in debug mode. loopcore's loop
+        # outside debug mode says so without a call: its _task_queue is set only then
+        # (a call on a Python subclass of the compiled loop is a Python method lookup).
+        self._source_traceback: list[traceback.FrameSummary] | None = None
+        fast = isinstance(loop, events.AbstractEventLoop) and loop._task_queue is not None
+        if not fast and loop.get_debug():
+            self._source_traceback = _creation_stack(__file__)
 
     def _repr_info(self) -> list[str]:
         info = [type(self).__name__]
@@ -121,8 +128,8 @@ class Handle:
         return self._cancelled
 
     def _run(self) -> None:
-        # The loop's plain run phase does this inline (one Python call less per
-        # callback); this method serves the debug/observed run phase and other callers.
+        # The loop's plain run phase does this inline (one call less per callback);
+        # this method serves the debug/observed run phase and other callers.
         try:
             self._context.run(self._callback, *self._args)  # type: ignore[arg-type, misc]
         except (SystemExit, KeyboardInterrupt):
@@ -141,57 +148,6 @@ class Handle:
         if self._source_traceback:
             context["source_traceback"] = self._source_traceback
         self._loop.call_exception_handler(context)
-
-
-class ReadyEntry(Protocol):
-    """What the loop's ready queue holds: the interface :class:`Handle` and
-    :class:`~loopcore.Task` both implement.
-
-    A :class:`Handle` is one scheduled call. A task whose next step is due is queued
-    *itself* (``AbstractEventLoop._call_soon_task``), in place of a Handle around its
-    ``_step``: a task switch then allocates no Handle. The run phase (and the
-    loop's diagnostics: debug mode, telemetry, the stall detector) reads only these
-    members:
-
-    * ``_cancelled``: skip the entry (always False for a task);
-    * ``_callback``, ``_args``, ``_context``: run ``_context.run(_callback, *_args)``
-      (for a task: its ``_step``, no arguments, its context); ``_callback`` and
-      ``_args`` are ``None`` only once a Handle is cancelled;
-    * ``_run()``: the same, reporting what escapes (the debug run phase);
-    * ``_report_exception(exc)``: pass an exception that escaped to the loop's
-      exception handler;
-    * ``_source_traceback``: where it was created (debug mode), or ``None``.
-
-    The members are read-only here: the loop never changes an entry. ``cancel()``
-    is not part of it: a Handle's ``cancel`` skips one call, a task's cancels the
-    task.
-    """
-
-    @property
-    def _cancelled(self) -> bool: ...
-
-    @property
-    def _callback(self) -> Callable[..., object] | None: ...
-
-    @property
-    def _args(self) -> tuple[object, ...] | None: ...
-
-    @property
-    def _context(self) -> contextvars.Context: ...
-
-    @property
-    def _source_traceback(self) -> list[traceback.FrameSummary] | None: ...
-
-    def _run(self) -> None: ...
-
-    def _report_exception(self, exc: BaseException) -> None: ...
-
-
-# isinstance() checks against ReadyEntry work in the pure-Python build. Compiled,
-# mypyc makes the Protocol a class that typing does not recognise as one (and the
-# ready queue holds only Handles there, see BaseEventLoop._call_soon_task).
-if not _build.is_compiled(__file__):
-    runtime_checkable(ReadyEntry)
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
@@ -233,31 +189,29 @@ class TimerHandle(Handle):
         super().cancel()
 
     # The timer heap orders handles with these (heapq calls __lt__ a few times per
-    # push and about log2(n) times per pop), so they are kept to one comparison:
-    # no isinstance(), an object without `_when` is simply not comparable.
+    # push and about log2(n) times per pop), so they are kept to one type check and
+    # one comparison: compiled, the isinstance() lets mypyc compare the two float
+    # slots natively (reading `_when` from an untyped object would be a Python
+    # attribute lookup and a float boxed per comparison), as asyncio's does.
     def __lt__(self, other: object) -> bool:
-        try:
-            return self._when < other._when  # type: ignore[attr-defined, no-any-return]
-        except AttributeError:
-            return NotImplemented
+        if isinstance(other, TimerHandle):
+            return self._when < other._when
+        return NotImplemented
 
     def __le__(self, other: object) -> bool:
-        try:
-            return self._when <= other._when  # type: ignore[attr-defined, no-any-return]
-        except AttributeError:
-            return NotImplemented
+        if isinstance(other, TimerHandle):
+            return self._when <= other._when
+        return NotImplemented
 
     def __gt__(self, other: object) -> bool:
-        try:
-            return self._when > other._when  # type: ignore[attr-defined, no-any-return]
-        except AttributeError:
-            return NotImplemented
+        if isinstance(other, TimerHandle):
+            return self._when > other._when
+        return NotImplemented
 
     def __ge__(self, other: object) -> bool:
-        try:
-            return self._when >= other._when  # type: ignore[attr-defined, no-any-return]
-        except AttributeError:
-            return NotImplemented
+        if isinstance(other, TimerHandle):
+            return self._when >= other._when
+        return NotImplemented
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, TimerHandle):

@@ -22,15 +22,14 @@ import sys
 import traceback
 import types
 import weakref
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable
+from collections.abc import Awaitable, Coroutine, Generator, Iterable
 from typing import TYPE_CHECKING, Any, Final, Protocol, TextIO, TypeVar, cast, overload
 
-from . import _build, coroutines, events, exceptions, futures
+from . import coroutines, events, exceptions, futures
 from ._build import mypyc_attr
-from .handles import format_callback
+from .handles import Handle
 
 if TYPE_CHECKING:
-    from .base_loop import BaseEventLoop
     from .events import AbstractEventLoop, CoroutineLike
 
 __all__ = [
@@ -45,26 +44,20 @@ __all__ = [
 
 _T = TypeVar("_T")
 
-# True when this module runs compiled (mypyc): see Task._callback.
-_COMPILED: Final = _build.is_compiled(__file__)
-
-_PENDING = futures.State.PENDING
-_FINISHED = futures.State.FINISHED
+_PENDING: Final = futures.State.PENDING
+_FINISHED: Final = futures.State.FINISHED
 
 # Strong references to every pending task, per loop, keyed by id(loop): every task
 # creation and completion looks its loop up here, and a plain dict does that in C
 # (a WeakKeyDictionary costs a Python call and a weak reference each time). The loop
 # itself is only weakly referenced (_loop_refs): when it is collected, its entry goes,
 # with its (already reported) tasks, before its id can be reused.
-_pending_tasks: dict[int, set[Task[object]]] = {}
-_loop_refs: dict[int, weakref.ref[AbstractEventLoop]] = {}
+_pending_tasks: Final[dict[int, set[Task[object]]]] = {}
+_loop_refs: Final[dict[int, weakref.ref[AbstractEventLoop]]] = {}
 # The task whose step is running, per loop.
-_current_tasks: dict[AbstractEventLoop, Task[object]] = {}
+_current_tasks: Final[dict[AbstractEventLoop, Task[object]]] = {}
 
-_task_name_counter = itertools.count(1)
-# Only a loop built on loopcore's AbstractEventLoop has _call_soon_task (see
-# futures._LoopcoreLoop); bound once, checked on every step that yields.
-_LoopcoreLoop: type[object] = events.AbstractEventLoop
+_task_name_counter: Final = itertools.count(1)
 
 
 def _forget_loop(key: int) -> None:
@@ -218,17 +211,6 @@ class Task(futures.Future[_T]):
     :meth:`uncancel` (as ``TaskGroup`` and ``timeout()`` do) or re-raise.
     """
 
-    # A task whose next step is due can sit in its loop's ready queue itself, in
-    # place of a Handle of its _step (AbstractEventLoop._call_soon_task): these are
-    # what the run phase and the loop's diagnostics read from a queued Handle. The
-    # entry is never cancelled; the step takes no arguments, and its callback,
-    # `task._callback`, is the bound method `task._step` (set below, after _step).
-    # Running it, and reporting what escapes, are _run and _report_exception below.
-    # This is the pure-Python build's shortcut only: compiled, a due step is queued in
-    # a Handle like any callback (BaseEventLoop._call_soon_task).
-    _cancelled = False
-    _args: tuple[()] = ()
-
     __slots__ = (
         "_context",
         "_coro",
@@ -237,6 +219,7 @@ class Task(futures.Future[_T]):
         "_must_cancel",
         "_name",
         "_num_cancels_requested",
+        "_step_handle",
     )
 
     def __init__(
@@ -264,17 +247,16 @@ class Task(futures.Future[_T]):
         self._must_cancel = False
         self._num_cancels_requested = 0
         self._log_destroy_pending = True
+        # The Handle of `_step` that the loop queues whenever the next step is due
+        # (BaseEventLoop._call_soon_task makes it on first use and queues it again on
+        # every later step: a task switch allocates nothing). It refers to the task
+        # through its bound method; the task lets go of it when it is done.
+        self._step_handle: Handle | None = None
         if eager_start and self._loop.is_running():
             self._eager_start()
         else:
-            # An explicit capability check (see futures._LoopcoreLoop), not a probe:
-            # an AttributeError raised inside _call_soon_task must not be taken for
-            # "this loop has none" and schedule the step twice.
             loop = self._loop
-            if isinstance(loop, _LoopcoreLoop):
-                loop._call_soon_task(self)
-            else:
-                loop.call_soon(self._step, context=self._context)
+            futures._queue_step(self, loop)
             pending = _pending_tasks.get(id(loop))
             if pending is None:
                 pending = _tasks_of(loop)
@@ -495,6 +477,7 @@ class Task(futures.Future[_T]):
                 self._cancelled_exc = cancelled
                 futures.Future.cancel(self)
             except (KeyboardInterrupt, SystemExit) as fatal:
+                self._step_handle = None
                 futures.Future.set_exception(self, fatal)
                 _unregister_task(self)  # type: ignore[arg-type]
                 raise
@@ -503,10 +486,7 @@ class Task(futures.Future[_T]):
             else:
                 if result is None:
                     # A bare `yield` (sleep(0)): give the other callbacks a turn.
-                    if isinstance(loop, _LoopcoreLoop):
-                        loop._call_soon_task(self)
-                    else:
-                        loop.call_soon(self._step, context=self._context)
+                    futures._queue_step(self, loop)
                 elif (
                     isinstance(result, futures.Future)
                     and result._asyncio_future_blocking
@@ -525,47 +505,14 @@ class Task(futures.Future[_T]):
                 else:
                     self._handle_yield(result)
                 return
-            # The coroutine finished: the registry lets go of the task.
+            # The coroutine finished: the registry lets go of the task, and the task
+            # of its step handle (which refers to the task: no cycle is left behind).
+            self._step_handle = None
             pending = _pending_tasks.get(id(loop))
             if pending is not None:
                 pending.discard(self)
         finally:
             _current_tasks.pop(loop, None)
-
-    # In the pure-Python build, `_callback` is the plain function `_step` as a class
-    # attribute (set after the class, below): reading it from a task binds it in C,
-    # so the run phase gets the bound `_step` with no Python call (a property would
-    # cost one on every task switch). A subclass that overrides _step gets its own
-    # (__init_subclass__). Compiled, tasks are never queued themselves, and mypyc
-    # cannot compile a class attribute bound to a method of the class; it is only
-    # declared there.
-    _callback: Callable[[], object]
-
-    def __init_subclass__(cls, **kwargs: object) -> None:
-        super().__init_subclass__(**kwargs)
-        if not _COMPILED:
-            setattr(cls, "_callback", cls._step)  # noqa: B010 (see Task._callback)
-
-    def _run(self) -> None:
-        # ReadyEntry._run: the step, reporting what escapes (the debug run phase).
-        try:
-            self._context.run(self._step)
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            self._report_exception(exc)
-
-    def _report_exception(self, exc: BaseException) -> None:
-        # ReadyEntry._report_exception, as Handle's: only a step that escapes its own
-        # error handling gets here (a bug in a Task subclass).
-        context: dict[str, object] = {
-            "message": f"Exception in callback {format_callback(self._step, ())}",
-            "exception": exc,
-            "handle": self,
-        }
-        if self._source_traceback:
-            context["source_traceback"] = self._source_traceback
-        self._loop.call_exception_handler(context)
 
     def _handle_yield(self, result: object) -> None:
         """Every yield that :meth:`_step` does not handle inline, i.e. anything but a
@@ -640,58 +587,6 @@ class Task(futures.Future[_T]):
             self._step(exc)
         else:
             self._step()
-
-
-if not _COMPILED:
-    setattr(Task, "_callback", Task._step)  # noqa: B010 (see Task._callback)
-
-_new_object = object.__new__
-
-
-def _new_task(
-    coro: Coroutine[object, object, _T] | Generator[object, None, _T],
-    loop: BaseEventLoop,
-    name: object,
-    context: contextvars.Context | None,
-) -> Task[_T]:
-    """``Task(coro, loop=loop, name=name, context=context)`` on a loopcore loop that
-    is not in debug mode (so with no creation stack): the same task, made without
-    calling the class, for ``BaseEventLoop.create_task``.
-
-    Calling a class with keyword arguments packs them into a dict and runs
-    ``__init__`` in a frame of its own, and ``Task.__init__`` calls
-    ``Future.__init__`` in another; here the object is made with ``object.__new__``
-    and every slot that :meth:`Task.__init__` sets is set in place
-    (``test_tasks.py`` compares the two slot by slot).
-    """
-    if type(coro) not in coroutines._iscoroutine_typecache and not coroutines.iscoroutine(coro):
-        return Task(coro, loop=loop, name=name, context=context)  # raises the TypeError
-    task: Task[_T] = _new_object(Task)
-    # Future.__init__'s slots ...
-    task._loop = loop
-    task._state = _PENDING
-    task._result = None
-    task._exception = None
-    task._callbacks = futures._NO_CALLBACKS
-    task._cancel_message = None
-    task._cancelled_exc = None
-    task._log_traceback = False
-    task._asyncio_future_blocking = False
-    task._source_traceback = None
-    # ... then Task.__init__'s.
-    task._coro = coro
-    task._name = next(_task_name_counter) if name is None else str(name)
-    task._context = contextvars.copy_context() if context is None else context
-    task._fut_waiter = None
-    task._must_cancel = False
-    task._num_cancels_requested = 0
-    task._log_destroy_pending = True
-    loop._call_soon_task(task)  # type: ignore[arg-type]
-    pending = _pending_tasks.get(id(loop))
-    if pending is None:
-        pending = _tasks_of(loop)
-    pending.add(task)  # type: ignore[arg-type]
-    return task
 
 
 def _format_coroutine(coro: object) -> str:

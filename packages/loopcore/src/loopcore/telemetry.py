@@ -37,7 +37,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from . import _clock
-from .handles import ReadyEntry, format_callback
+from .handles import Handle, format_callback
 
 if TYPE_CHECKING:
     from .base_loop import BaseEventLoop
@@ -59,7 +59,7 @@ _CHECKS_PER_THRESHOLD = 4
 _MAX_KEYS = 1000
 
 
-def _callback_key(handle: ReadyEntry) -> object:
+def _callback_key(handle: Handle) -> object:
     """What per-callback figures are grouped by, cheap to compute on every callback:
     the code of a task's coroutine for its steps, else the callback's function
     (bound methods of different objects share it). Names are made only when read."""
@@ -79,7 +79,7 @@ def _key_name(key: object) -> str:
     return format_callback(key)
 
 
-def _describe_handle(handle: ReadyEntry) -> str:
+def _describe_handle(handle: Handle) -> str:
     """The handle, or the task whose step it runs (which says more)."""
     owner = getattr(handle._callback, "__self__", None)
     if owner is not None and hasattr(owner, "_coro"):
@@ -100,14 +100,14 @@ class _Observer:
         self.timed = 0
         # (handle, start) of the running callback, or None: one attribute, so that
         # the watchdog thread reads a consistent pair.
-        self.current: tuple[ReadyEntry, float] | None = None
+        self.current: tuple[Handle, float] | None = None
         self.watchdog: _Watchdog | None = None
         self.stalls: deque[dict[str, object]] = deque(maxlen=_MAX_STALLS)
 
-    def started(self, handle: ReadyEntry, start: float) -> None:
+    def started(self, handle: Handle, start: float) -> None:
         self.current = (handle, start)
 
-    def finished(self, handle: ReadyEntry, duration: float) -> None:
+    def finished(self, handle: Handle, duration: float) -> None:
         self.current = None
         if not self.detail:
             return

@@ -567,8 +567,8 @@ def loopcore_loop(request: pytest.FixtureRequest) -> Iterator[BaseEventLoop]:
                         + "\n  ".join(_describe(h) for h in scheduled)
                     )
                     for entry in scheduled:
-                        # A Handle skips its call; a task queued for its next step
-                        # (a ReadyEntry too) is cancelled as a task.
+                        # A Handle skips its call (a task's step handle included:
+                        # the loop makes the task a new one if it steps again).
                         if isinstance(entry, (Handle, Task)):
                             entry.cancel()
                 loop.run_until_complete(loop.shutdown_asyncgens())
