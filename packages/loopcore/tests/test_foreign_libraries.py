@@ -13,6 +13,7 @@ import asyncio
 import pytest
 
 import loopcore
+from loopcore import _task_sources as task_sources
 from loopcore import exceptions, introspect, leaks, tasks
 
 
@@ -30,7 +31,7 @@ class BothCancelledError(loopcore.CancelledError, asyncio.CancelledError):
 
 @pytest.fixture
 def asyncio_tasks_visible(monkeypatch):
-    monkeypatch.setattr(tasks, "_task_sources", [])
+    monkeypatch.setattr(task_sources, "_task_sources", [])
     tasks.register_task_source(AsyncioTasks())
 
 
@@ -65,7 +66,7 @@ async def test_registered_task_source_makes_its_tasks_current_and_listed(
 
 
 async def test_without_a_task_source_foreign_tasks_are_invisible(loopcore_loop, monkeypatch):
-    monkeypatch.setattr(tasks, "_task_sources", [])
+    monkeypatch.setattr(task_sources, "_task_sources", [])
     seen = []
 
     async def body():
@@ -76,11 +77,11 @@ async def test_without_a_task_source_foreign_tasks_are_invisible(loopcore_loop, 
 
 
 def test_registering_the_same_task_source_twice_keeps_one(monkeypatch):
-    monkeypatch.setattr(tasks, "_task_sources", [])
+    monkeypatch.setattr(task_sources, "_task_sources", [])
     source = AsyncioTasks()
     tasks.register_task_source(source)
     tasks.register_task_source(source)
-    assert tasks._task_sources == [source]
+    assert task_sources._task_sources == [source]
 
 
 async def test_task_tree_and_leak_report_show_tasks_of_a_registered_source(
@@ -267,3 +268,29 @@ async def test_asyncio_task_steps_on_a_loopcore_loop_skip_the_full_check(
     assert await foreign_task(loopcore_loop, body()) == "done"
     learned = {tp.__name__ for tp in fresh_callable_types}
     assert any("MethWrapper" in name or "Wakeup" in name for name in learned), learned
+
+
+def test_a_second_copy_of_the_tasks_source_does_not_take_over_the_task_registries() -> None:
+    # loopcore.testing.source_signature runs a compiled module's .py source as a
+    # module of its own; that copy must not rebind the registries current_task() and
+    # all_tasks() read, or they would stop seeing the tasks of every loop.
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(tasks.__file__).with_name("tasks.py")
+    spec = importlib.util.spec_from_file_location("loopcore._copy_of_tasks", path)
+    assert spec is not None and spec.loader is not None
+    copy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(copy)
+
+    async def body() -> tuple[object, set[object]]:
+        return loopcore.current_task(), set(loopcore.all_tasks())
+
+    loop = loopcore.new_event_loop()
+    try:
+        task = loop.create_task(body())
+        current, everything = loop.run_until_complete(task)
+    finally:
+        loop.close()
+    assert current is task
+    assert task in everything

@@ -22,8 +22,8 @@ import sys
 import traceback
 import types
 import weakref
-from collections.abc import Awaitable, Coroutine, Generator, Iterable
-from typing import TYPE_CHECKING, Any, Final, Protocol, TextIO, TypeVar, cast, overload
+from collections.abc import Awaitable, Coroutine, Generator
+from typing import TYPE_CHECKING, Any, Final, TextIO, TypeVar, cast, overload
 
 from . import coroutines, events, exceptions, futures
 from ._build import mypyc_attr
@@ -101,102 +101,6 @@ def _leave_task(loop: AbstractEventLoop, task: Task[object]) -> None:
     if current is not task:
         raise RuntimeError(f"leaving task {task!r} does not match the current task {current!r}")
     del _current_tasks[loop]
-
-
-def _report_pending_tasks(loop: AbstractEventLoop) -> None:
-    """Report every task still pending on *loop* (called by ``loop.close()``).
-
-    Each is passed to the exception handler with the place it was created (in debug
-    mode), then released, so that closing a loop never leaks its tasks silently.
-    """
-    tasks = _pending_tasks.get(id(loop))
-    _forget_loop(id(loop))
-    pending = list(tasks) if tasks else []
-    # The tasks of a registered library (asyncio's, under loopasyncio) too.
-    for source in _task_sources:
-        pending.extend(source.all_tasks(loop))
-    for task in pending:
-        if task.done():
-            continue
-        task._log_destroy_pending = False
-        context: dict[str, object] = {
-            "message": "Task was still pending when the loop was closed",
-            "task": task,
-        }
-        if task._source_traceback:
-            context["source_traceback"] = task._source_traceback
-        loop.call_exception_handler(context)
-
-
-class TaskSource(Protocol):
-    """Tasks of another library that run on loopcore's loop (see
-    :func:`register_task_source`).
-
-    Each method is called on the loop's thread (or while the loop is stopped) and must
-    not block. The tasks it returns must offer :class:`Task`'s public methods
-    (``get_name``, ``get_coro``, ``get_stack``, ``cancel``, ``cancelling``,
-    ``uncancel``, ``add_done_callback``, ...) and the ``_source_traceback``,
-    ``_fut_waiter`` and ``_log_destroy_pending`` attributes, as asyncio's tasks do:
-    they are typed as :class:`Task` for loopcore's tools, which read only those. The
-    loop's ``close()`` reports those still pending, as it does loopcore's.
-    """
-
-    def current_task(self, loop: AbstractEventLoop) -> Task[object] | None:
-        """The task of this library whose step runs on *loop* now, or ``None``."""
-        ...
-
-    def all_tasks(self, loop: AbstractEventLoop) -> Iterable[Task[object]]:
-        """The tasks of this library on *loop* that are not done yet."""
-        ...
-
-
-# Consulted only when loopcore's own registry has no answer: empty unless a library
-# such as loopasyncio registered itself.
-_task_sources: list[TaskSource] = []
-
-
-def register_task_source(source: TaskSource) -> None:
-    """Make :func:`current_task` and :func:`all_tasks` (and with them ``timeout()``,
-    ``TaskGroup``, the task tree, the monitor, the leak report and the pytest plugin's
-    leak check) see the tasks of another library that runs on loopcore's loop.
-
-    loopasyncio registers asyncio's tasks. Registering the same source again does
-    nothing. Call it at import time, before loops run (it is not synchronised with them).
-    """
-    if source not in _task_sources:
-        _task_sources.append(source)
-
-
-def current_task(loop: AbstractEventLoop | None = None) -> Task[object] | None:
-    """The task running on *loop* (the running loop by default), or ``None``.
-
-    A task of another library registered with :func:`register_task_source` counts.
-
-    :raises RuntimeError: when *loop* is omitted and no loop is running.
-    """
-    if loop is None:
-        loop = events.get_running_loop()
-    task = _current_tasks.get(loop)
-    if task is None and _task_sources:
-        for source in _task_sources:
-            task = source.current_task(loop)
-            if task is not None:
-                break
-    return task
-
-
-def all_tasks(loop: AbstractEventLoop | None = None) -> set[Task[object]]:
-    """The tasks of *loop* (the running loop by default) that are not done yet.
-
-    Includes the tasks of other libraries registered with :func:`register_task_source`.
-    """
-    if loop is None:
-        loop = events.get_running_loop()
-    tasks = _pending_tasks.get(id(loop))
-    found = {t for t in tasks if not t.done()} if tasks else set()
-    for source in _task_sources:
-        found.update(t for t in source.all_tasks(loop) if not t.done())
-    return found
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
@@ -722,3 +626,20 @@ def _is_own_file(filename: str) -> bool:
     """True for this module's frames: its ``__file__`` when interpreted, the
     ``src/loopcore/tasks.py`` path of mypyc's traceback entries when compiled."""
     return filename == __file__ or filename.replace("\\", "/").endswith("/loopcore/tasks.py")
+
+
+# The lookups that may return another library's tasks (current_task, all_tasks, the
+# pending-task report at close, the task sources) live in an interpreted module: a
+# compiled function declared to return loopcore's Task would refuse asyncio's tasks
+# at run time. Imported last, as the registries above are handed to it.
+from . import _task_sources  # noqa: E402
+
+_task_sources._bind_registries(_pending_tasks, _current_tasks, _forget_loop)
+from ._task_sources import (  # noqa: E402
+    TaskSource,
+    all_tasks,
+    current_task,
+    register_task_source,
+)
+
+_report_pending_tasks = _task_sources._report_pending_tasks
