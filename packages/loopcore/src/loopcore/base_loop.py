@@ -1178,7 +1178,11 @@ class BaseEventLoop(AbstractEventLoop):
             return
         closing = list(self._asyncgens)
         self._asyncgens.clear()
-        closers = [cast("futures.Future[object]", self.create_task(_aclose(ag))) for ag in closing]
+        # Through Any: a subclass's create_task may make another library's tasks
+        # (loopasyncio's makes asyncio's), which a compiled call to the declared
+        # method would refuse as not loopcore's Task.
+        create_task: Any = self.create_task
+        closers: list[futures._LoopFuture[object]] = [create_task(_aclose(ag)) for ag in closing]
         try:
             await _wait_all(self, closers)
         except BaseException:

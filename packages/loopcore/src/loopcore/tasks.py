@@ -615,7 +615,11 @@ def _ensure_future(coro_or_future: object, loop: AbstractEventLoop | None) -> An
             from .policies import get_event_loop
 
             loop = get_event_loop()
-    return loop.create_task(coro)  # type: ignore[arg-type]
+    # Called through Any: the loop's create_task may make another library's task
+    # (loopasyncio's makes asyncio's), which a compiled call to the declared method
+    # would refuse as not loopcore's Task.
+    create_task: Any = loop.create_task
+    return create_task(coro)
 
 
 async def _wrap_awaitable(awaitable: Awaitable[_T]) -> _T:
