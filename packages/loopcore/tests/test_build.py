@@ -12,6 +12,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 import loopcore
 from loopcore import _build
 
@@ -99,3 +101,27 @@ def test_pure_finder_serves_only_plain_modules_of_the_stack():
     assert finder.find_spec("json.decoder", [package_dir]) is None
     assert finder.find_spec("loopcore", None) is None
     assert finder.find_spec("loopcore.no_such_module", [package_dir]) is None
+
+
+def test_build_checks_read_the_compiled_list_from_setup_py_source(tmp_path):
+    from loopcore.testing._build_checks import setup_compiled
+
+    setup_py = tmp_path / "setup.py"
+    setup_py.write_text('raise SystemExit("never run")\nCOMPILED: list[str] = ["a", "b"]\n')
+    assert setup_compiled(setup_py, "pkg") == {"pkg.a", "pkg.b"}
+    setup_py.write_text("COMPILED = ['a']\n")  # no annotation: not the declared list
+    with pytest.raises(AssertionError, match="no `COMPILED"):
+        setup_compiled(setup_py, "pkg")
+
+
+def test_build_checks_agree_with_the_installed_build_of_loopcore():
+    from loopcore.testing._build_checks import (
+        compiled_in_fresh_interpreter,
+        installed_extensions,
+    )
+
+    installed = installed_extensions("loopcore")
+    assert compiled_in_fresh_interpreter("loopcore", "1") == []
+    fresh = set(compiled_in_fresh_interpreter("loopcore", None))
+    # Compiled wheel: what is installed compiled runs compiled; pure: nothing does.
+    assert fresh == installed
