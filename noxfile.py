@@ -2,8 +2,9 @@
 
 ``nox`` (no arguments) runs every default session: each package's tests (with branch
 coverage and the package's floor) on every Python 3.11-3.13 found, the shuffled
-suites, integration, lint, typecheck, docs and demo. ``bench``, ``stress`` and the
-compiled build's ``build_compiled`` and ``tests_compiled`` run only when named.
+suites, every package's tests against the compiled (mypyc) wheels on 3.11 and 3.13
+(``tests_compiled``), integration, lint, typecheck, docs and demo. ``bench``,
+``stress`` and ``build_compiled`` (wheels into ``dist/``) run only when named.
 ``nox -l`` lists them all.
 
 Our own distributions are always installed from this tree, by path, never looked up
@@ -158,6 +159,7 @@ nox.options.reuse_existing_virtualenvs = False
 nox.options.sessions = [
     *(f"tests_{name}" for name in ALL),
     "shuffled",
+    "tests_compiled",
     "integration",
     "interop",
     "lint",
