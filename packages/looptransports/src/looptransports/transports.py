@@ -45,10 +45,7 @@ class BaseTransport:
     :param extra: the mapping :meth:`get_extra_info` reads.
     """
 
-    # No __slots__ here (its subclasses declare empty ones): in the compiled build the
-    # socket transport is a native class with this class among its bases, and a
-    # slot would clash with the native class's layout ("multiple bases have instance
-    # lay-out conflict"). ``_extra`` lives in the instance ``__dict__``.
+    __slots__ = ("_extra",)
 
     def __init__(self, extra: Mapping[str, object] | None = None) -> None:
         self._extra: dict[str, object] = dict(extra) if extra else {}
