@@ -215,7 +215,7 @@ for _name in ALL:
 #: The distributions whose setup.py compiles modules with mypyc when LOOPCORE_COMPILE=1
 #: (the list of modules is in each setup.py). The others ship only their pure-Python
 #: wheel, which the compiled wheels install beside.
-COMPILED_DISTS = ["loopcore", "loopsync", "loopstreams"]
+COMPILED_DISTS = ["loopcore", "looptransports", "loopsync", "loopstreams"]
 #: The Pythons the compiled wheels are tested on: the oldest and the newest supported.
 COMPILED_PYTHONS = [v for v in ("3.11", "3.13") if v in PYTHONS]
 #: What compiling needs in the build environment (they are not build requirements
@@ -232,7 +232,8 @@ def _build_compiled_wheels(session: nox.Session, outdir: Path) -> list[Path]:
     built = []
     for name in COMPILED_DISTS:
         # mypy must see the lower layers' types: a lower layer without a compiled
-        # build (looptransports under loopstreams) is installed pure first.
+        # build is installed pure first (COMPILED_DISTS is in layer order, so the
+        # compiled lower layers are installed already).
         pure_lower = [str(PACKAGES / n) for n in LAYERS[name] if n not in COMPILED_DISTS]
         if pure_lower:
             session.install("--no-deps", *pure_lower)

@@ -96,6 +96,13 @@ class SocketDatagramTransport(_FdTransportLifecycle, _FlowControlMixin, Datagram
     def get_write_buffer_size(self) -> int:
         return self._buffer_size
 
+    def _has_buffered_writes(self) -> bool:
+        return bool(self._buffer)
+
+    def _clear_buffered_writes(self) -> None:
+        self._buffer.clear()
+        self._buffer_size = 0
+
     # -- receiving -------------------------------------------------------------------
 
     def _read_ready(self) -> None:

@@ -24,7 +24,7 @@ import socket
 import warnings
 import weakref
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from .protocols import BufferedProtocol
 
@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 __all__ = ["LOG_THRESHOLD_FOR_CONNLOST_WRITES", "State"]
 
 logger = logging.getLogger("looptransports")
+
+_warn: Final[Callable[..., None]] = warnings.warn
 
 #: Writes to a closed transport are dropped silently up to this many times, then
 #: each further one is logged as a warning (a writer ignoring connection_lost).
@@ -51,12 +53,13 @@ class State(enum.Enum):
     CLOSED = "CLOSED"
 
 
-_OPEN = State.OPEN
-_CLOSING = State.CLOSING
-_CLOSED = State.CLOSED
+# Final: C statics in the compiled build (a module-global read otherwise).
+_OPEN: Final = State.OPEN
+_CLOSING: Final = State.CLOSING
+_CLOSED: Final = State.CLOSED
 
 #: Every allowed state change; anything else is a bug (RuntimeError).
-_TRANSITIONS: dict[State, frozenset[State]] = {
+_TRANSITIONS: Final[dict[State, frozenset[State]]] = {
     _OPEN: frozenset({_CLOSING, _CLOSED}),
     _CLOSING: frozenset({_CLOSED}),
     _CLOSED: frozenset(),
@@ -127,26 +130,39 @@ def _socket_extra(
 
 
 class _FdTransportLifecycle:
-    """The state machine and close sequence of a transport over one fd (a mixin).
+    """The state machine and close sequence of a transport over one fd (a base class).
 
-    The class using it sets ``_loop``, ``_protocol``, ``_fileno``, ``_state`` and
-    the attribute named by :attr:`_resource_attr` (the socket or pipe object closed
-    after ``connection_lost``), has a ``_buffer`` (anything with ``clear()`` and a
-    truth value) and ``_read_ready``, and may override the hooks
-    :meth:`_wants_reader`, :meth:`_drop_io` and :meth:`_is_ordinary_end`.
+    The class using it sets ``_loop``, ``_protocol``, ``_fileno``, ``_state``,
+    ``_writes_after_close`` and the attribute named by :meth:`_resource_name` (the
+    socket or pipe object closed after ``connection_lost``), implements
+    :meth:`_read_ready`, and may override the hooks :meth:`_wants_reader`,
+    :meth:`_has_buffered_writes`, :meth:`_clear_buffered_writes`, :meth:`_drop_io`,
+    :meth:`_on_closed` and :meth:`_is_ordinary_end`.
     """
-
-    #: The attribute holding the file object closed after ``connection_lost``.
-    _resource_attr: ClassVar[str] = "_sock"
 
     _loop: BaseEventLoop
     _protocol: BaseProtocol
     _fileno: int
     _state: State
-    _buffer: Any
     _buffer_size: int
     _writes_after_close: int
-    _read_ready: Callable[[], None]
+
+    # -- hooks ----------------------------------------------------------------------
+
+    def _resource_name(self) -> str:
+        """The attribute holding the file object closed after ``connection_lost``."""
+        return "_sock"
+
+    def _read_ready(self) -> None:
+        """The fd is readable (the loop's reader callback)."""
+        raise NotImplementedError
+
+    def _has_buffered_writes(self) -> bool:
+        """True while written data waits in the transport's buffer."""
+        return False
+
+    def _clear_buffered_writes(self) -> None:
+        """Drop the buffered data (abort or fatal error)."""
 
     # -- state ----------------------------------------------------------------------
 
@@ -157,9 +173,11 @@ class _FdTransportLifecycle:
             )
         self._state = new
 
-    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
-        # The default argument keeps `warnings` reachable at interpreter shutdown.
-        resource = getattr(self, self._resource_attr, None)
+    def __del__(self) -> None:
+        # _warn (bound at import) keeps `warnings.warn` reachable at interpreter
+        # shutdown. Not a default argument: mypyc 2.4.1 emits a __del__ call without
+        # it (the C code does not compile).
+        resource = getattr(self, self._resource_name(), None)
         if resource is not None:
             _warn(f"unclosed transport {self!r}", ResourceWarning, stacklevel=2, source=self)
             resource.close()
@@ -223,7 +241,7 @@ class _FdTransportLifecycle:
         if self._state is not _OPEN:
             return
         self._loop._remove_reader(self._fileno)
-        if self._buffer:
+        if self._has_buffered_writes():
             # connection_lost(None) comes when the buffer is flushed.
             self._set_state(_CLOSING)
         else:
@@ -235,9 +253,8 @@ class _FdTransportLifecycle:
 
     def _drop_io(self) -> None:
         """Drop the write buffer and stop watching the fd (before CLOSED)."""
-        if self._buffer:
-            self._buffer.clear()
-            self._buffer_size = 0
+        if self._has_buffered_writes():
+            self._clear_buffered_writes()
             self._loop._remove_writer(self._fileno)
         if self._state is _OPEN:
             self._loop._remove_reader(self._fileno)
@@ -289,8 +306,9 @@ class _FdTransportLifecycle:
 
     def _release(self) -> None:
         """Close the file object and give the fd back to the loop."""
-        resource = getattr(self, self._resource_attr)
-        setattr(self, self._resource_attr, None)
+        name = self._resource_name()
+        resource = getattr(self, name)
+        setattr(self, name, None)
         owners = getattr(self._loop, "_fd_owners", None)
         if owners is not None:
             owner = owners.get(self._fileno)
@@ -301,18 +319,18 @@ class _FdTransportLifecycle:
 
 
 class _FdReadLifecycle(_FdTransportLifecycle):
-    """:class:`_FdTransportLifecycle` with a read side that can be paused (a mixin).
+    """:class:`_FdTransportLifecycle` with a read side that can be paused.
 
-    The class using it also sets ``_reading_paused``, ``_eof_received`` and
-    :attr:`_read_error_message`, and has ``_read_eof``.
+    The class using it also sets ``_reading_paused`` and ``_eof_received``, and
+    implements :meth:`_read_eof`.
     """
-
-    #: The exception handler's message for a failed read.
-    _read_error_message: ClassVar[str]
 
     _reading_paused: bool
     _eof_received: bool
-    _read_eof: Callable[[], None]
+
+    def _read_eof(self) -> None:
+        """The peer closed its side (a read returned nothing)."""
+        raise NotImplementedError
 
     def is_reading(self) -> bool:
         """True while data is delivered (open and not paused)."""
@@ -337,9 +355,10 @@ class _FdReadLifecycle(_FdTransportLifecycle):
         # The protocol may have closed or paused us from connection_made.
         return self.is_reading()
 
-    def _read_into_buffer(self, read_into: Callable[[Any], int]) -> None:
+    def _read_into_buffer(self, read_into: Callable[[Any], int], error_message: str) -> None:
         """Read with ``read_into(buf)`` straight into a :class:`BufferedProtocol`'s
-        buffer (zero-copy)."""
+        buffer (zero-copy); a failed read goes to :meth:`_fatal_error` with
+        *error_message*."""
         protocol = self._protocol
         assert isinstance(protocol, BufferedProtocol)
         try:
@@ -358,7 +377,7 @@ class _FdReadLifecycle(_FdTransportLifecycle):
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
-            self._fatal_error(exc, self._read_error_message)
+            self._fatal_error(exc, error_message)
             return
         if not nbytes:
             self._read_eof()

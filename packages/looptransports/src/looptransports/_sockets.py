@@ -25,8 +25,9 @@ import os
 import socket
 from collections.abc import Iterable, Mapping
 from itertools import islice
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final, cast
 
+from loopcore._build import mypyc_attr
 from loopcore.futures import Future
 from loopcore.introspect import register_resource
 
@@ -59,8 +60,8 @@ __all__ = ["LOG_THRESHOLD_FOR_CONNLOST_WRITES", "SocketTransport", "State"]
 #: and a request under glibc's initial 128 KiB mmap threshold comes from the heap
 #: in every allocator state (recv(256 KiB) would mmap/mremap/munmap it until the
 #: process has freed one such block).
-_LARGE_READ = 64 * 1024
-_DIRECT_RECV_SIZE = 128 * 1024 - 1024
+_LARGE_READ: Final = 64 * 1024
+_DIRECT_RECV_SIZE: Final = 128 * 1024 - 1024
 
 try:
     _IOV_MAX = os.sysconf("SC_IOV_MAX")
@@ -72,8 +73,13 @@ if _IOV_MAX <= 0:  # pragma: no cover - "no limit"
 #: Errors that mean "the peer or the network went away": ordinary ends of a
 #: connection, told to the protocol by connection_lost(exc), not worth the
 #: exception handler.
-_CONNECTION_ERRORS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
-_NETWORK_ERRNOS = frozenset(
+_CONNECTION_ERRORS: Final = (
+    BrokenPipeError,
+    ConnectionResetError,
+    ConnectionAbortedError,
+    TimeoutError,
+)
+_NETWORK_ERRNOS: Final = frozenset(
     {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ENETDOWN, errno.EHOSTDOWN, errno.ENETRESET}
 )
 
@@ -88,6 +94,12 @@ def _nbytes(data: bytes | bytearray | memoryview) -> int:
     return data.nbytes if isinstance(data, memoryview) else len(data)
 
 
+# Compiled build: its methods are compiled, but it stays a Python (non-native) class
+# (docs: "Compiled build"): a native class's instance could not be weakly referenced
+# safely with mypyc 2.4.1 on 3.11 (its __weakref__ slot is decref'd, never cleared,
+# when the instance dies), and its bases (the lifecycle and flow-control mixins, the
+# public interfaces) are Python classes that pipes and datagrams share.
+@mypyc_attr(native_class=False)
 class SocketTransport(_FdReadLifecycle, _FlowControlMixin, Transport):
     """A stream transport over a connected non-blocking socket (TCP or Unix).
 
@@ -112,7 +124,9 @@ class SocketTransport(_FdReadLifecycle, _FlowControlMixin, Transport):
         # Known to loopcore.introspect: the monitor lists it, the leak report names it.
         register_resource(loop, self, "socket transport")
         self._protocol = protocol
-        super().__init__(None, loop)
+        # Named, not super(): the next __init__ in the MRO is the (Python) mixin's,
+        # which a compiled class reaches only through an explicit call.
+        _FlowControlMixin.__init__(self, None, loop)
         # The mapping _socket_extra just built is ours: keep it rather than a copy
         # (one dict less per idle connection).
         self._extra = info
@@ -164,8 +178,6 @@ class SocketTransport(_FdReadLifecycle, _FlowControlMixin, Transport):
 
     # -- reading (pausing and zero-copy reads: _FdReadLifecycle) -------------------
 
-    _read_error_message = "Fatal read error on socket transport"
-
     def _read_ready(self) -> None:
         # A readiness event can be queued before pause_reading()/close() removed
         # the reader: check again before touching the socket.
@@ -174,7 +186,7 @@ class SocketTransport(_FdReadLifecycle, _FlowControlMixin, Transport):
         sock = self._sock
         assert sock is not None
         if self._buffered_reads:
-            self._read_into_buffer(sock.recv_into)
+            self._read_into_buffer(sock.recv_into, "Fatal read error on socket transport")
             return
         view = self._recv_view
         data: bytes | None
@@ -223,6 +235,13 @@ class SocketTransport(_FdReadLifecycle, _FlowControlMixin, Transport):
 
     def get_write_buffer_size(self) -> int:
         return self._buffer_size
+
+    def _has_buffered_writes(self) -> bool:
+        return bool(self._buffer)
+
+    def _clear_buffered_writes(self) -> None:
+        self._buffer.clear()
+        self._buffer_size = 0
 
     def _check_writable(self) -> bool:
         """True if a write may proceed; counts and drops writes after close."""
@@ -345,7 +364,8 @@ class SocketTransport(_FdReadLifecycle, _FlowControlMixin, Transport):
             return
         self._consume(sent)
         self._maybe_resume_protocol()
-        if self._buffer or self._state is _CLOSED:
+        # resume_writing() may have closed us (cast: mypy keeps the narrowing above).
+        if self._buffer or cast(State, self._state) is _CLOSED:
             return
         self._loop._remove_writer(self._fileno)
         if self._empty_waiter is not None and not self._empty_waiter.done():

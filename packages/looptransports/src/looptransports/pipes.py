@@ -130,14 +130,14 @@ class ReadPipeTransport(_FdReadLifecycle, ReadTransport):
             info.append("paused" if self._reading_paused else "reading")
         return f"<{' '.join(info)}>"
 
-    _resource_attr = "_pipe"
-    _read_error_message = "Fatal read error on pipe transport"
+    def _resource_name(self) -> str:
+        return "_pipe"
 
     def _read_ready(self) -> None:
         if self._state is not _OPEN or self._reading_paused:
             return
         if isinstance(self._protocol, BufferedProtocol):
-            self._read_into_buffer(self._readv)
+            self._read_into_buffer(self._readv, "Fatal read error on pipe transport")
             return
         view = self._recv_view
         try:
@@ -237,7 +237,14 @@ class WritePipeTransport(_FdTransportLifecycle, _FlowControlMixin):
             info.append(f"buffered={len(self._buffer)}")
         return f"<{' '.join(info)}>"
 
-    _resource_attr = "_pipe"
+    def _resource_name(self) -> str:
+        return "_pipe"
+
+    def _has_buffered_writes(self) -> bool:
+        return bool(self._buffer)
+
+    def _clear_buffered_writes(self) -> None:
+        self._buffer.clear()
 
     def _wants_reader(self) -> bool:
         return self._state is not _CLOSED and self._watch_reader
