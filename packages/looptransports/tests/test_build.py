@@ -7,77 +7,33 @@ exactly the modules that ``setup.py`` lists are, unless ``LOOPCORE_PURE`` is set
 
 from __future__ import annotations
 
-import ast
 import gc
-import importlib.machinery
-import json
-import os
 import socket
-import subprocess
-import sys
 import weakref
 from pathlib import Path
 
 import loopcore
 import looptransports
 from loopcore import _build
+from loopcore.testing._build_checks import (
+    compiled_in_fresh_interpreter,
+    installed_extensions,
+    setup_compiled,
+)
 from looptransports._sockets import SocketTransport
 
 _SETUP = Path(__file__).resolve().parent.parent / "setup.py"
 
-# Prints, as JSON, the modules of looptransports that a fresh interpreter runs compiled.
-_REPORT = """
-import json, pkgutil, importlib, looptransports
-from loopcore import _build
-for info in pkgutil.iter_modules(looptransports.__path__, "looptransports."):
-    importlib.import_module(info.name)
-print(json.dumps(_build.compiled_modules("looptransports")))
-"""
-
-
-def _setup_compiled() -> set[str]:
-    """The module names setup.py's COMPILED list names."""
-    tree = ast.parse(_SETUP.read_text())
-    for node in tree.body:
-        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == "COMPILED":
-            assert node.value is not None
-            return {f"looptransports.{name}" for name in ast.literal_eval(node.value)}
-    raise AssertionError(f"no COMPILED list in {_SETUP}")
-
-
-def _installed_extensions() -> set[str]:
-    """The modules of looptransports that have an extension module beside their source."""
-    found = set()
-    for entry in looptransports.__path__:
-        for name in os.listdir(entry):
-            # Longest suffix first: ".cpython-311-x86_64-linux-gnu.so" before ".so".
-            for suffix in sorted(importlib.machinery.EXTENSION_SUFFIXES, key=len, reverse=True):
-                if name.endswith(suffix):
-                    found.add("looptransports." + name[: -len(suffix)])
-                    break
-    return found
-
-
-def _report(pure: str | None) -> list[str]:
-    env = {key: value for key, value in os.environ.items() if key != "LOOPCORE_PURE"}
-    if pure is not None:
-        env["LOOPCORE_PURE"] = pure
-    out = subprocess.run(
-        [sys.executable, "-c", _REPORT], env=env, capture_output=True, text=True, check=True
-    ).stdout
-    report: list[str] = json.loads(out)
-    return report
-
 
 def test_compiled_wheel_runs_exactly_the_modules_setup_py_compiles():
-    installed = _installed_extensions()
+    installed = installed_extensions("looptransports")
     if installed:  # the compiled wheel
-        assert installed == _setup_compiled()
-    assert set(_report(None)) == installed
+        assert installed == setup_compiled(_SETUP, "looptransports")
+    assert set(compiled_in_fresh_interpreter("looptransports", None)) == installed
 
 
 def test_loopcore_pure_runs_every_module_of_looptransports_from_source():
-    assert _report("1") == []
+    assert compiled_in_fresh_interpreter("looptransports", "1") == []
 
 
 def test_modules_in_this_process_run_in_the_build_installed():
@@ -85,12 +41,13 @@ def test_modules_in_this_process_run_in_the_build_installed():
     if _build.PURE_REQUESTED:
         assert running == set()
     else:
-        assert running <= _installed_extensions()
+        assert running <= installed_extensions("looptransports")
 
 
 def test_interpreted_subclasses_of_loop_and_protocol_have_their_overrides_called():
-    # Both builds: the compiled socket transport calls the protocol's and the loop's
-    # methods through Python's lookup, so a user's subclass of either is seen.
+    # Both builds: the socket transport (interpreted in both, see docs "Compiled
+    # build") calls the protocol's and the loop's methods through Python's lookup,
+    # over loopcore's compiled core, so a user's subclass of either is seen.
     calls: list[str] = []
 
     class Loop(looptransports.SelectorEventLoop):
