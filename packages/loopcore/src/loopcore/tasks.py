@@ -416,7 +416,10 @@ class Task(futures.Future[_T]):
             if pending is not None:
                 pending.discard(self)
         finally:
-            _current_tasks.pop(loop, None)
+            # Not .pop(loop, None): compiled, that is a Python method call, where
+            # `in` and `del` are native dict operations.
+            if loop in _current_tasks:
+                del _current_tasks[loop]
 
     def _handle_yield(self, result: object) -> None:
         """Every yield that :meth:`_step` does not handle inline, i.e. anything but a
