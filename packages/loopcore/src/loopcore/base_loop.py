@@ -331,6 +331,9 @@ class BaseEventLoop(AbstractEventLoop):
         # The handles due to run (callbacks, and the step handles of tasks), in FIFO
         # order.
         self._ready: collections.deque[Handle] = collections.deque()
+        # Its append, bound once: called for every handle queued (compiled, a method
+        # call on the deque would look `append` up each time).
+        self._ready_append: Callable[[Handle], None] = self._ready.append
         self._update_task_queue()
         self._scheduled: list[TimerHandle] = []
         self._cancelled_timers = 0
@@ -382,7 +385,7 @@ class BaseEventLoop(AbstractEventLoop):
         self._direct_time = False
         self._update_direct_paths()
         # Signal handlers, dispatched from the self-pipe (see _read_from_self).
-        self._signals = _signals.SignalHandlers(self._io.wakeup_fd, self._ready.append)
+        self._signals = _signals.SignalHandlers(self._io.wakeup_fd, self._ready_append)
 
     def __repr__(self) -> str:
         return (
@@ -547,7 +550,7 @@ class BaseEventLoop(AbstractEventLoop):
             except ValueError:
                 pass
         self._stop_pending = True
-        self._ready.append(sentinel)
+        self._ready_append(sentinel)
 
     def is_running(self) -> bool:
         """True while :meth:`run_forever` (or :meth:`run_until_complete`) runs."""
@@ -810,7 +813,7 @@ class BaseEventLoop(AbstractEventLoop):
         handle = Handle(callback, args, self, context)
         if handle._source_traceback:
             _trim_source_traceback(handle._source_traceback)
-        self._ready.append(handle)
+        self._ready_append(handle)
         return handle
 
     def _call_soon_task(self, task: tasks.Task[object]) -> None:
@@ -829,7 +832,7 @@ class BaseEventLoop(AbstractEventLoop):
             # (Cancelled: someone given the handle by the exception handler or a
             # monitor cancelled it; the task still needs its steps.)
             handle = task._step_handle = Handle(task._step, (), self, task._context)
-        self._ready.append(handle)
+        self._ready_append(handle)
 
     def _update_task_queue(self) -> None:
         # AbstractEventLoop._task_queue: the ready queue while _call_soon_task(task)
@@ -847,7 +850,7 @@ class BaseEventLoop(AbstractEventLoop):
         ):
             self._task_queue = None
         else:
-            self._task_queue = self._ready
+            self._task_queue = self._ready_append
 
     def call_soon_threadsafe(
         self,
@@ -869,7 +872,7 @@ class BaseEventLoop(AbstractEventLoop):
         handle = Handle(callback, args, self, context)
         if handle._source_traceback:
             _trim_source_traceback(handle._source_traceback)
-        self._ready.append(handle)
+        self._ready_append(handle)
         self._write_to_self()
         return handle
 
