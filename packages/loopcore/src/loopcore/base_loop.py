@@ -137,6 +137,9 @@ _PENDING: Final = futures.State.PENDING
 # would be an attribute lookup on the module at every call.
 _heappush: Final = heapq.heappush
 _heappop: Final = heapq.heappop
+# Context.run, unbound: the run phase calls it for every handle (compiled,
+# `context.run(...)` would look `run` up on the context each time).
+_context_run: Final = contextvars.Context.run
 # The loop's clock, read directly by the iteration and call_later() unless time() is
 # overridden (see BaseEventLoop._update_direct_paths).
 _monotonic: Final = _clock.monotonic
@@ -736,11 +739,11 @@ class BaseEventLoop(AbstractEventLoop):
             args = handle._args
             try:
                 if not args:
-                    handle._context.run(handle._callback)  # type: ignore[arg-type]
+                    _context_run(handle._context, handle._callback)  # type: ignore[arg-type]
                 elif len(args) == 1:
-                    handle._context.run(handle._callback, args[0])  # type: ignore[arg-type]
+                    _context_run(handle._context, handle._callback, args[0])  # type: ignore[arg-type]
                 else:
-                    handle._context.run(handle._callback, *args)  # type: ignore[arg-type]
+                    _context_run(handle._context, handle._callback, *args)  # type: ignore[arg-type]
             except (SystemExit, KeyboardInterrupt):
                 raise
             except BaseException as exc:
