@@ -1415,7 +1415,7 @@ def test_task_steps_are_queued_in_the_step_handle_only_outside_debug_mode_and_ne
     loop = BaseEventLoop()
     try:
         loop.set_debug(False)
-        assert loop._task_queue is loop._ready  # tasks append their step handles
+        assert loop._task_queue is loop._ready_append  # tasks append their step handles
         plain = loop.create_task(work())
         assert loop._ready[-1] is plain._step_handle
         loop.set_debug(True)

@@ -213,6 +213,9 @@ class _PollerBase:
     closes it.
     """
 
+    #: See :attr:`Poller.closed_fds_harmless` (set by each backend's ``__init__``).
+    closed_fds_harmless: bool
+
     def __init__(self, ready: deque[Handle]) -> None:
         self._fds: dict[int, FdWatch] = {}
         self._ready_append: Callable[[Handle], None] = ready.append
@@ -263,7 +266,19 @@ class _PollerBase:
     def get(self, fd: FileDescriptorLike) -> FdWatch | None:
         return self._lookup(fd)
 
+    # The backend's own (declared here so that the loop, which holds a _PollerBase,
+    # calls them natively when compiled: through the Poller protocol each call would
+    # be a Python method call with its arguments boxed).
+    def watch(self, fd: FileDescriptorLike, event: int, handle: Handle) -> Handle:
+        raise NotImplementedError
+
     def unwatch(self, fd: FileDescriptorLike, event: int) -> bool:
+        raise NotImplementedError
+
+    def poll(self, timeout: float | None) -> EventList:
+        raise NotImplementedError
+
+    def close(self) -> None:
         raise NotImplementedError
 
     def process_events(self, event_list: EventList) -> None:
@@ -332,10 +347,12 @@ class EpollPoller(_PollerBase):
     :param ready: the loop's ready queue, where :meth:`process_events` queues handles.
     """
 
-    closed_fds_harmless = True
-
     def __init__(self, ready: deque[Handle]) -> None:
+        self.closed_fds_harmless = True
         self._epoll = select.epoll()
+        # Bound once: poll() calls it on every loop iteration (compiled, a method
+        # call on the epoll object would look the method up each time).
+        self._epoll_poll: Callable[[float, int], list[tuple[int, int]]] = self._epoll.poll
         try:
             super().__init__(ready)
         except BaseException:
@@ -422,7 +439,7 @@ class EpollPoller(_PollerBase):
             timeout = math.ceil(timeout * 1e3) * 1e-3
         fds = self._fds
         try:
-            fd_events = self._epoll.poll(timeout, len(fds) or 1)
+            fd_events = self._epoll_poll(timeout, len(fds) or 1)
         except InterruptedError:
             return []
         event_list = []
@@ -562,7 +579,7 @@ class SelectorPoller(_PollerBase):
         self.selector.close()
 
 
-def make_poller(selector: selectors.BaseSelector | None, ready: deque[Handle]) -> Poller:
+def make_poller(selector: selectors.BaseSelector | None, ready: deque[Handle]) -> _PollerBase:
     """The poller of a new loop: epoll where the platform has it, else
     ``selectors.DefaultSelector`` (kqueue, devpoll, poll or select); with a
     *selector*, that selector."""

@@ -49,7 +49,6 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar, TypeVarTuple, Unpack, cast
 
 from . import (
-    _build,
     _clock,
     _poller,
     _signals,
@@ -130,10 +129,6 @@ def _learn_plain_callable_type(tp: type) -> None:
         _BUILTIN_CALLABLE_TYPES.add(tp)
 
 
-# True when this module runs compiled (mypyc): a native instance has no __dict__ to
-# rebind methods in (see __init__).
-_COMPILED: Final = _build.is_compiled(__file__)
-
 # A module global, not a default argument of __del__ (mypyc cannot compile one
 # there): it keeps `warnings.warn` reachable at interpreter shutdown.
 _warn = warnings.warn
@@ -141,6 +136,13 @@ _PENDING: Final = futures.State.PENDING
 # Bound once: compiled, a Final module global is a C static, where `heapq.heappush`
 # would be an attribute lookup on the module at every call.
 _heappush: Final = heapq.heappush
+_heappop: Final = heapq.heappop
+# Context.run, unbound: the run phase calls it for every handle (compiled,
+# `context.run(...)` would look `run` up on the context each time).
+_context_run: Final = contextvars.Context.run
+# The loop's clock, read directly by the iteration and call_later() unless time() is
+# overridden (see BaseEventLoop._update_direct_paths).
+_monotonic: Final = _clock.monotonic
 
 # loopcore's own methods that are scheduled with call_soon on every task switch and
 # future resolution. They are plain methods, so call_soon does not inspect them
@@ -332,6 +334,9 @@ class BaseEventLoop(AbstractEventLoop):
         # The handles due to run (callbacks, and the step handles of tasks), in FIFO
         # order.
         self._ready: collections.deque[Handle] = collections.deque()
+        # Its append, bound once: called for every handle queued (compiled, a method
+        # call on the deque would look `append` up each time).
+        self._ready_append: Callable[[Handle], None] = self._ready.append
         self._update_task_queue()
         self._scheduled: list[TimerHandle] = []
         self._cancelled_timers = 0
@@ -355,9 +360,9 @@ class BaseEventLoop(AbstractEventLoop):
         # stall detector); None keeps the fast run phase.
         self._run_observer: telemetry._Observer | None = None
         # loopcore.testing's virtual clock and shuffler, or None (set by
-        # _set_instrumentation). Compiled, time() reads its clock and _run_once polls
-        # through it: a compiled loop calls its own methods natively, without looking
-        # at the instance, so replacing them there would not do.
+        # _set_instrumentation). time() reads its clock and _run_once polls through
+        # it, in both builds: a compiled loop calls its own methods natively, without
+        # looking at the instance, so replacing them there would not do.
         self._instrumentation: LoopInstrumentation | None = None
         self._telemetry_observer: telemetry._Observer | None = None
         self._monitor: monitor.Monitor | None = None
@@ -371,24 +376,19 @@ class BaseEventLoop(AbstractEventLoop):
         self._origin_tracking_saved: int | None = None
         # The I/O backend, held as trio's Runner holds its io_manager: it owns the
         # epoll object (or the selector), the fd table and the self-pipe.
-        self._io: _poller.Poller = _poller.make_poller(selector, self._ready)
+        # (A _PollerBase, not the Poller protocol: compiled, the loop's calls to it are
+        # then native calls.)
+        self._io: _poller._PollerBase = _poller.make_poller(selector, self._ready)
         self._watch_fd(
             self._io.self_pipe_fd,
             _EVENT_READ,
             Handle(self._read_from_self, (), self, None),
         )
-        # _run_once calls self._poll on every iteration. Unless a subclass overrides
-        # it, the instance attribute is the poller's own method: one Python frame
-        # less per iteration. Instance overrides (loopcore.testing, tests) still
-        # replace it; a subclass's override is kept.
-        # Compiled, the methods are native calls already (and a native instance has no
-        # __dict__ to hold the attributes).
-        if not _COMPILED and type(self)._poll is BaseEventLoop._poll:
-            self._poll = self._io.poll  # type: ignore[method-assign]
-        if not _COMPILED and type(self)._process_events is BaseEventLoop._process_events:
-            self._process_events = self._io.process_events  # type: ignore[method-assign]
+        self._direct_io = False
+        self._direct_time = False
+        self._update_direct_paths()
         # Signal handlers, dispatched from the self-pipe (see _read_from_self).
-        self._signals = _signals.SignalHandlers(self._io.wakeup_fd, self._ready.append)
+        self._signals = _signals.SignalHandlers(self._io.wakeup_fd, self._ready_append)
 
     def __repr__(self) -> str:
         return (
@@ -553,7 +553,7 @@ class BaseEventLoop(AbstractEventLoop):
             except ValueError:
                 pass
         self._stop_pending = True
-        self._ready.append(sentinel)
+        self._ready_append(sentinel)
 
     def is_running(self) -> bool:
         """True while :meth:`run_forever` (or :meth:`run_until_complete`) runs."""
@@ -618,12 +618,38 @@ class BaseEventLoop(AbstractEventLoop):
         poller's :meth:`~loopcore._poller.Poller.process_events`)."""
         self._io.process_events(event_list)
 
+    def _update_direct_paths(self) -> None:
+        # Whether the iteration (and call_later) may poll through the poller and read
+        # the clock themselves, rather than through _poll, _process_events and
+        # time(): yes unless a subclass overrides those or loopcore.testing's
+        # instrumentation is attached. Called by __init__ and _set_instrumentation.
+        # Compiled, a call of the loop's own method on an instance of a Python
+        # subclass (SelectorEventLoop is one) is a Python method lookup and call, a
+        # few hundred instructions per iteration; interpreted, a frame less.
+        cls = type(self)
+        plain = self._instrumentation is None
+        self._direct_io = (
+            plain
+            and cls._poll is BaseEventLoop._poll
+            and cls._process_events is BaseEventLoop._process_events
+        )
+        self._direct_time = plain and cls.time is BaseEventLoop.time
+
+    def _poll_indirect(self, timeout: float | None) -> _poller.EventList:
+        """The poll of an instrumented loop, or of a subclass that overrides
+        :meth:`_poll` or :meth:`_process_events`."""
+        instrumentation = self._instrumentation
+        if instrumentation is not None:
+            return instrumentation.poll(timeout)
+        return self._poll(timeout)
+
     def _run_once(self) -> None:
         """One iteration: poll, queue due timers, run the callbacks queued now."""
         ready = self._ready
         scheduled = self._scheduled
-        heappop = heapq.heappop
+        heappop = _heappop
         self._iterations += 1
+        direct_io = self._direct_io
 
         # Cancelled timers at the head must not decide the timeout.
         while scheduled and scheduled[0]._cancelled:
@@ -634,7 +660,7 @@ class BaseEventLoop(AbstractEventLoop):
         if ready:
             timeout = 0.0
         elif scheduled:
-            timeout = scheduled[0]._when - self.time()
+            timeout = scheduled[0]._when - (_monotonic() if self._direct_time else self.time())
             if timeout < 0.0:
                 timeout = 0.0
             elif timeout > _MAX_POLL_TIMEOUT:
@@ -642,13 +668,10 @@ class BaseEventLoop(AbstractEventLoop):
         else:
             timeout = None
 
-        # Compiled, the loop consults its instrumentation here (a native field read);
-        # interpreted, _set_instrumentation replaced _poll on the instance instead, so
-        # that this path reads no attribute more (one costs ~1 % of an iteration).
-        if _COMPILED and self._instrumentation is not None:
-            event_list = self._instrumentation.poll(timeout)
+        if direct_io:
+            event_list = self._io.poll(timeout)
         else:
-            event_list = self._poll(timeout)
+            event_list = self._poll_indirect(timeout)
         if self._io_before_stop:
             # stop() was called before run_forever() and nothing was queued after it:
             # this one poll is "polling I/O once", and the callbacks of the fds it
@@ -660,10 +683,13 @@ class BaseEventLoop(AbstractEventLoop):
                 ready.append(sentinel)
                 event_list = []
         if event_list:
-            self._process_events(event_list)
+            if direct_io:
+                self._io.process_events(event_list)
+            else:
+                self._process_events(event_list)
 
         if scheduled:
-            now = self.time()
+            now = _monotonic() if self._direct_time else self.time()
             end_time = now + self._clock_resolution
             ready_append = ready.append
             fired = 0
@@ -713,11 +739,11 @@ class BaseEventLoop(AbstractEventLoop):
             args = handle._args
             try:
                 if not args:
-                    handle._context.run(handle._callback)  # type: ignore[arg-type]
+                    _context_run(handle._context, handle._callback)  # type: ignore[arg-type]
                 elif len(args) == 1:
-                    handle._context.run(handle._callback, args[0])  # type: ignore[arg-type]
+                    _context_run(handle._context, handle._callback, args[0])  # type: ignore[arg-type]
                 else:
-                    handle._context.run(handle._callback, *args)  # type: ignore[arg-type]
+                    _context_run(handle._context, handle._callback, *args)  # type: ignore[arg-type]
             except (SystemExit, KeyboardInterrupt):
                 raise
             except BaseException as exc:
@@ -790,7 +816,7 @@ class BaseEventLoop(AbstractEventLoop):
         handle = Handle(callback, args, self, context)
         if handle._source_traceback:
             _trim_source_traceback(handle._source_traceback)
-        self._ready.append(handle)
+        self._ready_append(handle)
         return handle
 
     def _call_soon_task(self, task: tasks.Task[object]) -> None:
@@ -809,7 +835,7 @@ class BaseEventLoop(AbstractEventLoop):
             # (Cancelled: someone given the handle by the exception handler or a
             # monitor cancelled it; the task still needs its steps.)
             handle = task._step_handle = Handle(task._step, (), self, task._context)
-        self._ready.append(handle)
+        self._ready_append(handle)
 
     def _update_task_queue(self) -> None:
         # AbstractEventLoop._task_queue: the ready queue while _call_soon_task(task)
@@ -827,7 +853,7 @@ class BaseEventLoop(AbstractEventLoop):
         ):
             self._task_queue = None
         else:
-            self._task_queue = self._ready
+            self._task_queue = self._ready_append
 
     def call_soon_threadsafe(
         self,
@@ -849,7 +875,7 @@ class BaseEventLoop(AbstractEventLoop):
         handle = Handle(callback, args, self, context)
         if handle._source_traceback:
             _trim_source_traceback(handle._source_traceback)
-        self._ready.append(handle)
+        self._ready_append(handle)
         self._write_to_self()
         return handle
 
@@ -888,7 +914,7 @@ class BaseEventLoop(AbstractEventLoop):
                 _check_callback(callback, "call_later")
         elif tp not in _BUILTIN_CALLABLE_TYPES:
             _check_callback(callback, "call_later")
-        when = self.time() + delay
+        when = (_monotonic() if self._direct_time else self.time()) + delay
         timer = TimerHandle(when, callback, args, self, context)
         if timer._source_traceback:
             _trim_source_traceback(timer._source_traceback)
@@ -929,24 +955,21 @@ class BaseEventLoop(AbstractEventLoop):
         The only clock the scheduler reads; subclasses may override it. On a loop
         instrumented by :mod:`loopcore.testing` it is the virtual clock.
         """
-        if _COMPILED:
-            instrumentation = self._instrumentation
-            if instrumentation is not None:
-                return instrumentation.time()
-        return _clock.monotonic()
+        instrumentation = self._instrumentation
+        if instrumentation is not None:
+            return instrumentation.time()
+        return _monotonic()
 
     def _set_instrumentation(self, instrumentation: LoopInstrumentation) -> None:
         """Make the loop read its time and poll through *instrumentation*
         (``loopcore.testing``'s virtual clock and shuffler).
 
-        Compiled, :meth:`time` and the iteration consult ``_instrumentation``.
-        Interpreted, :meth:`time` and :meth:`_poll` are replaced on the instance
-        instead, which costs nothing on the paths of an uninstrumented loop.
+        In both builds :meth:`time` and the iteration consult ``_instrumentation``
+        (the iteration and :meth:`call_later` only once it is set: see
+        ``_update_direct_paths``), so an uninstrumented loop does no extra work.
         """
         self._instrumentation = instrumentation
-        if not _COMPILED:
-            self.time = instrumentation.time  # type: ignore[method-assign]
-            self._poll = instrumentation.poll  # type: ignore[method-assign]
+        self._update_direct_paths()
 
     def _timer_handle_cancelled(self, handle: TimerHandle) -> None:
         """Count a cancelled timer still in the heap; compact the heap when they

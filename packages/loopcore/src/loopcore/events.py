@@ -22,8 +22,6 @@ from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar, TypeVarTuple, Unpa
 from ._build import InstanceDictBase, mypyc_attr
 
 if TYPE_CHECKING:
-    import collections
-
     from .futures import Future
     from .handles import Handle, TimerHandle
     from .tasks import Task
@@ -131,14 +129,16 @@ class AbstractEventLoop(InstanceDictBase):
     thread running the loop, and use :meth:`call_soon_threadsafe` from others.
     """
 
-    # Where loopcore's tasks and futures may queue a task's step handle themselves
-    # (futures._queue_step): the loop's ready queue, set by BaseEventLoop while
-    # _call_soon_task would do no more than append the handle to it; None (the
-    # default, for any other loop) sends every step through _call_soon_task. A typed
-    # attribute, read directly by the compiled build, where a method call on a
-    # Python subclass of the loop would go through Python's attribute lookup. Set,
-    # it also means "not in debug mode" (Handle and Future skip get_debug()).
-    _task_queue: collections.deque[Handle] | None = None
+    # Where loopcore's tasks and futures may queue a task's step handle (and a done
+    # callback's handle) themselves (futures._queue_step): the `append` of the
+    # loop's ready queue, set by BaseEventLoop while _call_soon_task would do no more
+    # than append the handle to it; None (the default, for any other loop) sends
+    # every step through _call_soon_task. A typed attribute, read directly by the
+    # compiled build, where a method call on a Python subclass of the loop would go
+    # through Python's attribute lookup; the bound method, called directly, saves
+    # the look-up of `append` on every call. Set, it also means "not in debug mode"
+    # (Handle and Future skip get_debug()).
+    _task_queue: Callable[[Handle], None] | None = None
 
     # -- Running and stopping the loop ------------------------------------------
     def run_forever(self) -> None:

@@ -58,6 +58,9 @@ _loop_refs: Final[dict[int, weakref.ref[AbstractEventLoop]]] = {}
 _current_tasks: Final[dict[AbstractEventLoop, Task[object]]] = {}
 
 _task_name_counter: Final = itertools.count(1)
+# Bound once: compiled, a Final module global is a C static, where
+# `contextvars.copy_context` would be an attribute lookup on the module per task.
+_copy_context: Final = contextvars.copy_context
 
 
 def _forget_loop(key: int) -> None:
@@ -146,7 +149,7 @@ class Task(futures.Future[_T]):
         # An unnamed task keeps only its number; get_name() makes "Task-<n>" when
         # asked (most tasks are never asked, and a string costs twice an int).
         self._name: str | int = next(_task_name_counter) if name is None else str(name)
-        self._context = contextvars.copy_context() if context is None else context
+        self._context = _copy_context() if context is None else context
         self._fut_waiter: futures.FutureLike | None = None
         self._must_cancel = False
         self._num_cancels_requested = 0
@@ -416,7 +419,10 @@ class Task(futures.Future[_T]):
             if pending is not None:
                 pending.discard(self)
         finally:
-            _current_tasks.pop(loop, None)
+            # Not .pop(loop, None): compiled, that is a Python method call, where
+            # `in` and `del` are native dict operations.
+            if loop in _current_tasks:
+                del _current_tasks[loop]
 
     def _handle_yield(self, result: object) -> None:
         """Every yield that :meth:`_step` does not handle inline, i.e. anything but a
