@@ -1457,3 +1457,62 @@ def test_loop_is_weak_referenceable():
     del loop
     gc.collect()
     assert ref() is None
+
+
+# -- Methods replaced on the instance (monkeypatching) -------------------------------
+# On an instance of a Python subclass, as SelectorEventLoop is: a compiled plain
+# BaseEventLoop calls its own methods natively (docs: "Compiled build").
+
+
+class _SubclassLoop(BaseEventLoop):
+    pass
+
+
+@pytest.fixture
+def subloop():
+    loop = _SubclassLoop()
+    yield loop
+    loop.close()
+
+
+def test_time_replaced_on_the_instance_is_the_clock_timers_are_due_by(subloop):
+    loop = subloop
+    # As with asyncio, a clock set on the loop instance decides when timers are due:
+    # in both builds (docs: "Compiled build").
+    now = [1000.0]
+    loop.time = lambda: now[0]
+    fired: list[float] = []
+    loop.call_later(3600.0, lambda: fired.append(loop.time()))
+
+    def advance() -> None:
+        now[0] += 3600.0
+        loop.call_soon(loop.stop)
+
+    loop.call_soon(advance)
+    started = time.monotonic()
+    loop.run_forever()
+    if not fired:  # the timer fell due at the first poll after the jump
+        loop.call_soon(loop.stop)
+        loop.run_forever()
+    assert fired == [4600.0]
+    assert time.monotonic() - started < 5.0
+
+
+def test_poll_replaced_on_the_instance_is_called_from_the_next_run(subloop):
+    loop = subloop
+    timeouts: list[float | None] = []
+    real_poll = loop._poll
+
+    def poll(timeout: float | None):  # type: ignore[no-untyped-def]
+        timeouts.append(timeout)
+        return real_poll(timeout)
+
+    loop._poll = poll
+    loop.call_soon(loop.stop)
+    loop.run_forever()
+    polls = len(timeouts)
+    assert polls >= 1 and timeouts[0] == 0.0
+    del loop._poll  # back to the poller itself from the next run
+    loop.call_soon(loop.stop)
+    loop.run_forever()
+    assert len(timeouts) == polls

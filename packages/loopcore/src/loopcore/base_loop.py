@@ -385,7 +385,6 @@ class BaseEventLoop(AbstractEventLoop):
             Handle(self._read_from_self, (), self, None),
         )
         self._direct_io = False
-        self._direct_time = False
         self._update_direct_paths()
         # Signal handlers, dispatched from the self-pipe (see _read_from_self).
         self._signals = _signals.SignalHandlers(self._io.wakeup_fd, self._ready_append)
@@ -466,6 +465,7 @@ class BaseEventLoop(AbstractEventLoop):
                 firstiter=self._asyncgen_firstiter_hook, finalizer=self._asyncgen_finalizer_hook
             )
             events._set_running_loop(self)
+            self._update_direct_paths()
             self._io_before_stop = self._stop_pending
             run_once = self._run_once
             # This `while` right here is the event loop.
@@ -619,21 +619,27 @@ class BaseEventLoop(AbstractEventLoop):
         self._io.process_events(event_list)
 
     def _update_direct_paths(self) -> None:
-        # Whether the iteration (and call_later) may poll through the poller and read
-        # the clock themselves, rather than through _poll, _process_events and
-        # time(): yes unless a subclass overrides those or loopcore.testing's
-        # instrumentation is attached. Called by __init__ and _set_instrumentation.
+        # Whether the iteration may poll through the poller itself, rather than
+        # through _poll and _process_events: yes unless a subclass overrides those,
+        # the instance has them replaced (monkeypatching), or loopcore.testing's
+        # instrumentation is attached. Called by __init__, _set_instrumentation and
+        # each run_forever (so a replacement made before the loop runs is seen).
+        # (The clock is always read through time(), which may be replaced at any
+        # moment, as asyncio's users do to fake it: call_later and the iteration
+        # must agree on it.)
         # Compiled, a call of the loop's own method on an instance of a Python
         # subclass (SelectorEventLoop is one) is a Python method lookup and call, a
         # few hundred instructions per iteration; interpreted, a frame less.
         cls = type(self)
+        replaced: dict[str, object] = getattr(self, "__dict__", None) or {}
         plain = self._instrumentation is None
         self._direct_io = (
             plain
             and cls._poll is BaseEventLoop._poll
             and cls._process_events is BaseEventLoop._process_events
+            and "_poll" not in replaced
+            and "_process_events" not in replaced
         )
-        self._direct_time = plain and cls.time is BaseEventLoop.time
 
     def _poll_indirect(self, timeout: float | None) -> _poller.EventList:
         """The poll of an instrumented loop, or of a subclass that overrides
@@ -660,7 +666,7 @@ class BaseEventLoop(AbstractEventLoop):
         if ready:
             timeout = 0.0
         elif scheduled:
-            timeout = scheduled[0]._when - (_monotonic() if self._direct_time else self.time())
+            timeout = scheduled[0]._when - self.time()
             if timeout < 0.0:
                 timeout = 0.0
             elif timeout > _MAX_POLL_TIMEOUT:
@@ -689,7 +695,7 @@ class BaseEventLoop(AbstractEventLoop):
                 self._process_events(event_list)
 
         if scheduled:
-            now = _monotonic() if self._direct_time else self.time()
+            now = self.time()
             end_time = now + self._clock_resolution
             ready_append = ready.append
             fired = 0
@@ -914,7 +920,7 @@ class BaseEventLoop(AbstractEventLoop):
                 _check_callback(callback, "call_later")
         elif tp not in _BUILTIN_CALLABLE_TYPES:
             _check_callback(callback, "call_later")
-        when = (_monotonic() if self._direct_time else self.time()) + delay
+        when = self.time() + delay
         timer = TimerHandle(when, callback, args, self, context)
         if timer._source_traceback:
             _trim_source_traceback(timer._source_traceback)
