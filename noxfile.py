@@ -270,7 +270,8 @@ def build_compiled(session: nox.Session) -> None:
 def tests_compiled(session: nox.Session) -> None:
     """Build the compiled wheels for this Python, install them with the pure-Python
     wheels of the other distributions, and run every package's tests against them."""
-    wheels = _build_compiled_wheels(session, Path(session.create_tmp()) / "wheels")
+    # Not session.create_tmp(): it points TMPDIR into the checkout, for the tests too.
+    wheels = _build_compiled_wheels(session, Path(session.virtualenv.location) / "wheels")
     pure = [str(PACKAGES / n) for n in ALL if n not in COMPILED_DISTS]
     session.install(*(str(w) for w in wheels), *pure, *TEST_DEPS)
     # The session tests the compiled build: fail if it is not the one running.

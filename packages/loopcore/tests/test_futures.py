@@ -12,6 +12,7 @@ import pytest
 import loopcore
 from loopcore import CancelledError, InvalidStateError
 from loopcore.futures import State, isfuture
+from loopcore.testing import source_object
 
 
 def test_new_future_is_pending(loopcore_loop):
@@ -19,6 +20,22 @@ def test_new_future_is_pending(loopcore_loop):
     assert not fut.done() and not fut.cancelled()
     assert fut._state is State.PENDING
     assert fut.get_loop() is loopcore_loop
+
+
+def test_a_future_of_an_asyncio_compatible_loop_of_another_implementation_is_bound_to_it():
+    # Future(loop=) takes any loop of PEP 3156 (a LoopLike; here the standard
+    # library's, as a reference implementation), get_loop() returns it, and the
+    # future's callbacks are scheduled on it.
+    import asyncio
+
+    loop = asyncio.new_event_loop()
+    try:
+        fut = loopcore.Future(loop=loop)
+        assert fut.get_loop() is loop
+        loop.call_soon(fut.set_result, 3)
+        assert loop.run_until_complete(fut) == 3
+    finally:
+        loop.close()
 
 
 def test_result_before_done_raises_invalid_state(loopcore_loop):
@@ -557,7 +574,9 @@ def test_create_future_makes_the_future_the_constructor_makes(loopcore_loop):
     made = loopcore_loop.create_future()
     expected = loopcore.Future(loop=loopcore_loop)
     assert type(made) is loopcore.Future
-    slots = [name for name in loopcore.Future.__slots__ if name != "__weakref__"]
+    # The slots as the source declares them (compiled classes have no __slots__).
+    slots = [name for name in source_object(loopcore.Future).__slots__ if name != "__weakref__"]
+    assert {"_state", "_loop", "_result", "_callbacks"} <= set(slots)
     assert {name: getattr(made, name) for name in slots} == {
         name: getattr(expected, name) for name in slots
     }

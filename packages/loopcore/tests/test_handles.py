@@ -10,6 +10,7 @@ import pytest
 
 from loopcore import Handle, TimerHandle
 from loopcore.base_loop import BaseEventLoop
+from loopcore.testing import source_object
 
 
 @pytest.fixture
@@ -133,10 +134,11 @@ def test_handles_have_no_instance_dict(loop):
 
 def _slot_values(obj):
     """Every slot of *obj*'s class and its bases (``__weakref__`` aside), name to
-    value, with unset slots left out."""
+    value, with unset slots left out. The slots as the source declares them:
+    compiled classes have no ``__slots__``."""
     values = {}
     for cls in type(obj).__mro__:
-        for name in getattr(cls, "__slots__", ()):
+        for name in getattr(source_object(cls), "__slots__", ()):
             if name != "__weakref__" and hasattr(obj, name):
                 values[name] = getattr(obj, name)
     return values
@@ -148,6 +150,7 @@ def test_call_soon_makes_the_handle_the_constructor_makes(loop):
     made = loop.call_soon(print, 1, 2, context=context)
     expected = Handle(print, (1, 2), loop, context)
     assert type(made) is Handle
+    assert {"_callback", "_args", "_loop", "_context"} <= _slot_values(made).keys()
     assert _slot_values(made) == _slot_values(expected)
     # Without a context, each gets a copy of the current one.
     made, expected = loop.call_soon(print), Handle(print, (), loop)

@@ -12,6 +12,15 @@ pytest_plugins = ["pytester"]
 _ARGS = ("-p", "no:cacheprovider", "-p", "no:randomly")
 
 
+@pytest.fixture(autouse=True)
+def _own_configuration(pytester):
+    # A configuration file of each test's own (the tests that need settings write
+    # theirs over it), so that pytest's search for one never climbs to the
+    # pyproject.toml of a project above the temporary directory (ours sets
+    # loopcore_mode = "auto"), wherever the run puts its temporary files.
+    pytester.makeini("[pytest]\n")
+
+
 def _auto(pytester):
     pytester.makeini("[pytest]\nloopcore_mode = auto\n")
 

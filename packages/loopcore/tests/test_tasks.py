@@ -10,6 +10,7 @@ import pytest
 
 import loopcore
 from loopcore import CancelledError
+from loopcore.testing import source_object
 
 
 async def _answer():
@@ -336,6 +337,24 @@ def test_get_stack_of_suspended_task_walks_awaited_coroutines(loopcore_loop):
         task.cancel()
         with pytest.raises(CancelledError):
             await task
+
+    loopcore_loop.run_until_complete(main())
+
+
+def test_get_stack_of_suspended_task_ends_at_the_coroutine_awaiting_a_future(loopcore_loop):
+    # Not inside the future's own __await__ (which a compiled Future has no frame
+    # for): the same stack in both builds.
+    fut = loopcore_loop.create_future()
+
+    async def waits():
+        await fut
+
+    async def main():
+        task = loopcore_loop.create_task(waits())
+        await loopcore.sleep(0)
+        assert [f.f_code.co_name for f in task.get_stack()] == ["waits"]
+        fut.set_result(None)
+        await task
 
     loopcore_loop.run_until_complete(main())
 
@@ -805,13 +824,15 @@ def test_create_task_makes_the_task_the_constructor_makes(loopcore_loop):
     assert type(made) is loopcore.Task
 
     def slot_values(task):
+        # The slots as the source declares them (compiled classes have no __slots__).
         return {
             name: getattr(task, name)
             for cls in (loopcore.Task, loopcore.Future)
-            for name in cls.__slots__
+            for name in source_object(cls).__slots__
             if name not in ("__weakref__", "_coro", "_step_handle")
         }
 
+    assert {"_state", "_loop", "_name", "_context"} <= slot_values(made).keys()
     assert slot_values(made) == slot_values(expected)
     assert made in loopcore.all_tasks(loopcore_loop)
     assert expected in loopcore.all_tasks(loopcore_loop)

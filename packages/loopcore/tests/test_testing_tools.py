@@ -127,3 +127,45 @@ def test_source_signature_of_a_function_is_its_signature():
     from loopcore.testing import source_signature
 
     assert source_signature(loopcore.sleep) == inspect.signature(loopcore.sleep)
+
+
+def test_source_object_has_the_docstring_and_slots_the_source_declares():
+    # Compiled, mypyc's classes and functions have no docstring and its classes no
+    # __slots__: source_object gives the source's definitions, in either build.
+    import loopcore
+    from loopcore.testing import source_object
+
+    future = source_object(loopcore.Future)
+    assert isinstance(future, type) and future.__name__ == "Future"
+    assert future.__doc__.startswith("A placeholder for a result that is set later")
+    assert "_state" in future.__slots__
+    isfuture = source_object(loopcore.isfuture)
+    assert isfuture.__doc__.startswith("True for a :class:`Future`-compatible object")
+    method = source_object(loopcore.Future, "get_loop")
+    assert method.__doc__.startswith("The loop this future is bound to")
+    loop = loopcore.BaseEventLoop()
+    try:
+        # Looked up on an instance: the function the class body defines.
+        assert source_object(loop, "call_soon") is source_object(
+            loopcore.BaseEventLoop, "call_soon"
+        )
+        assert source_object(loop, "call_soon").__doc__
+    finally:
+        loop.close()
+    if loopcore.COMPILED:
+        # Copies run from the source, not the classes the loop uses.
+        assert future is not loopcore.Future
+    else:
+        assert future is loopcore.Future
+        assert isfuture is loopcore.isfuture
+
+
+def test_source_object_of_an_interpreted_object_is_the_object_itself():
+    import loopcore
+    from loopcore.testing import source_object
+
+    assert source_object(loopcore.sleep) is loopcore.sleep
+    assert source_object(loopcore.timeout) is loopcore.timeout
+    assert source_object(int) is int
+    with pytest.raises(AttributeError):
+        source_object(loopcore.Future, "no_such_method")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from loopcore import Task, _build, current_task, get_running_loop
@@ -79,12 +80,22 @@ async def serving(
 COMPILED = bool(_build.compiled_modules("loopstreams"))
 
 
-def bad_argument_errors(value: object) -> tuple[type[Exception], ...]:
-    """What a call given *value* where the signature says ``int`` (or ``str``) raises.
+def bad_argument(
+    value: object,
+    message: str,
+    declared: tuple[type, ...] = (int,),
+    declared_name: str = "int",
+) -> tuple[type[Exception], str]:
+    """The exception and message (a regex) of a call given the bad *value* for a
+    parameter whose signature declares the types *declared* (named
+    *declared_name* by mypyc: ``"int"``, ``"int or None"``, ``"union[str, bytes]"``).
 
-    ValueError, as asyncio raises; in the compiled build a value of the wrong *type*
-    is refused by mypyc's argument check first, with TypeError (docs: "Compiled
-    build")."""
-    if COMPILED and (isinstance(value, (float, str, list)) or value is True):
-        return (ValueError, TypeError)
-    return (ValueError,)
+    ValueError with our *message*, as asyncio raises ValueError. In the compiled
+    build a value of none of the declared types (a float, a str where an int is
+    declared) is refused by mypyc's check of the declared type before the first
+    line runs: TypeError with mypyc's message, naming both types (docs: "Compiled
+    build", differences/compiled)."""
+    if COMPILED and not isinstance(value, declared):
+        got = re.escape(type(value).__name__)
+        return TypeError, f"^{re.escape(declared_name)} object expected; got {got}$"
+    return ValueError, message

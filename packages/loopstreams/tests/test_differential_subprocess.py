@@ -206,14 +206,20 @@ def test_text_mode_and_shell_arguments_are_refused_alike() -> None:
     assert same_on_both(scenario) == ["ValueError"] * 6
 
 
-# The compiled build refuses a command of the wrong type with mypyc's TypeError
-# (test_subprocess.py checks it; docs: "Compiled build").
-@pytest.mark.skipif(COMPILED, reason="compiled: mypyc's TypeError for a wrong type")
 def test_shell_command_that_is_not_a_string_is_refused_alike() -> None:
     async def scenario(aio: Any) -> object:
-        return await raised(aio.create_subprocess_shell(["echo", "x"]))
+        try:
+            call = aio.create_subprocess_shell(["echo", "x"])
+        except TypeError:
+            return "TypeError from the call"
+        return await raised(call)
 
-    assert same_on_both(scenario) == "ValueError"
+    ref, ours = _run(THEIRS, scenario), _run(OURS, scenario)
+    assert ref == "ValueError"
+    # Compiled, mypyc's check of the declared str | bytes refuses the list when
+    # the coroutine function is called, with TypeError (test_subprocess.py checks
+    # the message; docs: "Compiled build", differences/compiled).
+    assert ours == ("TypeError from the call" if COMPILED else "ValueError")
 
 
 def test_concurrent_waits_and_communicate_without_pipes() -> None:

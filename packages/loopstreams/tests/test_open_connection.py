@@ -9,7 +9,7 @@ import ssl
 
 import pytest
 from conftest import TLS
-from stream_helpers import bad_argument_errors, close_quietly, serving
+from stream_helpers import bad_argument, close_quietly, serving
 
 from loopcore import coroutine, get_running_loop, policies
 from loopcore.base_loop import BaseEventLoop
@@ -74,7 +74,10 @@ async def test_open_connection_gives_the_reader_its_limit() -> None:
 
 @pytest.mark.parametrize("limit", [0, -1, "big"])
 async def test_open_connection_refuses_a_bad_limit_before_connecting(limit: object) -> None:
-    with pytest.raises(bad_argument_errors(limit), match="limit must be a positive int|expected"):
+    error, message = bad_argument(
+        limit, f"^limit must be a positive int \\(bytes\\), got {limit!r}$"
+    )
+    with pytest.raises(error, match=message):
         await open_connection("127.0.0.1", 1, limit=limit)  # type: ignore[arg-type]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -12,7 +13,7 @@ import time
 from collections.abc import Generator, Iterator
 
 import pytest
-from stream_helpers import bad_argument_errors
+from stream_helpers import bad_argument
 
 import loopcore
 import loopstreams
@@ -422,10 +423,12 @@ async def test_limit_applies_to_stderr_too() -> None:
 @pytest.mark.parametrize("limit", [0, -1, 1.5, "64"])
 async def test_a_bad_limit_is_refused_before_any_child_starts(limit: object) -> None:
     before = set(children())
-    errors = bad_argument_errors(limit)
-    with pytest.raises(errors, match="limit|expected"):
+    error, message = bad_argument(
+        limit, f"^limit must be a positive int \\(bytes\\), got {limit!r}$"
+    )
+    with pytest.raises(error, match=message):
         await loopstreams.create_subprocess_exec("true", limit=limit)  # type: ignore[arg-type]
-    with pytest.raises(errors, match="limit|expected"):
+    with pytest.raises(error, match=message):
         await loopstreams.create_subprocess_shell("true", limit=limit)  # type: ignore[arg-type]
     assert set(children()) <= before
 
@@ -514,7 +517,10 @@ async def test_text_mode_keywords_are_refused_without_starting_a_child(
 
 
 async def test_shell_refuses_a_command_that_is_not_a_string() -> None:
-    with pytest.raises(bad_argument_errors(["echo", "hi"])):
+    cmd = ["echo", "hi"]
+    ours = re.escape(f"cmd must be a string (str or bytes), got {cmd!r}")
+    error, message = bad_argument(cmd, f"^{ours}$", (str, bytes), "union[str, bytes]")
+    with pytest.raises(error, match=message):
         await loopstreams.create_subprocess_shell(["echo", "hi"])  # type: ignore[arg-type]
 
 

@@ -21,11 +21,7 @@ from collections.abc import Callable
 import pytest
 
 import loopsync
-from loopcore import _build
-from loopcore.testing import signature_problems
-
-#: True against loopsync's compiled wheel (docs: "Compiled build").
-COMPILED = bool(_build.compiled_modules("loopsync"))
+from loopcore.testing import signature_problems, source_object, source_signature
 
 _P = inspect.Parameter
 _POSITIONAL = (_P.POSITIONAL_ONLY, _P.POSITIONAL_OR_KEYWORD)
@@ -104,7 +100,7 @@ def test_signature_accepts_every_call_asyncio_accepts(qualname: str) -> None:
     head, _, attr = qualname.partition(".")
     ours = getattr(loopsync, head)
     if attr:
-        ours = getattr(ours, attr)  # AttributeError here means the name is missing
+        getattr(ours, attr)  # AttributeError here means the name is missing
     ref = getattr(asyncio, head, None)
     if ref is not None and attr:
         ref = getattr(ref, attr, None)
@@ -112,14 +108,10 @@ def test_signature_accepts_every_call_asyncio_accepts(qualname: str) -> None:
         pytest.skip(f"asyncio {qualname} is not in this Python version")
     if qualname in ALLOWED:
         pytest.skip(f"documented difference: {ALLOWED[qualname]}")
-    code = getattr(ours, "__code__", None)
-    if COMPILED and code is not None and not code.co_filename:
-        # mypyc 2.4.1 gives a compiled async method a stand-in code object with no
-        # parameters (inspect reports "()"); the pure build checks these signatures
-        # (docs: "Compiled build").
-        pytest.skip(f"compiled {qualname} carries no signature")
     ref_sig = _dunder_positional(qualname, inspect.signature(ref))
-    our_sig = inspect.signature(ours)
+    # As the source declares it: inspect.signature reads "()" for a compiled async
+    # method (docs: "Compiled build"); in the pure build, inspect.signature.
+    our_sig = source_signature(ours, attr) if attr else source_signature(ours)
     assert signature_problems(ref_sig, our_sig) == [], f"{qualname}{our_sig} vs {ref_sig}"
 
 
@@ -146,7 +138,7 @@ PY34: dict[str, Callable[..., object]] = {
 @pytest.mark.parametrize("name", sorted(PY34))
 def test_constructor_accepts_every_call_the_34_docs_allow(name: str) -> None:
     problems = signature_problems(
-        inspect.signature(PY34[name]), inspect.signature(getattr(loopsync, name))
+        inspect.signature(PY34[name]), source_signature(getattr(loopsync, name))
     )
     assert problems == [], f"{name}: {problems}"
 
@@ -167,16 +159,14 @@ def test_joinable_queue_is_a_queue_with_task_done_and_join() -> None:
     ],
 )
 def test_documented_attribute_is_a_read_only_property(cls: str, attr: str) -> None:
-    ours = getattr(getattr(loopsync, cls), attr)
-    if COMPILED:
-        # mypyc compiles a property to a getset descriptor; read-only all the same.
-        assert inspect.isgetsetdescriptor(ours) or isinstance(ours, property)
-        instance = getattr(loopsync, cls)(2)
-        with pytest.raises(AttributeError):
-            setattr(instance, attr, getattr(instance, attr))
-    else:
-        assert isinstance(ours, property)
-        assert ours.fset is None
+    # A read-only property in the source (compiled, mypyc makes it a getset
+    # descriptor of the class: docs "Compiled build"), and read-only at run time.
+    declared = source_object(getattr(loopsync, cls), attr)
+    assert isinstance(declared, property)
+    assert declared.fset is None
+    instance = getattr(loopsync, cls)(2)
+    with pytest.raises(AttributeError):
+        setattr(instance, attr, getattr(instance, attr))
     ref_cls = getattr(asyncio, cls, None)
     if ref_cls is not None:
         assert isinstance(getattr(ref_cls, attr), property)

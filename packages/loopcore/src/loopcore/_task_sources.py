@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 from . import events
 
 if TYPE_CHECKING:
-    from .events import AbstractEventLoop
+    from .events import AbstractEventLoop, LoopLike
     from .tasks import Task
 
 __all__ = ["TaskSource", "all_tasks", "current_task", "register_task_source"]
@@ -27,14 +27,14 @@ __all__ = ["TaskSource", "all_tasks", "current_task", "register_task_source"]
 # loopcore.tasks' registries (see there): pending tasks per id(loop), the running
 # task per loop, and the function that drops a loop's entries.
 _pending_tasks: dict[int, set[Task[object]]] = {}
-_current_tasks: dict[AbstractEventLoop, Task[object]] = {}
+_current_tasks: dict[LoopLike, Task[object]] = {}
 _forget_loop: Callable[[int], None] = lambda _key: None  # noqa: E731 (until bound)
 _bound = False
 
 
 def _bind_registries(
     pending: dict[int, set[Task[object]]],
-    current: dict[AbstractEventLoop, Task[object]],
+    current: dict[LoopLike, Task[object]],
     forget: Callable[[int], None],
 ) -> None:
     """Called by :mod:`loopcore.tasks` at import: its registries, read here.

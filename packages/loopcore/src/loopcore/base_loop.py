@@ -46,7 +46,17 @@ import types
 import warnings
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar, TypeVarTuple, Unpack, cast
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Final,
+    Protocol,
+    TypeVar,
+    TypeVarTuple,
+    Unpack,
+    cast,
+    overload,
+)
 
 from . import (
     _clock,
@@ -1062,12 +1072,26 @@ class BaseEventLoop(AbstractEventLoop):
         return self._task_factory
 
     # -- Executors -------------------------------------------------------------------------
+    @overload
+    def run_in_executor(
+        self, executor: None, func: Callable[[Unpack[_Ts]], _T], *args: *_Ts
+    ) -> futures.Future[_T]: ...
+
+    @overload
+    def run_in_executor(
+        self, executor: concurrent.futures.Executor, func: Callable[[Unpack[_Ts]], _T], *args: *_Ts
+    ) -> futures.Future[_T]: ...
+
+    # The implementation returns `object`, not Future (as wrap_future does): the
+    # future is made by create_future(), which a subclass may override to make
+    # another class of future (asyncio's), and the compiled build would refuse it
+    # as a declared Future.
     def run_in_executor(
         self,
         executor: concurrent.futures.Executor | None,
         func: Callable[[Unpack[_Ts]], _T],
         *args: *_Ts,
-    ) -> futures.Future[_T]:
+    ) -> object:
         """Run ``func(*args)`` in *executor* and return a loop future for its result.
 
         With ``executor=None`` the loop's default executor is used: the one set by
@@ -1079,7 +1103,9 @@ class BaseEventLoop(AbstractEventLoop):
             down.
         :raises TypeError: if *func* is a coroutine function.
         """
-        return futures.wrap_future(self._submit_to_executor(executor, func, *args), loop=self)
+        return futures._wrap_concurrent_future(
+            self._submit_to_executor(executor, func, *args), loop=self
+        )
 
     def _submit_to_executor(
         self,
@@ -1088,10 +1114,8 @@ class BaseEventLoop(AbstractEventLoop):
         *args: *_Ts,
     ) -> concurrent.futures.Future[_T]:
         """The work of :meth:`run_in_executor` but the wrapping: check, pick the
-        executor, submit. A subclass whose :meth:`create_future` makes another class
-        of future (loopasyncio's) overrides ``run_in_executor`` and wraps the result
-        itself: compiled, this class's ``run_in_executor`` returns only its own
-        :class:`~loopcore.Future`."""
+        executor, submit (loopasyncio's loop wraps the result in asyncio's future
+        itself)."""
         self._check_closed()
         if self._debug:
             self._check_thread()

@@ -17,12 +17,12 @@ import ssl as _ssl
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from concurrent.futures import Executor
-from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar, TypeVarTuple, Unpack
+from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar, TypeVarTuple, Unpack, overload
 
 from ._build import InstanceDictBase, mypyc_attr
 
 if TYPE_CHECKING:
-    from .futures import Future
+    from .futures import Future, FutureLike
     from .handles import Handle, TimerHandle
     from .tasks import Task
 
@@ -30,6 +30,7 @@ __all__ = [
     "AbstractEventLoop",
     "AbstractServer",
     "ExceptionHandler",
+    "LoopLike",
     "TaskFactory",
     "ThreadLoopState",
     "get_running_loop",
@@ -56,6 +57,87 @@ class TaskFactory(Protocol):
 
 class _HasFileno(Protocol):
     def fileno(self) -> int: ...
+
+
+class LoopLike(Protocol):
+    """The loop a :class:`~loopcore.Future` or :class:`~loopcore.Task` is bound to:
+    loopcore's :class:`AbstractEventLoop`, or a loop of another asyncio-compatible
+    implementation (PEP 3156; the standard library's, for one).
+
+    It names the methods every such loop has and that futures, tasks and their
+    users call on :meth:`Future.get_loop() <loopcore.Future.get_loop>`. It is
+    declared where such loops are accepted (``Future(loop=)``, ``Task(loop=)``,
+    ``get_loop()``) rather than :class:`AbstractEventLoop`: the compiled build
+    checks declared classes at run time (see "Compiled build" in the docs), and a
+    protocol is not checked there. Narrow it with ``isinstance(loop,
+    AbstractEventLoop)`` to call loopcore's other methods.
+    """
+
+    def is_running(self) -> bool:
+        """True while the loop runs."""
+        ...
+
+    def is_closed(self) -> bool:
+        """True once the loop was closed."""
+        ...
+
+    def stop(self) -> None:
+        """Stop after every callback scheduled so far has run."""
+        ...
+
+    def time(self) -> float:
+        """The loop's clock."""
+        ...
+
+    def call_soon(
+        self,
+        callback: Callable[[Unpack[_Ts]], object],
+        *args: *_Ts,
+        context: contextvars.Context | None = None,
+    ) -> object:
+        """Call ``callback(*args)`` on a later iteration; returns a handle."""
+        ...
+
+    def call_soon_threadsafe(
+        self,
+        callback: Callable[[Unpack[_Ts]], object],
+        *args: *_Ts,
+        context: contextvars.Context | None = None,
+    ) -> object:
+        """Like :meth:`call_soon`, from any thread."""
+        ...
+
+    def call_later(
+        self,
+        delay: float,
+        callback: Callable[[Unpack[_Ts]], object],
+        *args: *_Ts,
+        context: contextvars.Context | None = None,
+    ) -> object:
+        """Call ``callback(*args)`` after *delay* seconds; returns a timer handle."""
+        ...
+
+    def call_at(
+        self,
+        when: float,
+        callback: Callable[[Unpack[_Ts]], object],
+        *args: *_Ts,
+        context: contextvars.Context | None = None,
+    ) -> object:
+        """Call ``callback(*args)`` at loop time *when*; returns a timer handle."""
+        ...
+
+    def create_future(self) -> FutureLike:
+        """A new future of this loop."""
+        ...
+
+    def call_exception_handler(self, context: dict[str, object]) -> None:
+        """Report *context* to the loop's exception handler."""
+        ...
+
+    def get_debug(self) -> bool:
+        """True in debug mode."""
+        ...
 
 
 FileDescriptorLike = int | _HasFileno
@@ -251,13 +333,26 @@ class AbstractEventLoop(InstanceDictBase):
         raise NotImplementedError
 
     # -- Executors ------------------------------------------------------------------
+    # Two overloads (the default executor, or one given) where one signature would
+    # do, so that BaseEventLoop's implementation may return `object` (see there).
+    @overload
+    def run_in_executor(
+        self, executor: None, func: Callable[[Unpack[_Ts]], _T], *args: *_Ts
+    ) -> Future[_T]: ...
+
+    @overload
+    def run_in_executor(
+        self, executor: Executor, func: Callable[[Unpack[_Ts]], _T], *args: *_Ts
+    ) -> Future[_T]: ...
+
     def run_in_executor(
         self,
         executor: Executor | None,
         func: Callable[[Unpack[_Ts]], _T],
         *args: *_Ts,
-    ) -> Future[_T]:
-        """Run ``func(*args)`` in *executor* (the default one when ``None``)."""
+    ) -> object:
+        """Run ``func(*args)`` in *executor* (the default one when ``None``) and
+        return a future of this loop for its result."""
         raise NotImplementedError
 
     def set_default_executor(self, executor: Executor) -> None:

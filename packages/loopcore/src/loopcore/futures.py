@@ -26,7 +26,7 @@ from ._build import mypyc_attr
 from .handles import Handle, _creation_stack, format_callback
 
 if TYPE_CHECKING:
-    from .events import AbstractEventLoop
+    from .events import LoopLike
     from .tasks import Task
 
 __all__ = ["Future", "State", "isfuture", "wrap_future"]
@@ -84,9 +84,9 @@ def _queue_step(task: Task[Any], loop: object) -> None:
     """
     # An explicit capability check, not an AttributeError probe (an AttributeError
     # raised inside _call_soon_task must not be taken for "this loop has none" and
-    # schedule the step twice). Future._loop says AbstractEventLoop, but PEP 3156
-    # lets futures and tasks live on any conforming loop (asyncio's): only a loop
-    # built on loopcore's AbstractEventLoop has _task_queue and _call_soon_task.
+    # schedule the step twice). PEP 3156 lets futures and tasks live on any
+    # conforming loop (asyncio's; Future._loop is a LoopLike): only a loop built on
+    # loopcore's AbstractEventLoop has _task_queue and _call_soon_task.
     if isinstance(loop, events.AbstractEventLoop):
         queue = loop._task_queue
         if queue is None:
@@ -183,7 +183,7 @@ def isfuture(obj: object) -> bool:
     )
 
 
-def _get_loop(fut: object) -> AbstractEventLoop | None:
+def _get_loop(fut: object) -> LoopLike | None:
     """The loop of a Future-compatible object (``get_loop()``, else its ``_loop``
     attribute, as asyncio reads it), or ``None`` for a
     :class:`concurrent.futures.Future` or an object that names no loop."""
@@ -243,7 +243,7 @@ class Future(Generic[_T]):
         "_state",
     )
 
-    def __init__(self, *, loop: AbstractEventLoop | None = None) -> None:
+    def __init__(self, *, loop: LoopLike | None = None) -> None:
         if loop is None:
             from .policies import get_event_loop
 
@@ -267,8 +267,9 @@ class Future(Generic[_T]):
             self._source_traceback = _creation_stack(__file__)
 
     # -- Introspection -----------------------------------------------------------------
-    def get_loop(self) -> AbstractEventLoop:
-        """The loop this future is bound to."""
+    def get_loop(self) -> LoopLike:
+        """The loop this future is bound to (loopcore's, or the asyncio-compatible
+        loop of another implementation it was made for)."""
         return self._loop
 
     def _repr_info(self) -> list[str]:
@@ -623,42 +624,62 @@ def chain_future(source: _AnyFuture[_T], destination: _AnyFuture[_T]) -> None:
                 f"chain_future(): the {role} must be a Future or a "
                 f"concurrent.futures.Future, got {fut!r}"
             )
-    source_loop = _get_loop(source)
-    dest_loop = _get_loop(destination)
+    chain = _Chain(source, destination)
+    destination.add_done_callback(chain.check_cancel)
+    source.add_done_callback(chain.set_state)
 
-    def _call_check_cancel(dest: _AnyFuture[_T]) -> None:
+
+class _Chain:
+    """The two done callbacks that :func:`chain_future` adds, and what they share.
+
+    Bound methods of a class rather than closures, so that they are recognised in
+    both builds (:mod:`loopcore.introspect` shows a task waiting on one "waiting on
+    a thread"): a closure compiled by mypyc is an object with no ``__qualname__``.
+    """
+
+    __slots__ = ("dest_loop", "destination", "source", "source_loop")
+
+    def __init__(self, source: _AnyFuture[Any], destination: _AnyFuture[Any]) -> None:
+        self.source = source
+        self.destination = destination
+        self.source_loop = _get_loop(source)
+        self.dest_loop = _get_loop(destination)
+
+    def check_cancel(self, dest: _AnyFuture[Any]) -> None:
+        """Done callback of the destination: its cancellation cancels the source."""
         if dest.cancelled():
-            if source_loop is None or source_loop is dest_loop:
-                source.cancel()
+            source_loop = self.source_loop
+            if source_loop is None or source_loop is self.dest_loop:
+                self.source.cancel()
             elif not source_loop.is_closed():
-                source_loop.call_soon_threadsafe(source.cancel)
+                source_loop.call_soon_threadsafe(self.source.cancel)
 
-    def _call_set_state(src: _AnyFuture[_T]) -> None:
+    def set_state(self, src: _AnyFuture[Any]) -> None:
+        """Done callback of the source: its outcome goes to the destination, on the
+        destination loop's thread (nothing is delivered to a closed loop)."""
+        destination, dest_loop = self.destination, self.dest_loop
         if destination.cancelled() and dest_loop is not None and dest_loop.is_closed():
             return
-        if dest_loop is None or dest_loop is source_loop:
-            _copy_state_to(destination, source)
+        if dest_loop is None or dest_loop is self.source_loop:
+            _copy_state_to(destination, self.source)
         elif not dest_loop.is_closed():
-            dest_loop.call_soon_threadsafe(_copy_state_to, destination, source)
-
-    destination.add_done_callback(_call_check_cancel)
-    source.add_done_callback(_call_set_state)
+            dest_loop.call_soon_threadsafe(_copy_state_to, destination, self.source)
 
 
 @overload
-def wrap_future(future: Future[_T], *, loop: AbstractEventLoop | None = None) -> Future[_T]: ...
+def wrap_future(future: Future[_T], *, loop: LoopLike | None = None) -> Future[_T]: ...
 
 
 @overload
 def wrap_future(
-    future: concurrent.futures.Future[_T], *, loop: AbstractEventLoop | None = None
+    future: concurrent.futures.Future[_T], *, loop: LoopLike | None = None
 ) -> Future[_T]: ...
 
 
 # The implementation returns `object`, not Future: a Future-compatible object of
 # another class (an asyncio.Future) is returned as it is, and the compiled build
 # would refuse it as a declared Future.
-def wrap_future(future: object, *, loop: AbstractEventLoop | None = None) -> object:
+def wrap_future(future: object, *, loop: LoopLike | None = None) -> object:
     """Wrap a :class:`concurrent.futures.Future` in a future of *loop*.
 
     A Future-compatible object (:func:`isfuture`: loopcore's, an
@@ -679,9 +700,16 @@ def wrap_future(future: object, *, loop: AbstractEventLoop | None = None) -> obj
         from .policies import get_event_loop
 
         loop = get_event_loop()
+    return _wrap_concurrent_future(future, loop)
+
+
+def _wrap_concurrent_future(future: concurrent.futures.Future[Any], loop: LoopLike) -> object:
+    """:func:`wrap_future` of a concurrent.futures one, without the overloads:
+    compiled, a call typed by an overload that promises a Future checks the result,
+    and ``loop.create_future()`` may make another class of future (loopasyncio's
+    makes asyncio's; ``BaseEventLoop.run_in_executor`` calls this)."""
     # Called through Any: a compiled call of the declared method would check that
-    # the result is our Future, and a loop may make another kind (loopasyncio's
-    # makes asyncio's).
+    # the result is our Future.
     new_future: Any = getattr(loop, "create_future")()  # noqa: B009 (a dynamic call: see above)
     chain_future(future, new_future)
     return new_future

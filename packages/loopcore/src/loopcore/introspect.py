@@ -267,7 +267,7 @@ def describe_awaitable(obj: object, loop: AbstractEventLoop | None = None) -> De
                 )
             return {"kind": "sleep", "description": what, "deadline": deadline}
         callbacks = obj._done_callbacks() if isinstance(obj, futures.Future) else ()
-        if any(getattr(cb, "__qualname__", "").startswith("chain_future.") for cb, _ in callbacks):
+        if any(isinstance(getattr(cb, "__self__", None), futures._Chain) for cb, _ in callbacks):
             # wrap_future()/run_in_executor(): the result comes from another thread.
             return {
                 "kind": "thread",

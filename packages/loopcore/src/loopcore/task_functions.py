@@ -127,7 +127,11 @@ def _loop_of(fut: object) -> AbstractEventLoop:
     loop = futures._get_loop(fut)
     if loop is None:
         raise TypeError(f"the future {fut!r} has no get_loop() and no _loop: it names no loop")
-    return loop
+    # A LoopLike: loopcore's loop or another asyncio-compatible one, whose
+    # create_future() and create_task() the functions here call as loopcore's. A
+    # typing cast only: this module is interpreted in the compiled build (a compiled
+    # cast to loopcore's class would refuse another implementation's loop).
+    return cast("AbstractEventLoop", loop)
 
 
 def _cancelled_error_of(fut: futures.Future[object]) -> exceptions.CancelledError:

@@ -30,7 +30,7 @@ from ._build import mypyc_attr
 from .handles import Handle
 
 if TYPE_CHECKING:
-    from .events import AbstractEventLoop, CoroutineLike
+    from .events import AbstractEventLoop, CoroutineLike, LoopLike
 
 __all__ = [
     "Task",
@@ -53,9 +53,9 @@ _FINISHED: Final = futures.State.FINISHED
 # itself is only weakly referenced (_loop_refs): when it is collected, its entry goes,
 # with its (already reported) tasks, before its id can be reused.
 _pending_tasks: Final[dict[int, set[Task[object]]]] = {}
-_loop_refs: Final[dict[int, weakref.ref[AbstractEventLoop]]] = {}
+_loop_refs: Final[dict[int, weakref.ref[LoopLike]]] = {}
 # The task whose step is running, per loop.
-_current_tasks: Final[dict[AbstractEventLoop, Task[object]]] = {}
+_current_tasks: Final[dict[LoopLike, Task[object]]] = {}
 
 _task_name_counter: Final = itertools.count(1)
 # Bound once: compiled, a Final module global is a C static, where
@@ -68,7 +68,7 @@ def _forget_loop(key: int) -> None:
     _loop_refs.pop(key, None)
 
 
-def _tasks_of(loop: AbstractEventLoop) -> set[Task[object]]:
+def _tasks_of(loop: LoopLike) -> set[Task[object]]:
     key = id(loop)
     tasks = _pending_tasks.get(key)
     if tasks is None:
@@ -88,7 +88,7 @@ def _unregister_task(task: Task[object]) -> None:
         tasks.discard(task)
 
 
-def _enter_task(loop: AbstractEventLoop, task: Task[object]) -> None:
+def _enter_task(loop: LoopLike, task: Task[object]) -> None:
     """Record *task* as the one running on *loop* (for loops that drive tasks)."""
     current = _current_tasks.get(loop)
     if current is not None:
@@ -98,7 +98,7 @@ def _enter_task(loop: AbstractEventLoop, task: Task[object]) -> None:
     _current_tasks[loop] = task
 
 
-def _leave_task(loop: AbstractEventLoop, task: Task[object]) -> None:
+def _leave_task(loop: LoopLike, task: Task[object]) -> None:
     """Undo :func:`_enter_task`."""
     current = _current_tasks.get(loop)
     if current is not task:
@@ -133,7 +133,7 @@ class Task(futures.Future[_T]):
         self,
         coro: Coroutine[object, object, _T] | Generator[object, None, _T],
         *,
-        loop: AbstractEventLoop | None = None,
+        loop: LoopLike | None = None,
         name: object = None,
         context: contextvars.Context | None = None,
         eager_start: bool = False,
@@ -258,7 +258,10 @@ class Task(futures.Future[_T]):
         obj: object = self._coro
         while obj is not None:
             frame = getattr(obj, "cr_frame", None) or getattr(obj, "gi_frame", None)
-            if frame is None:
+            # Down to the coroutine that awaits a future, not into the future's own
+            # __await__ (a Future compiled by mypyc has no frame there): the same
+            # stack in both builds, as asyncio's C future shows.
+            if frame is None or frame.f_code.co_filename == futures.__file__:
                 break
             frames.append(frame)
             obj = getattr(obj, "cr_await", None) or getattr(obj, "gi_yieldfrom", None)

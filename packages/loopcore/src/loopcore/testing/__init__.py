@@ -7,6 +7,8 @@
 - :func:`virtual_clock_loop`, :func:`get_clock`, :func:`get_shuffler`;
 - :func:`signature_problems`: whether one callable accepts every call another does
   (the API-parity checks of our suites against asyncio);
+- :func:`source_signature` and :func:`source_object`: a signature, a docstring or
+  ``__slots__`` as the source declares them, in either build;
 - :func:`open_fds` and :func:`ipv6_loopback_available`: a descriptor-leak check and
   the machine's IPv6 loopback, for suites that use real sockets.
 
@@ -17,7 +19,7 @@ an entry point but stays inactive until a project opts in (``loopcore_mode =
 
 from __future__ import annotations
 
-from ._parity import signature_problems, source_signature
+from ._parity import signature_problems, source_object, source_signature
 from ._resources import ipv6_loopback_available, open_fds
 from ._virtual import Shuffler, VirtualClock, get_clock, get_shuffler, virtual_clock_loop
 
@@ -29,6 +31,7 @@ __all__ = [
     "ipv6_loopback_available",
     "open_fds",
     "signature_problems",
+    "source_object",
     "source_signature",
     "virtual_clock_loop",
 ]

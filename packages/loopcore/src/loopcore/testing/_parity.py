@@ -10,7 +10,7 @@ from types import ModuleType
 
 from loopcore import _build
 
-__all__ = ["signature_problems", "source_signature"]
+__all__ = ["signature_problems", "source_object", "source_signature"]
 
 _P = inspect.Parameter
 _POSITIONAL = (_P.POSITIONAL_ONLY, _P.POSITIONAL_OR_KEYWORD)
@@ -127,9 +127,7 @@ def source_signature(owner: object, name: str | None = None) -> inspect.Signatur
     In the pure-Python build this is :func:`inspect.signature`. In the compiled build
     (:data:`loopcore.COMPILED`) mypyc records no signature for compiled ``async def``
     functions (:func:`inspect.signature` reads ``()`` or fails), so for a name defined
-    in a compiled module it is read from that module's ``.py`` source, which the
-    compiled wheel holds beside the extension module and which the compiled code was
-    built from: the first call runs that source once more as a separate module.
+    in a compiled module it is read from :func:`source_object`.
 
     *owner* may be a class, an instance (the signature is then the bound method's,
     without ``self``) or a module-level function or class (with *name* None).
@@ -138,6 +136,54 @@ def source_signature(owner: object, name: str | None = None) -> inspect.Signatur
     :raises ValueError: if no signature can be found (as :func:`inspect.signature`).
     """
     target = owner if name is None else getattr(owner, name)
+    found = _source_definition(owner, name)
+    if found is None:
+        return inspect.signature(target)  # type: ignore[arg-type]
+    source_owner, attr = found
+    declared = inspect.getattr_static(source_owner, attr)
+    signature = inspect.signature(getattr(source_owner, attr))
+    if name is not None and not isinstance(owner, type) and inspect.isfunction(declared):
+        # A method looked up on an instance: bound, without its first parameter.
+        parameters = list(signature.parameters.values())[1:]
+        signature = signature.replace(parameters=parameters)
+    return signature
+
+
+def source_object(owner: object, name: str | None = None) -> object:
+    """``owner.name`` (*owner* itself when *name* is None) as its ``.py`` source
+    defines it: to read what the source declares (``__doc__``, ``__slots__``).
+
+    In the pure-Python build this is ``getattr(owner, name)`` (or *owner*). In the
+    compiled build (:data:`loopcore.COMPILED`), for a class or function defined in
+    a compiled module, it is the object of the same qualified name in that module's
+    ``.py`` source, which the compiled wheel holds beside the extension module and
+    which the compiled code was built from: the first call runs that source once
+    more as a separate module. mypyc's classes and functions have no docstring, and
+    its classes no ``__slots__`` (their attributes are descriptors of the native
+    layout); the source's objects have both. They are copies: not the classes the
+    loop uses (``isinstance`` against them fails), nor to be called.
+
+    *owner* may be a class, an instance or a module-level function or class (with
+    *name* None); ``owner.name`` is looked up on the class (of an instance), so a
+    method is returned as a function, not bound.
+
+    :raises AttributeError: if *owner*'s class has no attribute *name*.
+    """
+    if name is None:
+        target = owner
+    else:
+        target = getattr(owner if isinstance(owner, type) else type(owner), name)
+    found = _source_definition(owner, name)
+    if found is None:
+        return target
+    source_owner, attr = found
+    return getattr(source_owner, attr)
+
+
+def _source_definition(owner: object, name: str | None) -> tuple[object, str] | None:
+    """Where the source defines ``owner.name``: the source copy of its owner (a
+    module or class) and the attribute name there; None when it is not defined in a
+    compiled module (the object itself is then its source's)."""
     if name is None:
         module_name = getattr(owner, "__module__", None)
         qualname = getattr(owner, "__qualname__", None)
@@ -148,15 +194,9 @@ def source_signature(owner: object, name: str | None = None) -> inspect.Signatur
         qualname = None if definer is None else f"{definer.__qualname__}.{name}"
     source_module = None if module_name is None else _source_module(module_name)
     if source_module is None or qualname is None:
-        return inspect.signature(target)  # type: ignore[arg-type]
+        return None
     *owner_path, attr = qualname.split(".")
     source_owner: object = source_module
     for part in owner_path:
         source_owner = getattr(source_owner, part)
-    declared = inspect.getattr_static(source_owner, attr)
-    signature = inspect.signature(getattr(source_owner, attr))
-    if name is not None and not isinstance(owner, type) and inspect.isfunction(declared):
-        # A method looked up on an instance: bound, without its first parameter.
-        parameters = list(signature.parameters.values())[1:]
-        signature = signature.replace(parameters=parameters)
-    return signature
+    return source_owner, attr
