@@ -150,8 +150,9 @@ _heappop: Final = heapq.heappop
 # Context.run, unbound: the run phase calls it for every handle (compiled,
 # `context.run(...)` would look `run` up on the context each time).
 _context_run: Final = contextvars.Context.run
-# The loop's clock, read directly by the iteration and call_later() unless time() is
-# overridden (see BaseEventLoop._update_direct_paths).
+# The loop's clock, bound once: what time() returns unless instrumented (the
+# iteration and call_later() read it through time(), which may be overridden or
+# replaced on the instance).
 _monotonic: Final = _clock.monotonic
 
 # loopcore's own methods that are scheduled with call_soon on every task switch and
