@@ -1504,6 +1504,54 @@ def test_time_replaced_on_the_instance_is_the_clock_timers_are_due_by(subloop):
     assert time.monotonic() - started < 5.0
 
 
+def test_time_replaced_on_the_instance_while_running_is_the_clock_at_once(subloop):
+    loop = subloop
+    # As aiotools' VirtualClock does from inside a running test: the replacement
+    # decides the next poll's timeout and which timers are due, with no new run.
+    fired: list[float] = []
+
+    async def main() -> None:
+        now = [loop.time()]
+        loop.time = lambda: now[0]
+        loop.call_later(3600.0, lambda: fired.append(loop.time()))
+        await _yield_once()
+        now[0] += 3600.0
+        while not fired:
+            await _yield_once()
+
+    started = time.monotonic()
+    loop.run_until_complete(main())
+    assert len(fired) == 1
+    assert time.monotonic() - started < 5.0
+
+
+async def _yield_once() -> None:
+    await loopcore.sleep(0)
+
+
+def test_time_overridden_by_a_subclass_is_the_clock_timers_are_due_by():
+    class FakeClockLoop(BaseEventLoop):
+        now = 50.0
+
+        def time(self) -> float:
+            return self.now
+
+    loop = FakeClockLoop()
+    try:
+        fired: list[float] = []
+        timer = loop.call_later(10.0, lambda: fired.append(loop.time()))
+        assert timer.when() == 60.0
+        loop.now = 60.0
+        loop.call_soon(loop.stop)
+        loop.run_forever()
+        if not fired:
+            loop.call_soon(loop.stop)
+            loop.run_forever()
+        assert fired == [60.0]
+    finally:
+        loop.close()
+
+
 def test_poll_replaced_on_the_instance_is_called_from_the_next_run(subloop):
     loop = subloop
     timeouts: list[float | None] = []

@@ -45,9 +45,10 @@ def test_modules_in_this_process_run_in_the_build_installed():
 
 
 def test_interpreted_subclasses_of_loop_and_protocol_have_their_overrides_called():
-    # Both builds: the socket transport (interpreted in both, see docs "Compiled
-    # build") calls the protocol's and the loop's methods through Python's lookup,
-    # over loopcore's compiled core, so a user's subclass of either is seen.
+    # Both builds: the socket transport (a Python class in both, see docs "Compiled
+    # build") and its SocketIO (native in the compiled build) call the protocol's
+    # and the loop's methods through Python's lookup, so a user's subclass of
+    # either is seen.
     calls: list[str] = []
 
     class Loop(looptransports.SelectorEventLoop):

@@ -68,7 +68,7 @@ import selectors
 import socket
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from ._build import mypyc_attr
 
@@ -88,17 +88,19 @@ __all__ = [
 ]
 
 #: Readability of an fd (the value of :data:`selectors.EVENT_READ`).
-EVENT_READ = selectors.EVENT_READ
+EVENT_READ: Final[int] = selectors.EVENT_READ
 #: Writability of an fd (the value of :data:`selectors.EVENT_WRITE`).
-EVENT_WRITE = selectors.EVENT_WRITE
+EVENT_WRITE: Final[int] = selectors.EVENT_WRITE
 
 # select()/epoll refuse very large timeouts on some platforms; one day is plenty,
 # the loop simply polls again.
 MAX_POLL_TIMEOUT = 24 * 3600.0
 
 _HAVE_EPOLL = hasattr(select, "epoll")
-_EPOLLIN = getattr(select, "EPOLLIN", 0)
-_EPOLLOUT = getattr(select, "EPOLLOUT", 0)
+# Final ints: C constants in the compiled build, where a plain module global is a
+# dict look-up and `flags & ~_EPOLLOUT` a generic operation on every polled event.
+_EPOLLIN: Final[int] = getattr(select, "EPOLLIN", 0)
+_EPOLLOUT: Final[int] = getattr(select, "EPOLLOUT", 0)
 # epoll flags of an events mask (0 to 3), by index: no dict look-up, no branches.
 _EPOLL_FLAGS = (0, _EPOLLIN, _EPOLLOUT, _EPOLLIN | _EPOLLOUT)
 

@@ -151,8 +151,8 @@ _heappop: Final = heapq.heappop
 # `context.run(...)` would look `run` up on the context each time).
 _context_run: Final = contextvars.Context.run
 # The loop's clock, bound once: what time() returns unless instrumented (the
-# iteration and call_later() read it through time(), which may be overridden or
-# replaced on the instance).
+# iteration and call_later() read it through _loop_time(), which honours a time()
+# overridden by a subclass or replaced on the instance).
 _monotonic: Final = _clock.monotonic
 
 # loopcore's own methods that are scheduled with call_soon on every task switch and
@@ -396,6 +396,12 @@ class BaseEventLoop(AbstractEventLoop):
             Handle(self._read_from_self, (), self, None),
         )
         self._direct_io = False
+        self._plain_time = False
+        # The instance's __dict__ (None if it has none: not a Python subclass), kept
+        # so that _loop_time sees a time() replaced on the instance at any moment
+        # with one dict look-up (getattr would cost an AttributeError on a native
+        # instance, and a method call through Python a few hundred instructions).
+        self._instance_dict: dict[str, object] | None = _instance_dict(self)
         self._update_direct_paths()
         # Signal handlers, dispatched from the self-pipe (see _read_from_self).
         self._signals = _signals.SignalHandlers(self._io.wakeup_fd, self._ready_append)
@@ -635,15 +641,18 @@ class BaseEventLoop(AbstractEventLoop):
         # the instance has them replaced (monkeypatching), or loopcore.testing's
         # instrumentation is attached. Called by __init__, _set_instrumentation and
         # each run_forever (so a replacement made before the loop runs is seen).
-        # (The clock is always read through time(), which may be replaced at any
-        # moment, as asyncio's users do to fake it: call_later and the iteration
-        # must agree on it.)
+        # Likewise whether the clock may be read straight from _monotonic: yes
+        # unless a subclass overrides time() or instrumentation is attached. (A
+        # time() replaced on the instance, as asyncio's users do to fake the clock,
+        # may come at any moment, even while the loop runs: _loop_time looks for it
+        # each time; call_later and the iteration must agree on the clock.)
         # Compiled, a call of the loop's own method on an instance of a Python
         # subclass (SelectorEventLoop is one) is a Python method lookup and call, a
         # few hundred instructions per iteration; interpreted, a frame less.
         cls = type(self)
-        replaced: dict[str, object] = getattr(self, "__dict__", None) or {}
+        replaced: dict[str, object] = self._instance_dict or {}
         plain = self._instrumentation is None
+        self._plain_time = plain and cls.time is BaseEventLoop.time
         self._direct_io = (
             plain
             and cls._poll is BaseEventLoop._poll
@@ -677,7 +686,7 @@ class BaseEventLoop(AbstractEventLoop):
         if ready:
             timeout = 0.0
         elif scheduled:
-            timeout = scheduled[0]._when - self.time()
+            timeout = scheduled[0]._when - _loop_time(self)
             if timeout < 0.0:
                 timeout = 0.0
             elif timeout > _MAX_POLL_TIMEOUT:
@@ -706,7 +715,7 @@ class BaseEventLoop(AbstractEventLoop):
                 self._process_events(event_list)
 
         if scheduled:
-            now = self.time()
+            now = _loop_time(self)
             end_time = now + self._clock_resolution
             ready_append = ready.append
             fired = 0
@@ -931,7 +940,7 @@ class BaseEventLoop(AbstractEventLoop):
                 _check_callback(callback, "call_later")
         elif tp not in _BUILTIN_CALLABLE_TYPES:
             _check_callback(callback, "call_later")
-        when = self.time() + delay
+        when = _loop_time(self) + delay
         timer = TimerHandle(when, callback, args, self, context)
         if timer._source_traceback:
             _trim_source_traceback(timer._source_traceback)
@@ -1602,3 +1611,36 @@ class BaseEventLoop(AbstractEventLoop):
 
 async def _aclose(agen: AsyncGenerator[object, object]) -> None:
     await agen.aclose()
+
+
+def _instance_dict(obj: object) -> dict[str, object] | None:
+    """*obj*'s ``__dict__``, made now if its class gives instances one; else None.
+
+    Compiled, an instance of a Python subclass of a native class has no
+    ``__dict__`` attribute until an attribute is first set on it (its dict is made
+    then): one attribute set and deleted makes it.
+    """
+    attrs: dict[str, object] | None = getattr(obj, "__dict__", None)
+    if attrs is None and type(obj).__dictoffset__:
+        probe = "_loopcore_dict_probe"  # a name nobody else sets
+        setattr(obj, probe, None)
+        delattr(obj, probe)
+        attrs = getattr(obj, "__dict__", None)
+    return attrs
+
+
+def _loop_time(loop: BaseEventLoop) -> float:
+    """``loop.time()``, read without calling the method when nothing replaced it.
+
+    The same value as ``loop.time()`` always: a ``time()`` overridden by a subclass,
+    replaced on the instance (at any moment) or made virtual by instrumentation is
+    called. Otherwise it is the monotonic clock, read directly: compiled, calling a
+    method of a loop that is a Python subclass's instance (SelectorEventLoop) costs
+    a Python method look-up, a bound method and a call, and the iteration reads the
+    clock twice while a timer is scheduled.
+    """
+    if loop._plain_time:
+        attrs = loop._instance_dict
+        if attrs is None or "time" not in attrs:
+            return _monotonic()
+    return loop.time()

@@ -135,7 +135,7 @@ class _FdTransportLifecycle:
     The class using it sets ``_loop``, ``_protocol``, ``_fileno``, ``_state``,
     ``_writes_after_close`` and the attribute named by :meth:`_resource_name` (the
     socket or pipe object closed after ``connection_lost``), implements
-    :meth:`_read_ready`, and may override the hooks :meth:`_wants_reader`,
+    :meth:`_read_ready`, and may override the hooks :meth:`_read_callback`, :meth:`_wants_reader`,
     :meth:`_has_buffered_writes`, :meth:`_clear_buffered_writes`, :meth:`_drop_io`,
     :meth:`_on_closed` and :meth:`_is_ordinary_end`.
     """
@@ -156,6 +156,11 @@ class _FdTransportLifecycle:
     def _read_ready(self) -> None:
         """The fd is readable (the loop's reader callback)."""
         raise NotImplementedError
+
+    def _read_callback(self) -> Callable[[], None]:
+        """What the loop calls when the fd is readable: :meth:`_read_ready`, unless
+        the transport reads through another object."""
+        return self._read_ready
 
     def _has_buffered_writes(self) -> bool:
         """True while written data waits in the transport's buffer."""
@@ -226,7 +231,7 @@ class _FdTransportLifecycle:
             self._report_error("protocol.connection_made() failed", exc)
         # The protocol may have closed or paused us from connection_made.
         if self._wants_reader():
-            self._loop._add_reader(self._fileno, self._read_ready)
+            self._loop._add_reader(self._fileno, self._read_callback())
 
     # -- writes after close -----------------------------------------------------------
 
@@ -349,7 +354,7 @@ class _FdReadLifecycle(_FdTransportLifecycle):
             return
         self._reading_paused = False
         if not self._eof_received:
-            self._loop._add_reader(self._fileno, self._read_ready)
+            self._loop._add_reader(self._fileno, self._read_callback())
 
     def _wants_reader(self) -> bool:
         # The protocol may have closed or paused us from connection_made.
