@@ -3,6 +3,7 @@ used by a create_connection client, over IPv4 and IPv6 loopback."""
 
 from __future__ import annotations
 
+import array
 import socket
 
 import pytest
@@ -158,6 +159,36 @@ async def test_buffered_protocol_receives_into_its_buffer(family: int) -> None:
     transport.write(b"0123456789" * 10)
     transport.close()
     assert await done == b"0123456789" * 10
+    server.close()
+    await server.wait_closed()
+
+
+async def test_buffered_protocol_get_buffer_may_return_any_writable_buffer() -> None:
+    # As asyncio: any object supporting the writable buffer protocol (here an
+    # array.array), not only bytearray or memoryview, in both builds.
+    loop = loopcore.get_running_loop()
+    done = loop.create_future()
+
+    class ArrayBuffered(looptransports.BufferedProtocol):
+        def __init__(self) -> None:
+            self.buf = array.array("B", bytes(5))
+            self.data = bytearray()
+
+        def get_buffer(self, sizehint: int) -> memoryview:
+            return self.buf  # type: ignore[return-value]
+
+        def buffer_updated(self, nbytes: int) -> None:
+            self.data += self.buf[:nbytes].tobytes()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            done.set_result(bytes(self.data))
+
+    server = await loop.create_server(ArrayBuffered, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    transport, _ = await loop.create_connection(Protocol, "127.0.0.1", port)
+    transport.write(b"abcdefghij" * 7)
+    transport.close()
+    assert await done == b"abcdefghij" * 7
     server.close()
     await server.wait_closed()
 

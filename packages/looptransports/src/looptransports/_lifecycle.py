@@ -26,6 +26,7 @@ import weakref
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
+from ._recvbuf import read_into_buffer
 from .protocols import BufferedProtocol
 
 if TYPE_CHECKING:
@@ -363,33 +364,6 @@ class _FdReadLifecycle(_FdTransportLifecycle):
     def _read_into_buffer(self, read_into: Callable[[Any], int], error_message: str) -> None:
         """Read with ``read_into(buf)`` straight into a :class:`BufferedProtocol`'s
         buffer (zero-copy); a failed read goes to :meth:`_fatal_error` with
-        *error_message*."""
-        protocol = self._protocol
-        assert isinstance(protocol, BufferedProtocol)
-        try:
-            buf = protocol.get_buffer(-1)
-            if not len(buf):
-                raise RuntimeError("get_buffer() returned an empty buffer")
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            self._fatal_error(exc, "protocol.get_buffer() failed")
-            return
-        try:
-            nbytes = read_into(buf)
-        except (BlockingIOError, InterruptedError):
-            return
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            self._fatal_error(exc, error_message)
-            return
-        if not nbytes:
-            self._read_eof()
-            return
-        try:
-            protocol.buffer_updated(nbytes)
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            self._fatal_error(exc, "protocol.buffer_updated() failed")
+        *error_message* (see :func:`._recvbuf.read_into_buffer`)."""
+        assert isinstance(self._protocol, BufferedProtocol)
+        read_into_buffer(self, self._protocol, read_into, error_message)

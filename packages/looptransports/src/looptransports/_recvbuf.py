@@ -19,12 +19,13 @@ changes after the call, whatever the loop reads next.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, cast
 
 if TYPE_CHECKING:
     from loopcore.base_loop import BaseEventLoop
 
-__all__ = ["RECV_BUFFER_SIZE", "loop_recv_buffer"]
+__all__ = ["RECV_BUFFER_SIZE", "loop_recv_buffer", "read_into_buffer"]
 
 #: The size of a loop's receive buffer: the most one read of a plain-``Protocol``
 #: stream or pipe transport delivers, and the largest datagram received whole.
@@ -43,3 +44,63 @@ def loop_recv_buffer(loop: BaseEventLoop) -> memoryview:
         view = memoryview(bytearray(RECV_BUFFER_SIZE))
         loop._recv_buffer = view  # type: ignore[attr-defined]
     return view
+
+
+class _Reader(Protocol):
+    """The transport of :func:`read_into_buffer`: where errors and the end go."""
+
+    def _fatal_error(self, exc: BaseException, message: str) -> None: ...
+    def _read_eof(self) -> None: ...
+
+
+class _BufferOwner(Protocol):
+    """A :class:`~looptransports.BufferedProtocol`, as the read sees it."""
+
+    def get_buffer(self, sizehint: int) -> memoryview: ...
+    def buffer_updated(self, nbytes: int) -> object: ...
+
+
+def read_into_buffer(
+    transport: _Reader,
+    protocol: object,
+    read_into: Callable[[memoryview], int],
+    error_message: str,
+) -> None:
+    """One read of a :class:`~looptransports.BufferedProtocol`'s *transport*, with
+    ``read_into(buf)`` straight into the buffer ``protocol.get_buffer(-1)`` returns
+    (zero-copy), then ``protocol.buffer_updated(nbytes)``.
+
+    A failed ``get_buffer``, read or ``buffer_updated`` goes to
+    ``transport._fatal_error`` (the read's with *error_message*); a read of nothing is
+    the end of file (``transport._read_eof()``); a read that would block does nothing.
+    Compiled, so that socket transports (from their compiled reads) and pipe
+    transports share it without a Python frame.
+    """
+    buffered = cast(_BufferOwner, protocol)
+    try:
+        buf = buffered.get_buffer(-1)
+        if not len(buf):
+            raise RuntimeError("get_buffer() returned an empty buffer")
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except BaseException as exc:
+        transport._fatal_error(exc, "protocol.get_buffer() failed")
+        return
+    try:
+        nbytes = read_into(buf)
+    except (BlockingIOError, InterruptedError):
+        return
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except BaseException as exc:
+        transport._fatal_error(exc, error_message)
+        return
+    if not nbytes:
+        transport._read_eof()
+        return
+    try:
+        buffered.buffer_updated(nbytes)
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except BaseException as exc:
+        transport._fatal_error(exc, "protocol.buffer_updated() failed")

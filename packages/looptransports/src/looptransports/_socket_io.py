@@ -32,11 +32,12 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from itertools import islice
 from typing import TYPE_CHECKING, Final, Protocol, cast, final
 
 from ._lifecycle import _CLOSED, _OPEN, State, _check_data
+from ._recvbuf import read_into_buffer
 
 if TYPE_CHECKING:
     from loopcore.base_loop import BaseEventLoop
@@ -70,7 +71,6 @@ class _Owner(Protocol):
 
     def _fatal_error(self, exc: BaseException, message: str) -> None: ...
     def _read_eof(self) -> None: ...
-    def _read_into_buffer(self, read_into: Callable[[memoryview], int], message: str) -> None: ...
     def _drop_write_after_close(self) -> None: ...
     def _maybe_pause_protocol(self) -> None: ...
     def _maybe_resume_protocol(self) -> None: ...
@@ -167,7 +167,7 @@ class SocketIO:
         sock = self.sock
         assert sock is not None
         if self.buffered_reads:
-            self.owner._read_into_buffer(sock.recv_into, _READ_ERROR)
+            read_into_buffer(self.owner, self.protocol, sock.recv_into, _READ_ERROR)
             return
         view = self.recv_view
         data: bytes | None
