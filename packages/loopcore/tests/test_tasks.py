@@ -829,8 +829,11 @@ def test_create_task_makes_the_task_the_constructor_makes(loopcore_loop):
             name: getattr(task, name)
             for cls in (loopcore.Task, loopcore.Future)
             for name in source_object(cls).__slots__
-            if name not in ("__weakref__", "_coro", "_step_handle")
+            if name not in ("__weakref__", "_coro", "_driver", "_step_handle")
         }
+
+    # The compiled build's driver of each coroutine (Task._driver) is its own.
+    assert (made._driver is None) == (expected._driver is None)
 
     assert {"_state", "_loop", "_name", "_context"} <= slot_values(made).keys()
     assert slot_values(made) == slot_values(expected)
@@ -878,3 +881,39 @@ def test_a_queued_task_runs_the_step_of_its_own_class():
         assert steps == [task]
     finally:
         loop.close()
+
+
+# How a step learns that the coroutine returned differs between the builds (compiled,
+# through tasks._drive; see the docs page "Compiled build"): the outcome does not.
+def test_task_result_is_what_the_coroutine_returned_in_both_styles(loopcore_loop):
+    @loopcore.coroutine
+    def generator_style(value):
+        yield from loopcore.sleep(0)
+        return value
+
+    async def native_style(value):
+        await loopcore.sleep(0)
+        return value
+
+    async def main():
+        tasks = [
+            loopcore_loop.create_task(make(value))
+            for make in (generator_style, native_style)
+            for value in (None, 0, "value", (1, 2))
+        ]
+        return [await task for task in tasks]
+
+    assert loopcore_loop.run_until_complete(main()) == [None, 0, "value", (1, 2)] * 2
+
+
+def test_task_cancelled_during_its_last_step_ends_cancelled(loopcore_loop):
+    async def cancel_self_then_return():
+        await loopcore.sleep(0)
+        loopcore.current_task().cancel("while returning")
+        return "ignored"
+
+    task = loopcore_loop.create_task(cancel_self_then_return())
+    with pytest.raises(CancelledError) as caught:
+        loopcore_loop.run_until_complete(task)
+    assert task.cancelled()
+    assert caught.value.args == ("while returning",)

@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Coroutine, Generator
 from typing import TYPE_CHECKING, Any, Final, TextIO, TypeVar, cast, overload
 
 from . import coroutines, events, exceptions, futures
-from ._build import mypyc_attr
+from ._build import is_compiled, mypyc_attr
 from .handles import Handle
 
 if TYPE_CHECKING:
@@ -61,6 +61,41 @@ _task_name_counter: Final = itertools.count(1)
 # Bound once: compiled, a Final module global is a C static, where
 # `contextvars.copy_context` would be an attribute lookup on the module per task.
 _copy_context: Final = contextvars.copy_context
+
+
+# How a step learns that the coroutine returned. `coro.send()` says so by raising
+# StopIteration, and the compiled build pays dearly for catching it: mypyc records a
+# traceback entry (a code object and a frame, about 5,000 instructions) at the call
+# that raised before the handler runs. Its own `yield from`, though, gets a returned
+# value from PyIter_Send without an exception. So, compiled, a task steps its
+# coroutine through a compiled generator, _drive(), whose `yield from` passes every
+# yield through and, when the coroutine returns, yields a _Returned carrying the
+# value instead of finishing. Interpreted, catching StopIteration is cheap and the
+# extra generator would cost every step, so the pure build steps the coroutine
+# directly (Task._driver stays None).
+_DRIVE: Final = is_compiled(__file__)
+# (Final: compiled, C statics, where `types.CoroutineType` is a module lookup.)
+_CoroutineType: Final = types.CoroutineType
+_GeneratorType: Final = types.GeneratorType
+
+
+class _Returned:
+    """What _drive() yields when the coroutine returned: its return value."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+
+def _drive(coro: Generator[object, None, object]) -> Generator[object, None, None]:
+    """Step *coro* (a generator, or a coroutine's ``__await__()``) through ``next()``:
+    yield what it yields, then a :class:`_Returned` with its return value; never
+    finishes. Exceptions of the coroutine propagate. Only ``send(None)`` steps come
+    through here: ``Task._step`` throws into the coroutine itself (the generator
+    stays suspended in its `yield from`, which then simply resumes the coroutine)."""
+    value = yield from coro
+    yield _Returned(value)
 
 
 def _forget_loop(key: int) -> None:
@@ -121,6 +156,7 @@ class Task(futures.Future[_T]):
     __slots__ = (
         "_context",
         "_coro",
+        "_driver",
         "_fut_waiter",
         "_log_destroy_pending",
         "_must_cancel",
@@ -146,6 +182,18 @@ class Task(futures.Future[_T]):
             self._log_destroy_pending = False
             raise TypeError(f"a coroutine was expected, got {coro!r}")
         self._coro = coro
+        # Compiled: the generator that steps the coroutine (see _drive), for the two
+        # types whose next() is the same as send(None). Anything else (another
+        # library's coroutine type) is stepped directly.
+        self._driver: Generator[object, None, None] | None = None
+        if _DRIVE:
+            tp = type(coro)
+            if tp is _CoroutineType:
+                self._driver = _drive(
+                    cast("types.CoroutineType[object, None, object]", coro).__await__()
+                )
+            elif tp is _GeneratorType:
+                self._driver = _drive(cast("Generator[object, None, object]", coro))
         # An unnamed task keeps only its number; get_name() makes "Task-<n>" when
         # asked (most tasks are never asked, and a string costs twice an int).
         self._name: str | int = next(_task_name_counter) if name is None else str(name)
@@ -365,11 +413,20 @@ class Task(futures.Future[_T]):
                 self._must_cancel = False
             self._fut_waiter = None
             try:
-                if exc is None:
-                    result = self._coro.send(None)
-                else:
+                if exc is not None:
                     result = self._coro.throw(exc)
+                else:
+                    driver = self._driver
+                    if driver is None:
+                        result = self._coro.send(None)
+                    else:
+                        # next(driver), without the call of the builtin: compiled, a
+                        # for loop calls the generator's tp_iternext directly. The
+                        # driver never finishes, so the loop always binds `result`.
+                        for result in driver:  # noqa: B007 (bound for after the loop)
+                            break
             except StopIteration as stop:
+                # (Inline, not _returned(): the pure build comes here for every task.)
                 if self._must_cancel:
                     # cancel() came while the last step ran: the task ends cancelled.
                     self._must_cancel = False
@@ -397,7 +454,8 @@ class Task(futures.Future[_T]):
                 if result is None:
                     # A bare `yield` (sleep(0)): give the other callbacks a turn.
                     futures._queue_step(self, loop)
-                elif (
+                    return
+                if (
                     isinstance(result, futures.Future)
                     and result._asyncio_future_blocking
                     and result._loop is loop
@@ -412,12 +470,17 @@ class Task(futures.Future[_T]):
                     self._fut_waiter = result
                     if self._must_cancel and result.cancel(msg=self._cancel_message):
                         self._must_cancel = False
-                else:
+                    return
+                if type(result) is not _Returned:
                     self._handle_yield(result)
-                return
+                    return
+                # Compiled: the coroutine returned (see _drive).
+                self._returned(result.value)
             # The coroutine finished: the registry lets go of the task, and the task
-            # of its step handle (which refers to the task: no cycle is left behind).
+            # of its step handle and driver (which refer to the task and its
+            # coroutine: no cycle is left behind).
             self._step_handle = None
+            self._driver = None
             pending = _pending_tasks.get(id(loop))
             if pending is not None:
                 pending.discard(self)
@@ -426,6 +489,16 @@ class Task(futures.Future[_T]):
             # `in` and `del` are native dict operations.
             if loop in _current_tasks:
                 del _current_tasks[loop]
+
+    def _returned(self, value: object) -> None:
+        """The coroutine returned *value* (told by _drive, compiled): the task ends
+        with it as its result, or cancelled if cancel() came while the last step ran
+        (as _step's `except StopIteration` does)."""
+        if self._must_cancel:
+            self._must_cancel = False
+            futures.Future.cancel(self, msg=self._cancel_message)
+        else:
+            futures.Future.set_result(self, cast("_T", value))
 
     def _handle_yield(self, result: object) -> None:
         """Every yield that :meth:`_step` does not handle inline, i.e. anything but a
