@@ -1,5 +1,4 @@
-"""The receive buffer that a loop's pipe and datagram transports and ``sock_recv``
-share, and the read of a :class:`~looptransports.BufferedProtocol`.
+"""The receive buffer that a loop's transports and ``sock_recv`` share.
 
 Why it exists: ``sock.recv(256 KiB)`` asks the allocator for a fresh 256 KiB block
 on every read and shrinks it to the size received. Until the process has freed one
@@ -8,9 +7,8 @@ block that large, glibc serves such requests with ``mmap``, shrinks them with
 unfaulted pages on every read. A long-running server whose connections never close
 stays in that state forever. Receiving into one preallocated buffer, then copying
 out exactly the bytes received, costs one system call per read in every allocator
-state, and a copy of what was read (small next to the syscalls it saves). A stream
-socket transport asks ``recv`` for less than 64 KiB instead (no copy, no mmap; see
-``_socket_io``).
+state, and a copy of what was read (small next to the syscalls it saves, for small
+reads; a socket transport reads large ones another way, see ``_sockets``).
 
 Why per loop: a loop runs in one thread at a time, and each use of the buffer (a
 ``recv_into`` and the copy of its result) happens within one callback, with no

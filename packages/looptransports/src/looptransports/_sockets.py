@@ -29,6 +29,7 @@ from ._lifecycle import (
     _FdReadLifecycle,
     _socket_extra,
 )
+from ._recvbuf import loop_recv_buffer
 from ._socket_io import SocketIO
 from .protocols import BaseProtocol, BufferedProtocol
 from .transports import Transport, _FlowControlMixin
@@ -97,6 +98,7 @@ class SocketTransport(_FdReadLifecycle, _FlowControlMixin, Transport):
             sock,
             protocol,
             isinstance(protocol, BufferedProtocol),
+            loop_recv_buffer(loop),
         )
         # Named, not super(): the next __init__ in the MRO is the (Python) mixin's,
         # which a compiled class reaches only through an explicit call.
